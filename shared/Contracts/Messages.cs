@@ -1,0 +1,68 @@
+namespace Streaming.Contracts;
+
+/// <summary>Which party of a call a stream carries. Speakers are channels: no diarization.</summary>
+public enum SpeakerRole { Customer, Agent, Unknown }
+
+/// <summary>One speaker's stream within a call: the unit of ordering and of per-stream state.</summary>
+public readonly record struct StreamKey(string CallId, string Speaker)
+{
+    public override string ToString() => $"{CallId}/{Speaker}";
+}
+
+/// <summary>
+/// A chunk of one speaker's audio, canonical 8 kHz mono float in [-1, 1]. <see cref="Sequence"/>
+/// counts chunks per stream from 0; a consumer that has seen a sequence ignores it again (idempotent).
+/// The last chunk of a stream has <see cref="IsFinal"/> set (its samples may be empty).
+/// </summary>
+public sealed record AudioChunk(
+    StreamKey Stream,
+    SpeakerRole Role,
+    long Sequence,
+    long StartSample,
+    int SampleRate,
+    float[] Samples,
+    bool IsFinal,
+    DateTimeOffset EventTime)
+{
+    public const string Topic = "audio-chunks.v1";
+}
+
+/// <summary>
+/// Consecutive log-mel frames of one stream, row-major [FrameCount, MelBands].
+/// <see cref="FirstFrame"/> is the stream-wide index of the first row.
+/// </summary>
+public sealed record FeatureFrames(
+    StreamKey Stream,
+    SpeakerRole Role,
+    long Sequence,
+    long FirstFrame,
+    int FrameCount,
+    int MelBands,
+    float[] LogMel,
+    bool IsFinal,
+    DateTimeOffset EventTime)
+{
+    public const string Topic = "feature-frames.v1";
+}
+
+/// <summary>
+/// One classified window of one stream. <see cref="Label"/> is this window's own argmax (or
+/// <see cref="Silence"/>); <see cref="VotedLabel"/> is the majority over the recent windows, which is what
+/// the timeline reports. <see cref="Probabilities"/> follow the model's label order and are empty for silence.
+/// </summary>
+public sealed record EmotionWindow(
+    StreamKey Stream,
+    SpeakerRole Role,
+    long Index,
+    double StartSeconds,
+    double EndSeconds,
+    string Label,
+    string VotedLabel,
+    float Confidence,
+    float[] Probabilities,
+    bool IsFinal,
+    DateTimeOffset EventTime)
+{
+    public const string Topic = "emotion-windows.v1";
+    public const string Silence = "silence";
+}

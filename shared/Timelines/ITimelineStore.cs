@@ -1,0 +1,28 @@
+using Streaming.Contracts;
+
+namespace Streaming.Timelines;
+
+/// <summary>
+/// Where per-speaker emotion timelines live: in memory when embedded, Redis when distributed.
+/// Writes are idempotent: a window is keyed by (call, speaker, window index), so a replayed
+/// message overwrites itself instead of adding a point.
+/// </summary>
+public interface ITimelineStore
+{
+    ValueTask AppendAsync(EmotionWindow window, CancellationToken cancellationToken);
+
+    /// <summary>Marks a speaker's stream as ended (the call ends when all its streams have).</summary>
+    ValueTask CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken);
+
+    /// <summary>All windows of a call, per speaker, ordered by index; null when the call is unknown.</summary>
+    ValueTask<CallWindows?> GetCallAsync(string callId, CancellationToken cancellationToken);
+
+    /// <summary>Active and recent calls, newest first.</summary>
+    ValueTask<IReadOnlyList<CallInfo>> ListCallsAsync(CancellationToken cancellationToken);
+}
+
+public sealed record CallInfo(string CallId, IReadOnlyList<string> Speakers, bool IsActive, DateTimeOffset LastUpdate);
+
+public sealed record SpeakerWindows(string Speaker, SpeakerRole Role, IReadOnlyList<EmotionWindow> Windows, bool IsComplete);
+
+public sealed record CallWindows(string CallId, IReadOnlyList<SpeakerWindows> Speakers);
