@@ -1,0 +1,9 @@
+using System.Threading.Channels;
+
+namespace Streaming.Pipeline;
+
+/// <summary>Publishes into a bounded channel: a full channel makes the producer wait (back-pressure).</summary>
+public sealed class ChannelSink<T>(ChannelWriter<T> writer) : IMessageSink<T>
+{
+    public ValueTask PublishAsync(T message, CancellationToken cancellationToken) => writer.WriteAsync(message, cancellationToken);
+}

@@ -1,0 +1,76 @@
+using Streaming.Contracts;
+using Streaming.Features;
+
+namespace Streaming.Pipeline;
+
+/// <summary>
+/// Turns each speaker's audio chunks into log-mel frames with one streaming extractor per stream.
+/// Per-stream state is small (the extractor's overlap buffer), created on a stream's first chunk and
+/// dropped at its final chunk or when the host loses ownership of the call.
+/// </summary>
+public sealed class FeaturizerStage(FeatureConfig config, IMessageSink<FeatureFrames> sink) : IStage<AudioChunk>
+{
+    private readonly Dictionary<StreamKey, StreamState> _streams = [];
+    private float[] _frames = [];
+
+    public FeatureConfig Config { get; } = config;
+
+    public int ActiveStreams => _streams.Count;
+
+    public async ValueTask HandleAsync(IReadOnlyList<AudioChunk> batch, CancellationToken cancellationToken)
+    {
+        foreach (var chunk in batch)
+        {
+            if (chunk.SampleRate != Config.SampleRate)
+                throw new MessageRejectedException($"stream {chunk.Stream} chunk {chunk.Sequence}: sample rate {chunk.SampleRate} Hz, the featurizer runs at {Config.SampleRate} Hz");
+
+            if (!_streams.TryGetValue(chunk.Stream, out var state))
+            {
+                state = StreamState.StartAt(Config, chunk);
+                _streams[chunk.Stream] = state;
+            }
+            else if (chunk.Sequence < state.NextSequence)
+            {
+                continue; // already featurized: a redelivery after a restart or rebalance
+            }
+
+            var samples = chunk.Samples.AsSpan(Math.Min(state.SkipSamples, chunk.Samples.Length));
+            state.SkipSamples = Math.Max(0, state.SkipSamples - chunk.Samples.Length);
+            var max = state.Extractor.MaxFrames(samples.Length) * Config.MelBands;
+            if (_frames.Length < max) _frames = new float[max];
+            var count = state.Extractor.Process(samples, _frames);
+
+            var message = new FeatureFrames(chunk.Stream, chunk.Role, chunk.Sequence, state.NextFrame, count, Config.MelBands,
+                _frames.AsSpan(0, count * Config.MelBands).ToArray(), chunk.IsFinal, chunk.EventTime);
+            state.NextFrame += count;
+            state.NextSequence = chunk.Sequence + 1;
+            if (chunk.IsFinal) _streams.Remove(chunk.Stream);
+            await sink.PublishAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Forgets a call's streams (the host no longer owns its partition).</summary>
+    public void DropCall(string callId)
+    {
+        foreach (var key in _streams.Keys.Where(k => k.CallId == callId).ToList()) _streams.Remove(key);
+    }
+
+    private sealed class StreamState(LogMelExtractor extractor, long nextSequence, long nextFrame, int skipSamples)
+    {
+        public LogMelExtractor Extractor { get; } = extractor;
+        public long NextSequence { get; set; } = nextSequence;
+        public long NextFrame { get; set; } = nextFrame;
+        public int SkipSamples { get; set; } = skipSamples;
+
+        /// <summary>
+        /// A stream normally starts at sample 0. When the first chunk seen is mid-stream (this instance took
+        /// the call over), the extractor starts at the next frame boundary so frame indices stay stream-wide.
+        /// </summary>
+        public static StreamState StartAt(FeatureConfig config, AudioChunk first)
+        {
+            var firstFrame = (first.StartSample + config.HopLength - 1) / config.HopLength;
+            var skip = (int)(firstFrame * config.HopLength - first.StartSample);
+            return new StreamState(new LogMelExtractor(config), first.Sequence, firstFrame, skip);
+        }
+    }
+}
