@@ -84,11 +84,13 @@ public sealed class WavReader : IAudioSource
     {
         var buffer = _buffer ?? throw new ObjectDisposedException(nameof(WavReader));
         var channels = Format.Channels;
+        var framesLeft = TotalFrames!.Value - _framesRead;
+        if (framesLeft == 0) return 0;
         if (interleaved.Length < channels)
         {
             throw new ArgumentException($"buffer of {interleaved.Length} samples cannot hold one frame of {channels} channels", nameof(interleaved));
         }
-        var frames = (int)Math.Min(interleaved.Length / channels, TotalFrames!.Value - _framesRead);
+        var frames = (int)Math.Min(interleaved.Length / channels, framesLeft);
         var blockFrames = buffer.Length / _blockAlign;
         for (var done = 0; done < frames;)
         {

@@ -103,6 +103,7 @@ public sealed class WavReaderTests
         Assert.Equal(6, reader.Read(new float[7]));
         Assert.Equal(14, reader.Read(new float[100]));
         Assert.Equal(0, reader.Read(new float[100]));
+        Assert.Equal(0, reader.Read([])); // at the end, even a buffer too small for a frame reads the end
     }
 
     [Fact]
