@@ -40,7 +40,7 @@ public sealed class Resampler
         OutputRate = outputRate;
         // Filters are immutable and shared: a process serves many streams at the same rates.
         _filter = s_filters.GetOrAdd((_l, _m), key => Filter.Design(key.L, key.M));
-        _buffer = new float[_filter.Taps + BlockSamples];
+        _buffer = IsPassthrough ? [] : new float[_filter.Taps + BlockSamples];
         Reset();
     }
 
@@ -157,13 +157,22 @@ public sealed class Resampler
 
     private static float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> h)
     {
-        var acc = Vector<float>.Zero;
+        // Four independent accumulators hide the add latency that one dependency chain would expose.
+        var width = Vector<float>.Count;
+        Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
         var i = 0;
-        for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
+        for (; i <= x.Length - 4 * width; i += 4 * width)
         {
-            acc += new Vector<float>(x[i..]) * new Vector<float>(h[i..]);
+            a0 += new Vector<float>(x[i..]) * new Vector<float>(h[i..]);
+            a1 += new Vector<float>(x[(i + width)..]) * new Vector<float>(h[(i + width)..]);
+            a2 += new Vector<float>(x[(i + 2 * width)..]) * new Vector<float>(h[(i + 2 * width)..]);
+            a3 += new Vector<float>(x[(i + 3 * width)..]) * new Vector<float>(h[(i + 3 * width)..]);
         }
-        var sum = Vector.Sum(acc);
+        for (; i <= x.Length - width; i += width)
+        {
+            a0 += new Vector<float>(x[i..]) * new Vector<float>(h[i..]);
+        }
+        var sum = Vector.Sum((a0 + a1) + (a2 + a3));
         for (; i < x.Length; i++) sum += x[i] * h[i];
         return sum;
     }
