@@ -139,6 +139,29 @@ public sealed class ResamplerTests(ITestOutputHelper output)
         Assert.True(worst < 1e-3, $"max deviation {worst:E2} from the ideal tone after {seconds} s");
     }
 
+    [Theory]
+    [InlineData(300)]
+    [InlineData(1000)]
+    [InlineData(3400)]
+    public void Process_Upsample8kTo16k_PassbandToneKeepsAmplitude(int frequency)
+    {
+        var resampler = new Resampler(8000, 16000);
+        var x = Sine(8000, frequency, 1.5);
+        var y = new float[resampler.MaxOutputLength(x.Length) + resampler.MaxOutputLength(0)];
+        var n = resampler.Process(x, y);
+        n += resampler.Flush(y.AsSpan(n));
+        Assert.Equal(2 * x.Length, n);
+
+        double worst = 0;
+        for (var i = 4000; i < 20000; i++)
+        {
+            var ideal = Amplitude * Math.Sin(2 * Math.PI * frequency * i / 16000);
+            worst = Math.Max(worst, Math.Abs(y[i] - ideal));
+        }
+        // 0.1 dB of a 0.5 amplitude is 0.0058; time alignment errors would show up here too.
+        Assert.True(worst < 0.005, $"max deviation {worst:E2} from the ideal {frequency} Hz tone at 16 kHz");
+    }
+
     [Fact]
     public void Process_OutputTooSmall_Throws()
     {
