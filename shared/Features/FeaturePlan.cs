@@ -21,9 +21,14 @@ internal sealed class FeaturePlan
     /// <summary>Bit-reversed index of each complex input position, for the in-place decimation-in-time FFT.</summary>
     public int[] BitReverse { get; }
 
-    /// <summary>Twiddles exp(-iπj/h) of the stage with half-span h at [h - 1 + j], j &lt; h.</summary>
-    public float[] StageRe { get; }
-    public float[] StageIm { get; }
+    /// <summary>
+    /// Radix-4 pass twiddles, pass after pass (spans h = 4, 16, 64, ...): for each j &lt; h the
+    /// triples (re, im, -im) of W^j, W^2j, W^3j with W = exp(-2πi/4h), nine floats per j.
+    /// </summary>
+    public float[] Radix4Twiddles { get; }
+
+    /// <summary>Triples (re, im, -im) of exp(-2πij/Half), j &lt; Half/2, for the final radix-2 stage when log2(Half) is odd.</summary>
+    public float[] Radix2Twiddles { get; }
 
     /// <summary>exp(-2πik/N), k = 0..N/2, to split the half-size complex FFT into the real spectrum.</summary>
     public float[] SplitRe { get; }
@@ -51,14 +56,18 @@ internal sealed class FeaturePlan
             BitReverse[i] = r;
         }
 
-        StageRe = new float[half];
-        StageIm = new float[half];
-        for (int h = 1; h < half; h <<= 1)
-            for (int j = 0; j < h; j++)
-            {
-                StageRe[h - 1 + j] = (float)Math.Cos(Math.PI * j / h);
-                StageIm[h - 1 + j] = (float)-Math.Sin(Math.PI * j / h);
-            }
+        var radix4 = new List<float>();
+        int span = 4;
+        for (; 4 * span <= half; span *= 4)
+            for (int j = 0; j < span; j++)
+                for (int power = 1; power <= 3; power++)
+                    AddTwiddle(radix4, 2 * Math.PI * power * j / (4 * span));
+        Radix4Twiddles = [.. radix4];
+        var radix2 = new List<float>();
+        if (span < half)
+            for (int j = 0; j < span; j++)
+                AddTwiddle(radix2, 2 * Math.PI * j / half);
+        Radix2Twiddles = [.. radix2];
 
         SplitRe = new float[half + 1];
         SplitIm = new float[half + 1];
@@ -69,6 +78,14 @@ internal sealed class FeaturePlan
         }
 
         Mel = new MelFilterBank(config, 0.25);
+    }
+
+    private static void AddTwiddle(List<float> table, double angle)
+    {
+        float im = (float)-Math.Sin(angle);
+        table.Add((float)Math.Cos(angle));
+        table.Add(im);
+        table.Add(-im);
     }
 
     public static FeaturePlan For(FeatureConfig config) => Cache.GetOrAdd(config, static c => new FeaturePlan(c));
