@@ -1,0 +1,199 @@
+using Streaming.Contracts;
+
+namespace Streaming.Messaging.Kafka;
+
+/// <summary>
+/// How one message type travels on Kafka: its topic, key (the call id, so a call's speakers share a partition
+/// and stay in order), its envelope fields and a compact binary payload. Event time and sequence live in the
+/// envelope only, so the payload does not repeat them.
+/// </summary>
+public interface IMessageCodec<T>
+{
+    string Topic { get; }
+
+    /// <summary>Bumped when the payload layout changes compatibly; a breaking change is a new type and topic version.</summary>
+    ushort SchemaVersion { get; }
+
+    string Key(T message);
+
+    long Sequence(T message);
+
+    DateTimeOffset EventTime(T message);
+
+    /// <summary>The value: envelope then payload, in one exactly sized array.</summary>
+    byte[] Encode(T message, string? traceParent);
+
+    /// <exception cref="MessageDecodeException">the value is not a valid message of this type</exception>
+    T Decode(ReadOnlySpan<byte> value, out Envelope envelope);
+}
+
+/// <summary>Shared envelope handling: subclasses size, write and read only their payload.</summary>
+public abstract class MessageCodec<T> : IMessageCodec<T>
+{
+    public abstract string Topic { get; }
+
+    public virtual ushort SchemaVersion => 1;
+
+    public abstract string Key(T message);
+
+    public abstract long Sequence(T message);
+
+    public abstract DateTimeOffset EventTime(T message);
+
+    public byte[] Encode(T message, string? traceParent)
+    {
+        var envelope = new Envelope(SchemaVersion, traceParent, EventTime(message), Sequence(message));
+        var value = new byte[envelope.Size + PayloadSize(message)];
+        var offset = envelope.Write(value);
+        var writer = new PayloadWriter(value.AsSpan(offset));
+        WritePayload(message, ref writer);
+        if (offset + writer.Position != value.Length) throw new InvalidOperationException($"{GetType().Name} sized {value.Length - offset} payload bytes but wrote {writer.Position}");
+        return value;
+    }
+
+    public T Decode(ReadOnlySpan<byte> value, out Envelope envelope)
+    {
+        envelope = Envelope.Read(value, out var payload);
+        if (envelope.SchemaVersion > SchemaVersion)
+            throw new MessageDecodeException($"{Topic}: schema version {envelope.SchemaVersion} is newer than this build reads ({SchemaVersion})");
+        var reader = new PayloadReader(payload);
+        var message = ReadPayload(envelope, ref reader);
+        reader.End(Topic);
+        return message;
+    }
+
+    private protected abstract int PayloadSize(T message);
+
+    private protected abstract void WritePayload(T message, ref PayloadWriter writer);
+
+    private protected abstract T ReadPayload(in Envelope envelope, ref PayloadReader reader);
+
+    private protected static int SizeOf(StreamKey stream) => PayloadWriter.SizeOf(stream.CallId) + PayloadWriter.SizeOf(stream.Speaker);
+
+    private protected static void Write(ref PayloadWriter writer, StreamKey stream, SpeakerRole role, bool isFinal)
+    {
+        writer.String(stream.CallId);
+        writer.String(stream.Speaker);
+        writer.Byte((byte)role);
+        writer.Byte(isFinal ? (byte)1 : (byte)0);
+    }
+
+    private protected static (StreamKey Stream, SpeakerRole Role, bool IsFinal) ReadStream(ref PayloadReader reader)
+    {
+        var callId = reader.String("callId");
+        if (callId.Length == 0) throw new MessageDecodeException("field 'callId' is empty");
+        var speaker = reader.String("speaker");
+        if (speaker.Length == 0) throw new MessageDecodeException("field 'speaker' is empty");
+        var role = reader.Byte("role");
+        if (!Enum.IsDefined((SpeakerRole)role)) throw new MessageDecodeException($"field 'role' is {role}, not a speaker role");
+        return (new StreamKey(callId, speaker), (SpeakerRole)role, reader.Bool("isFinal"));
+    }
+}
+
+public sealed class AudioChunkCodec : MessageCodec<AudioChunk>
+{
+    public static readonly AudioChunkCodec Instance = new();
+
+    public override string Topic => AudioChunk.Topic;
+
+    public override string Key(AudioChunk message) => message.Stream.CallId;
+
+    public override long Sequence(AudioChunk message) => message.Sequence;
+
+    public override DateTimeOffset EventTime(AudioChunk message) => message.EventTime;
+
+    private protected override int PayloadSize(AudioChunk m) => SizeOf(m.Stream) + 2 + 8 + 4 + PayloadWriter.SizeOf(m.Samples);
+
+    private protected override void WritePayload(AudioChunk m, ref PayloadWriter writer)
+    {
+        Write(ref writer, m.Stream, m.Role, m.IsFinal);
+        writer.Int64(m.StartSample);
+        writer.Int32(m.SampleRate);
+        writer.Floats(m.Samples);
+    }
+
+    private protected override AudioChunk ReadPayload(in Envelope envelope, ref PayloadReader reader)
+    {
+        var (stream, role, isFinal) = ReadStream(ref reader);
+        var startSample = reader.Int64("startSample");
+        var sampleRate = reader.Int32("sampleRate");
+        if (sampleRate <= 0) throw new MessageDecodeException($"field 'sampleRate' is {sampleRate}");
+        return new AudioChunk(stream, role, envelope.Sequence, startSample, sampleRate, reader.Floats("samples"), isFinal, envelope.EventTime);
+    }
+}
+
+public sealed class FeatureFramesCodec : MessageCodec<FeatureFrames>
+{
+    public static readonly FeatureFramesCodec Instance = new();
+
+    public override string Topic => FeatureFrames.Topic;
+
+    public override string Key(FeatureFrames message) => message.Stream.CallId;
+
+    public override long Sequence(FeatureFrames message) => message.Sequence;
+
+    public override DateTimeOffset EventTime(FeatureFrames message) => message.EventTime;
+
+    private protected override int PayloadSize(FeatureFrames m) => SizeOf(m.Stream) + 2 + 8 + 4 + 4 + PayloadWriter.SizeOf(m.LogMel);
+
+    private protected override void WritePayload(FeatureFrames m, ref PayloadWriter writer)
+    {
+        Write(ref writer, m.Stream, m.Role, m.IsFinal);
+        writer.Int64(m.FirstFrame);
+        writer.Int32(m.FrameCount);
+        writer.Int32(m.MelBands);
+        writer.Floats(m.LogMel);
+    }
+
+    private protected override FeatureFrames ReadPayload(in Envelope envelope, ref PayloadReader reader)
+    {
+        var (stream, role, isFinal) = ReadStream(ref reader);
+        var firstFrame = reader.Int64("firstFrame");
+        var frameCount = reader.Int32("frameCount");
+        var melBands = reader.Int32("melBands");
+        if (frameCount < 0 || melBands <= 0) throw new MessageDecodeException($"fields 'frameCount' {frameCount} and 'melBands' {melBands} are not a valid shape");
+        var logMel = reader.Floats("logMel");
+        if (logMel.Length != (long)frameCount * melBands)
+            throw new MessageDecodeException($"field 'logMel' has {logMel.Length} values, the shape {frameCount}x{melBands} needs {(long)frameCount * melBands}");
+        return new FeatureFrames(stream, role, envelope.Sequence, firstFrame, frameCount, melBands, logMel, isFinal, envelope.EventTime);
+    }
+}
+
+public sealed class EmotionWindowCodec : MessageCodec<EmotionWindow>
+{
+    public static readonly EmotionWindowCodec Instance = new();
+
+    public override string Topic => EmotionWindow.Topic;
+
+    public override string Key(EmotionWindow message) => message.Stream.CallId;
+
+    public override long Sequence(EmotionWindow message) => message.Index;
+
+    public override DateTimeOffset EventTime(EmotionWindow message) => message.EventTime;
+
+    private protected override int PayloadSize(EmotionWindow m) =>
+        SizeOf(m.Stream) + 2 + 8 + 8 + PayloadWriter.SizeOf(m.Label) + PayloadWriter.SizeOf(m.VotedLabel) + 4 + PayloadWriter.SizeOf(m.Probabilities);
+
+    private protected override void WritePayload(EmotionWindow m, ref PayloadWriter writer)
+    {
+        Write(ref writer, m.Stream, m.Role, m.IsFinal);
+        writer.Double(m.StartSeconds);
+        writer.Double(m.EndSeconds);
+        writer.String(m.Label);
+        writer.String(m.VotedLabel);
+        writer.Single(m.Confidence);
+        writer.Floats(m.Probabilities);
+    }
+
+    private protected override EmotionWindow ReadPayload(in Envelope envelope, ref PayloadReader reader)
+    {
+        var (stream, role, isFinal) = ReadStream(ref reader);
+        var start = reader.Double("startSeconds");
+        var end = reader.Double("endSeconds");
+        if (!(end >= start)) throw new MessageDecodeException($"fields 'startSeconds' {start} and 'endSeconds' {end} are not an interval");
+        var label = reader.String("label");
+        var voted = reader.String("votedLabel");
+        var confidence = reader.Single("confidence");
+        return new EmotionWindow(stream, role, envelope.Sequence, start, end, label, voted, confidence, reader.Floats("probabilities"), isFinal, envelope.EventTime);
+    }
+}

@@ -1,0 +1,117 @@
+using System.ComponentModel.DataAnnotations;
+using Confluent.Kafka;
+
+namespace Streaming.Messaging.Kafka;
+
+/// <summary>Kafka settings shared by every service (configuration section "Kafka").</summary>
+public sealed class KafkaOptions : IValidatableObject
+{
+    public const string Section = "Kafka";
+
+    /// <summary>host:port[,host:port...]</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string BootstrapServers { get; set; } = "";
+
+    /// <summary>
+    /// The one switch for Apache Kafka 0.9 (the broker the tests run on): no ApiVersionRequest, no headers,
+    /// no idempotent producer, lz4 instead of zstd. Off (production, Kafka 3.x/4.x): idempotence, zstd,
+    /// and the envelope mirrored into headers for tools that read headers.
+    /// </summary>
+    public bool LegacyBroker09 { get; set; }
+
+    [Required(AllowEmptyStrings = false)]
+    public string ClientId { get; set; } = "streaming";
+
+    /// <summary>0.9 brokers cap sessions at 30 s unless group.max.session.timeout.ms is raised; 10 s notices a dead consumer quickly.</summary>
+    [Range(1000, 300000)]
+    public int SessionTimeoutMs { get; set; } = 10000;
+
+    [Required(AllowEmptyStrings = false)]
+    public string DeadLetterTopic { get; set; } = DeadLetter.Topic;
+
+    /// <summary>Messages handed to the stage at once: whatever is ready, up to this many.</summary>
+    [Range(1, 10000)]
+    public int MaxBatch { get; set; } = 64;
+
+    /// <summary>Producer linger: a few ms batches the many small messages of many calls into one request.</summary>
+    [Range(0, 1000)]
+    public int LingerMs { get; set; } = 5;
+
+    /// <summary>Partitions of the topics this service creates at start-up (modern brokers only; 0.9 topics come from the broker or script).</summary>
+    [Range(1, 1000)]
+    public int Partitions { get; set; } = 4;
+
+    /// <summary>Create the service's topics at start-up through the AdminClient (modern brokers only).</summary>
+    public bool CreateTopics { get; set; } = true;
+
+    /// <summary>Seconds between retries of a batch whose processing failed for a reason other than the message (e.g. Redis down).</summary>
+    [Range(0.01, 60)]
+    public double RetryBackoffSeconds { get; set; } = 1;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        foreach (var server in BootstrapServers.Split(',', StringSplitOptions.TrimEntries))
+        {
+            var colon = server.LastIndexOf(':');
+            if (colon <= 0 || !int.TryParse(server[(colon + 1)..], out var port) || port is <= 0 or > 65535)
+                yield return new ValidationResult($"Kafka:BootstrapServers entry '{server}' is not host:port", [nameof(BootstrapServers)]);
+        }
+        if (LegacyBroker09 && SessionTimeoutMs > 30000)
+            yield return new ValidationResult($"Kafka:SessionTimeoutMs {SessionTimeoutMs} exceeds the 30000 ms a default 0.9 broker accepts", [nameof(SessionTimeoutMs)]);
+    }
+
+    public ProducerConfig ProducerConfig()
+    {
+        var config = new ProducerConfig
+        {
+            BootstrapServers = BootstrapServers,
+            ClientId = ClientId,
+            Acks = Acks.All,
+            LingerMs = LingerMs,
+            MessageMaxBytes = 16 * 1024 * 1024,
+            // Keep the per-key order on retries: with idempotence librdkafka guarantees it; without, one request in flight does.
+            MaxInFlight = LegacyBroker09 ? 1 : 5,
+        };
+        if (LegacyBroker09)
+        {
+            ApplyLegacy(config);
+            config.EnableIdempotence = false;
+            config.CompressionType = CompressionType.Lz4;
+        }
+        else
+        {
+            config.EnableIdempotence = true;
+            config.CompressionType = CompressionType.Zstd;
+        }
+        return config;
+    }
+
+    public ConsumerConfig ConsumerConfig(string groupId)
+    {
+        var config = new ConsumerConfig
+        {
+            BootstrapServers = BootstrapServers,
+            ClientId = ClientId,
+            GroupId = groupId,
+            // At-least-once: the host stores an offset only after the stage's effect is durable; librdkafka commits
+            // the stored offsets in the background and on revoke/close.
+            EnableAutoCommit = true,
+            EnableAutoOffsetStore = false,
+            AutoCommitIntervalMs = 1000,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+            SessionTimeoutMs = SessionTimeoutMs,
+            HeartbeatIntervalMs = Math.Max(250, SessionTimeoutMs / 5),
+            FetchMaxBytes = 32 * 1024 * 1024,
+            MaxPartitionFetchBytes = 16 * 1024 * 1024,
+        };
+        if (LegacyBroker09) ApplyLegacy(config);
+        return config;
+    }
+
+    private static void ApplyLegacy(ClientConfig config)
+    {
+        config.ApiVersionRequest = false;
+        config.BrokerVersionFallback = "0.9.0.1";
+    }
+}

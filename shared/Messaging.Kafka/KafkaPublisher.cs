@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Streaming.Pipeline;
+
+namespace Streaming.Messaging.Kafka;
+
+/// <summary>
+/// The process's one Kafka producer. Publishing is fire-and-track: <see cref="PublishAsync{T}"/> enqueues and returns,
+/// <see cref="DrainAsync"/> waits until everything enqueued so far is acknowledged by the broker (acks=all) and throws
+/// the first delivery error. Consumer hosts drain before storing offsets, which makes the pipeline at-least-once.
+/// </summary>
+public sealed class KafkaPublisher : IDisposable
+{
+    private readonly IProducer<byte[], byte[]> _producer;
+    private readonly bool _headers;
+    private readonly Lock _lock = new();
+    private int _inFlight;
+    private TaskCompletionSource? _drained;
+    private Exception? _error;
+
+    public KafkaPublisher(KafkaOptions options)
+    {
+        _headers = !options.LegacyBroker09;
+        _producer = new ProducerBuilder<byte[], byte[]>(options.ProducerConfig()).Build();
+    }
+
+    /// <summary>The librdkafka handle, for an AdminClient that shares the producer's connections.</summary>
+    public Handle Handle => _producer.Handle;
+
+    public ValueTask PublishAsync<T>(IMessageCodec<T> codec, T message, CancellationToken cancellationToken) =>
+        PublishAsync(codec, codec.Topic, message, cancellationToken);
+
+    public ValueTask PublishAsync<T>(IMessageCodec<T> codec, string topic, T message, CancellationToken cancellationToken)
+    {
+        var traceParent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity ? activity.Id : null;
+        var kafkaMessage = new Message<byte[], byte[]>
+        {
+            Key = Encoding.UTF8.GetBytes(codec.Key(message)),
+            Value = codec.Encode(message, traceParent),
+        };
+        if (_headers)
+        {
+            // Mirrors of the envelope for tools that read headers; consumers of this project read the envelope.
+            kafkaMessage.Headers = new Headers
+            {
+                { "schema-version", Encoding.ASCII.GetBytes(codec.SchemaVersion.ToString(CultureInfo.InvariantCulture)) },
+                { "event-time", Encoding.ASCII.GetBytes(codec.EventTime(message).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)) },
+                { "sequence", Encoding.ASCII.GetBytes(codec.Sequence(message).ToString(CultureInfo.InvariantCulture)) },
+            };
+            if (traceParent is not null) kafkaMessage.Headers.Add("traceparent", Encoding.ASCII.GetBytes(traceParent));
+        }
+        return ProduceAsync(topic, kafkaMessage, cancellationToken);
+    }
+
+    /// <summary>Publishes a value as it is (dead letters carry the original key and value).</summary>
+    public ValueTask PublishRawAsync(string topic, byte[] key, byte[] value, CancellationToken cancellationToken) =>
+        ProduceAsync(topic, new Message<byte[], byte[]> { Key = key, Value = value }, cancellationToken);
+
+    private async ValueTask ProduceAsync(string topic, Message<byte[], byte[]> message, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Interlocked.Increment(ref _inFlight);
+            try
+            {
+                _producer.Produce(topic, message, OnDelivered);
+                return;
+            }
+            catch (ProduceException<byte[], byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                Delivered(null);
+                // The local queue is the back-pressure point: wait for the broker to take some of it.
+                await Task.Delay(5, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                Delivered(null);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Waits until every message published before this call is acknowledged; throws the first delivery error since the last drain.</summary>
+    public async Task DrainAsync(CancellationToken cancellationToken)
+    {
+        Task? pending = null;
+        lock (_lock)
+        {
+            if (Volatile.Read(ref _inFlight) > 0)
+            {
+                _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                pending = _drained.Task;
+            }
+        }
+        if (pending is not null) await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var error = Interlocked.Exchange(ref _error, null);
+        if (error is not null) throw error;
+    }
+
+    private void OnDelivered(DeliveryReport<byte[], byte[]> report) =>
+        Delivered(report.Error.IsError ? new KafkaException(report.Error) : null);
+
+    private void Delivered(Exception? error)
+    {
+        if (error is not null) Interlocked.CompareExchange(ref _error, error, null);
+        if (Interlocked.Decrement(ref _inFlight) != 0) return;
+        lock (_lock)
+        {
+            if (Volatile.Read(ref _inFlight) != 0) return;
+            _drained?.TrySetResult();
+            _drained = null;
+        }
+    }
+
+    public void Dispose()
+    {
+        // Give queued messages a chance on shutdown; what is still unsent was not committed upstream and will be redelivered.
+        _producer.Flush(TimeSpan.FromSeconds(10));
+        _producer.Dispose();
+    }
+}
+
+/// <summary>A stage's output as a Kafka topic.</summary>
+public sealed class KafkaMessageSink<T>(KafkaPublisher publisher, IMessageCodec<T> codec, string? topic = null) : IMessageSink<T>
+{
+    public string Topic { get; } = topic ?? codec.Topic;
+
+    public ValueTask PublishAsync(T message, CancellationToken cancellationToken) =>
+        publisher.PublishAsync(codec, Topic, message, cancellationToken);
+}

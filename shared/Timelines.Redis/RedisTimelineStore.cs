@@ -1,0 +1,189 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using StackExchange.Redis;
+using Streaming.Contracts;
+
+namespace Streaming.Timelines.Redis;
+
+/// <summary>Redis timeline settings (configuration section "Redis").</summary>
+public sealed class RedisOptions
+{
+    public const string Section = "Redis";
+
+    /// <summary>A StackExchange.Redis configuration string, e.g. "127.0.0.1:6379".</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string Configuration { get; set; } = "";
+
+    /// <summary>Prefix of every key and of the update channel: lets several deployments (or tests) share one Redis.</summary>
+    [Required(AllowEmptyStrings = true)]
+    public string KeyPrefix { get; set; } = "emo:";
+
+    /// <summary>How long a call's timeline stays after its last update.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>At most this many calls are listed, newest first.</summary>
+    [Range(1, 100000)]
+    public int MaxListedCalls { get; set; } = 1000;
+}
+
+/// <summary>What subscribers of the update channel receive (JSON) after every stored window or completed stream.</summary>
+public sealed record TimelineUpdate(string CallId, string Speaker, long Index, bool IsFinal);
+
+/// <summary>
+/// Timelines in Redis, for the distributed pipeline. Layout (P = key prefix, C = call id; the braces make all keys
+/// of a call one cluster hash slot):
+/// <list type="bullet">
+/// <item><c>P{C}:w:SPEAKER</c>: hash, field = window index, value = the window as JSON. HSET is idempotent:
+/// a redelivered window overwrites itself, so no point is ever duplicated.</item>
+/// <item><c>P{C}:meta</c>: hash, <c>role:SPEAKER</c> = role, <c>done:SPEAKER</c> = 1 once the stream ended,
+/// <c>updated</c> = unix ms of the last write.</item>
+/// <item><c>Pcalls</c>: sorted set of call ids scored by last update (unix ms): the index of active and recent calls.</item>
+/// <item><c>Pupdates</c>: pub/sub channel, one <see cref="TimelineUpdate"/> per write.</item>
+/// </list>
+/// Every key of a call gets the retention as TTL on each write; index entries older than the retention are pruned.
+/// Each write is one pipelined round trip and returns only once Redis has acknowledged it (the Kafka host commits after).
+/// </summary>
+public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOptions options, TimeProvider? time = null) : ITimelineStore
+{
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly RedisKey _calls = options.KeyPrefix + "calls";
+    private readonly RedisChannel _updates = RedisChannel.Literal(options.KeyPrefix + "updates");
+
+    public RedisChannel UpdatesChannel => _updates;
+
+    public async ValueTask AppendAsync(EmotionWindow window, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(window);
+        cancellationToken.ThrowIfCancellationRequested();
+        var json = JsonSerializer.SerializeToUtf8Bytes(StoredWindow.From(window), StoreJson.Default.StoredWindow);
+        var speaker = window.Stream.Speaker;
+        var windows = WindowsKey(window.Stream.CallId, speaker);
+        await WriteAsync(window.Stream.CallId, speaker, window.Index, window.IsFinal, (batch, tasks) =>
+        {
+            tasks.Add(batch.HashSetAsync(windows, window.Index, json));
+            tasks.Add(batch.KeyExpireAsync(windows, options.Retention));
+            tasks.Add(batch.HashSetAsync(MetaKey(window.Stream.CallId), "role:" + speaker, window.Role.ToString(), When.NotExists));
+        }).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var windows = WindowsKey(stream.CallId, stream.Speaker);
+        await WriteAsync(stream.CallId, stream.Speaker, -1, true, (batch, tasks) =>
+        {
+            tasks.Add(batch.HashSetAsync(MetaKey(stream.CallId), "done:" + stream.Speaker, 1));
+            tasks.Add(batch.HashSetAsync(MetaKey(stream.CallId), "role:" + stream.Speaker, nameof(SpeakerRole.Unknown), When.NotExists));
+            tasks.Add(batch.KeyExpireAsync(windows, options.Retention));
+        }).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task WriteAsync(string callId, string speaker, long index, bool isFinal, Action<IBatch, List<Task>> write)
+    {
+        var db = redis.GetDatabase();
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var meta = MetaKey(callId);
+        var batch = db.CreateBatch();
+        var tasks = new List<Task>(9);
+        write(batch, tasks);
+        tasks.Add(batch.HashSetAsync(meta, "updated", now));
+        tasks.Add(batch.KeyExpireAsync(meta, options.Retention));
+        tasks.Add(batch.SortedSetAddAsync(_calls, callId, now));
+        tasks.Add(batch.SortedSetRemoveRangeByScoreAsync(_calls, double.NegativeInfinity, now - options.Retention.TotalMilliseconds, Exclude.Stop));
+        tasks.Add(batch.PublishAsync(_updates, JsonSerializer.Serialize(new TimelineUpdate(callId, speaker, index, isFinal), StoreJson.Default.TimelineUpdate)));
+        batch.Execute();
+        await Task.WhenAll(tasks).ConfigureAwait(false);
+    }
+
+    public async ValueTask<CallWindows?> GetCallAsync(string callId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(callId);
+        var db = redis.GetDatabase();
+        var meta = await db.HashGetAllAsync(MetaKey(callId)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (meta.Length == 0) return null;
+        var info = ReadMeta(meta);
+        var batch = db.CreateBatch();
+        var reads = info.Roles.Keys.Select(s => batch.HashGetAllAsync(WindowsKey(callId, s))).ToList();
+        batch.Execute();
+        await Task.WhenAll(reads).WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        var speakers = new List<SpeakerWindows>(info.Roles.Count);
+        var i = 0;
+        foreach (var (speaker, role) in info.Roles)
+        {
+            var stream = new StreamKey(callId, speaker);
+            var windows = reads[i++].Result
+                .Select(e => JsonSerializer.Deserialize((byte[])e.Value!, StoreJson.Default.StoredWindow)!.ToWindow(stream, role, (long)e.Name))
+                .OrderBy(w => w.Index)
+                .ToList();
+            speakers.Add(new SpeakerWindows(speaker, role, windows, info.Done.Contains(speaker)));
+        }
+        return new CallWindows(callId, speakers);
+    }
+
+    public async ValueTask<IReadOnlyList<CallInfo>> ListCallsAsync(CancellationToken cancellationToken)
+    {
+        var db = redis.GetDatabase();
+        var ids = await db.SortedSetRangeByRankAsync(_calls, 0, options.MaxListedCalls - 1, Order.Descending).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var batch = db.CreateBatch();
+        var metas = ids.Select(id => batch.HashGetAllAsync(MetaKey(id!))).ToList();
+        batch.Execute();
+        await Task.WhenAll(metas).WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        var calls = new List<CallInfo>(ids.Length);
+        for (var i = 0; i < ids.Length; i++)
+        {
+            var meta = metas[i].Result;
+            if (meta.Length == 0) continue; // expired; the index entry is pruned on a later write
+            var info = ReadMeta(meta);
+            var active = info.Roles.Count == 0 || info.Roles.Keys.Any(s => !info.Done.Contains(s));
+            calls.Add(new CallInfo(ids[i]!, [.. info.Roles.Keys], active, DateTimeOffset.FromUnixTimeMilliseconds(info.Updated)));
+        }
+        return calls;
+    }
+
+    private RedisKey MetaKey(string callId) => $"{options.KeyPrefix}{{{callId}}}:meta";
+
+    private RedisKey WindowsKey(string callId, string speaker) => $"{options.KeyPrefix}{{{callId}}}:w:{speaker}";
+
+    private static (SortedDictionary<string, SpeakerRole> Roles, HashSet<string> Done, long Updated) ReadMeta(HashEntry[] meta)
+    {
+        var roles = new SortedDictionary<string, SpeakerRole>(StringComparer.Ordinal);
+        var done = new HashSet<string>(StringComparer.Ordinal);
+        long updated = 0;
+        foreach (var entry in meta)
+        {
+            var name = (string)entry.Name!;
+            if (name.StartsWith("role:", StringComparison.Ordinal))
+                roles[name[5..]] = Enum.TryParse<SpeakerRole>((string?)entry.Value, out var role) ? role : SpeakerRole.Unknown;
+            else if (name.StartsWith("done:", StringComparison.Ordinal)) done.Add(name[5..]);
+            else if (name == "updated") updated = long.Parse((string)entry.Value!, CultureInfo.InvariantCulture);
+        }
+        return (roles, done, updated);
+    }
+}
+
+/// <summary>A window as stored: what the key does not already say (call, speaker and index are in the key and field).</summary>
+internal sealed record StoredWindow(
+    [property: JsonPropertyName("start")] double Start,
+    [property: JsonPropertyName("end")] double End,
+    [property: JsonPropertyName("label")] string Label,
+    [property: JsonPropertyName("voted")] string VotedLabel,
+    [property: JsonPropertyName("confidence")] float Confidence,
+    [property: JsonPropertyName("probabilities")] float[] Probabilities,
+    [property: JsonPropertyName("final")] bool IsFinal,
+    [property: JsonPropertyName("eventTime")] DateTimeOffset EventTime)
+{
+    public static StoredWindow From(EmotionWindow w) => new(w.StartSeconds, w.EndSeconds, w.Label, w.VotedLabel, w.Confidence, w.Probabilities, w.IsFinal, w.EventTime);
+
+    public EmotionWindow ToWindow(StreamKey stream, SpeakerRole role, long index) =>
+        new(stream, role, index, Start, End, Label, VotedLabel, Confidence, Probabilities, IsFinal, EventTime);
+}
+
+[JsonSerializable(typeof(StoredWindow))]
+[JsonSerializable(typeof(TimelineUpdate))]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+internal sealed partial class StoreJson : JsonSerializerContext;
