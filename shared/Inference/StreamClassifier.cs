@@ -1,0 +1,239 @@
+using System.Buffers;
+using Streaming.Contracts;
+
+namespace Streaming.Inference;
+
+/// <summary>What a cut window needs next.</summary>
+internal enum WindowKind
+{
+    /// <summary>Has speech energy: classified by the model.</summary>
+    Speech,
+
+    /// <summary>No speech energy (or too little audio): reported as silence, no model call.</summary>
+    Silence,
+
+    /// <summary>The stream ended right after an already reported window: that window again, now marked final.</summary>
+    Repeat,
+}
+
+/// <summary>A cut window waiting for <see cref="ClassifierEngine.Flush"/>; speech windows own a slot of the engine's batch buffer.</summary>
+internal struct PendingWindow
+{
+    public StreamClassifier Stream;
+    public long Index;
+    public long StartFrame;
+    public int RealFrames;
+    public WindowKind Kind;
+    public bool IsFinal;
+    public DateTimeOffset EventTime;
+    public int Slot;
+}
+
+/// <summary>
+/// One stream's windowing state. Frames arrive in order with stream-wide indices; window k covers frames
+/// [k·hop, k·hop + window). The stream keeps only the frames a later window can still need (at most about
+/// one window), in the model's input features, with a voiced flag per frame. A window is copied into the
+/// engine's batch buffer, transposed to the model's [bands, time] layout, the moment it is cut.
+/// </summary>
+internal sealed class StreamClassifier : IDisposable
+{
+    private readonly WindowShape _shape;
+    private float[] _rows;     // [capacity, InputBands], row 0 is frame _bufferStart
+    private byte[] _voiced;    // 1 where the frame has speech energy
+    private long _bufferStart;
+    private int _bufferCount;
+    private long _nextIndex;
+    private long _lastWindowStart = -1;
+
+    public StreamClassifier(WindowShape shape, StreamKey key, SpeakerRole role, long firstFrame, int votingWindows, VotingMode voting)
+    {
+        _shape = shape;
+        Key = key;
+        Role = role;
+        _rows = ArrayPool<float>.Shared.Rent(shape.WindowFrames * shape.InputBands);
+        _voiced = ArrayPool<byte>.Shared.Rent(shape.WindowFrames);
+        Votes = new VoteTracker(shape.Contract.Labels.Count, votingWindows, voting);
+        StartAt(firstFrame);
+    }
+
+    public StreamKey Key { get; }
+    public SpeakerRole Role { get; }
+    public long LastSequence { get; set; } = -1;
+
+    /// <summary>Stream-wide index of the next frame expected.</summary>
+    public long FramesReceived { get; private set; }
+
+    /// <summary>The final message has been accepted; no further frames are taken.</summary>
+    public bool Closed { get; private set; }
+
+    public int PendingCount { get; set; }
+    public EmotionWindow? LastReported { get; set; }
+    public VoteTracker Votes { get; }
+
+    /// <summary>Frames skipped because they never arrived (a gap in the stream); windows spanning a gap are not cut.</summary>
+    public long SkippedFrames { get; private set; }
+
+    private long NextStart => _nextIndex * _shape.HopFrames;
+
+    /// <summary>
+    /// Appends <paramref name="count"/> log-mel rows starting at stream frame <paramref name="firstFrame"/> and cuts
+    /// every window they complete. Rows before <see cref="FramesReceived"/> were seen already and are skipped.
+    /// </summary>
+    public void Append(ReadOnlySpan<float> logMel, long firstFrame, int count, DateTimeOffset eventTime, WindowBatcher sink)
+    {
+        var end = firstFrame + count;
+        if (end <= FramesReceived) return;
+        if (firstFrame > FramesReceived)
+        {
+            SkippedFrames += firstFrame - FramesReceived;
+            StartAt(firstFrame);
+        }
+
+        var skip = (int)(FramesReceived - firstFrame);
+        var fresh = (int)(end - FramesReceived);
+        MakeRoom(fresh);
+        var bands = _shape.InputBands;
+        var mel = _shape.MelBands;
+        for (var i = 0; i < fresh; i++)
+        {
+            var src = logMel.Slice((skip + i) * mel, mel);
+            _shape.Projection.Project(src, _rows.AsSpan((_bufferCount + i) * bands, bands));
+            _voiced[_bufferCount + i] = _shape.Gate.IsVoiced(src) ? (byte)1 : (byte)0;
+        }
+        _bufferCount += fresh;
+        FramesReceived = end;
+
+        while (NextStart + _shape.WindowFrames <= FramesReceived)
+        {
+            Cut(NextStart, _shape.WindowFrames, isFinal: false, eventTime, sink);
+            _nextIndex++;
+        }
+    }
+
+    /// <summary>
+    /// Ends the stream: cuts a window for an uncovered tail (or pads a stream shorter than one window), or
+    /// marks the last window final. Exactly one window of the stream ends up final.
+    /// </summary>
+    public void Finish(DateTimeOffset eventTime, WindowBatcher sink)
+    {
+        Closed = true;
+        var end = FramesReceived;
+        if (_lastWindowStart < 0)
+        {
+            // Nothing cut yet: the stream (since its first frame or a gap) is shorter than a window.
+            var start = Math.Max(NextStart, _bufferStart);
+            var real = (int)Math.Max(0, end - start);
+            if (real >= _shape.MinClassifiedFrames) Cut(start, real, isFinal: true, eventTime, sink);
+            else sink.Add(new PendingWindow { Stream = this, Index = _nextIndex, StartFrame = start, RealFrames = real, Kind = WindowKind.Silence, IsFinal = true, EventTime = eventTime, Slot = -1 });
+            return;
+        }
+
+        var uncovered = end - (_lastWindowStart + _shape.WindowFrames);
+        if (uncovered >= _shape.MinClassifiedFrames)
+        {
+            // Aligned to the end of the stream so it is a whole window whenever the buffer holds one.
+            var start = Math.Max(end - _shape.WindowFrames, _bufferStart);
+            Cut(start, (int)(end - start), isFinal: true, eventTime, sink);
+        }
+        else if (PendingCount > 0)
+        {
+            sink.MarkLastFinal(this);
+        }
+        else
+        {
+            sink.Add(new PendingWindow { Stream = this, Index = _nextIndex - 1, Kind = WindowKind.Repeat, IsFinal = true, EventTime = eventTime, Slot = -1 });
+        }
+    }
+
+    private void Cut(long start, int real, bool isFinal, DateTimeOffset eventTime, WindowBatcher sink)
+    {
+        var offset = (int)(start - _bufferStart);
+        var voiced = 0;
+        foreach (var v in _voiced.AsSpan(offset, real)) voiced += v;
+        var speech = real > 0 && voiced >= _shape.MinVoicedFraction * real;
+
+        var window = new PendingWindow
+        {
+            Stream = this,
+            Index = _nextIndex,
+            StartFrame = start,
+            RealFrames = real,
+            Kind = speech ? WindowKind.Speech : WindowKind.Silence,
+            IsFinal = isFinal,
+            EventTime = eventTime,
+            Slot = -1,
+        };
+        if (speech)
+        {
+            window.Slot = sink.AllocateSlot();
+            WriteInput(offset, real, sink.Input(window.Slot));
+        }
+        _lastWindowStart = start;
+        sink.Add(window);
+    }
+
+    /// <summary>Writes frames [offset, offset + real) of the buffer as [bands, WindowFrames], padding the rest with the floor row.</summary>
+    private void WriteInput(int offset, int real, Span<float> dst)
+    {
+        var bands = _shape.InputBands;
+        var frames = _shape.WindowFrames;
+        var pad = _shape.Projection.PadRow;
+        // Transpose [time, bands] → [bands, time]; a frame-major inner loop would scatter writes across the whole window.
+        for (var b = 0; b < bands; b++)
+        {
+            var row = dst.Slice(b * frames, frames);
+            for (var t = 0; t < real; t++) row[t] = _rows[(offset + t) * bands + b];
+            row[real..].Fill(pad[b]);
+        }
+    }
+
+    /// <summary>Drops frames no later window needs, then makes sure <paramref name="fresh"/> more rows fit.</summary>
+    private void MakeRoom(int fresh)
+    {
+        var bands = _shape.InputBands;
+        // A regular window still to come needs frames from NextStart; the tail window at the end needs the last WindowFrames.
+        var keepFrom = Math.Clamp(Math.Min(NextStart, FramesReceived - _shape.WindowFrames), _bufferStart, FramesReceived);
+        var drop = (int)(keepFrom - _bufferStart);
+        if (drop > 0)
+        {
+            _rows.AsSpan(drop * bands, (_bufferCount - drop) * bands).CopyTo(_rows);
+            _voiced.AsSpan(drop, _bufferCount - drop).CopyTo(_voiced);
+            _bufferCount -= drop;
+            _bufferStart = keepFrom;
+        }
+
+        var needed = _bufferCount + fresh;
+        if (needed * bands > _rows.Length)
+        {
+            var rows = ArrayPool<float>.Shared.Rent(needed * bands);
+            _rows.AsSpan(0, _bufferCount * bands).CopyTo(rows);
+            ArrayPool<float>.Shared.Return(_rows);
+            _rows = rows;
+        }
+        if (needed > _voiced.Length)
+        {
+            var voiced = ArrayPool<byte>.Shared.Rent(needed);
+            _voiced.AsSpan(0, _bufferCount).CopyTo(voiced);
+            ArrayPool<byte>.Shared.Return(_voiced);
+            _voiced = voiced;
+        }
+    }
+
+    /// <summary>Starts (or restarts after a gap) at <paramref name="frame"/>: the first window is the first one starting there or later.</summary>
+    private void StartAt(long frame)
+    {
+        _bufferStart = frame;
+        _bufferCount = 0;
+        FramesReceived = frame;
+        _nextIndex = Math.Max(_nextIndex, (frame + _shape.HopFrames - 1) / _shape.HopFrames);
+        _lastWindowStart = -1;
+    }
+
+    public void Dispose()
+    {
+        ArrayPool<float>.Shared.Return(_rows);
+        ArrayPool<byte>.Shared.Return(_voiced);
+        _rows = [];
+        _voiced = [];
+    }
+}

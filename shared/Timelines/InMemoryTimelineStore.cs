@@ -1,0 +1,115 @@
+using Streaming.Contracts;
+
+namespace Streaming.Timelines;
+
+/// <summary>
+/// Timelines in process memory, for the embedded pipeline and tests. Thread-safe (one lock: writes are a
+/// dictionary update each, far below contention at a window per second per stream). Idempotent: a window is
+/// stored under (call, speaker, index), so a redelivered window replaces itself. Active calls are kept until
+/// they end; of the ended ones the most recent <c>maxEndedCalls</c> are kept.
+/// </summary>
+public sealed class InMemoryTimelineStore : ITimelineStore
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, CallState> _calls = [];
+    private readonly TimeProvider _time;
+    private readonly int _maxEndedCalls;
+
+    public InMemoryTimelineStore(TimeProvider? time = null, int maxEndedCalls = 1000)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxEndedCalls);
+        _time = time ?? TimeProvider.System;
+        _maxEndedCalls = maxEndedCalls;
+    }
+
+    public ValueTask AppendAsync(EmotionWindow window, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(window);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock)
+        {
+            var speaker = Speaker(window.Stream, window.Role);
+            speaker.Windows[window.Index] = window;
+            if (speaker.Role == SpeakerRole.Unknown) speaker.Role = window.Role;
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock)
+        {
+            Speaker(stream, SpeakerRole.Unknown).IsComplete = true;
+            EvictEndedCalls();
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<CallWindows?> GetCallAsync(string callId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(callId);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock)
+        {
+            if (!_calls.TryGetValue(callId, out var call)) return ValueTask.FromResult<CallWindows?>(null);
+            var speakers = call.Speakers
+                .Select(s => new SpeakerWindows(s.Name, s.Role, [.. s.Windows.Values], s.IsComplete))
+                .ToList();
+            return ValueTask.FromResult<CallWindows?>(new CallWindows(callId, speakers));
+        }
+    }
+
+    public ValueTask<IReadOnlyList<CallInfo>> ListCallsAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock)
+        {
+            IReadOnlyList<CallInfo> calls = _calls.Values
+                .OrderByDescending(c => c.LastUpdate)
+                .Select(c => new CallInfo(c.Id, [.. c.Speakers.Select(s => s.Name)], !c.HasEnded, c.LastUpdate))
+                .ToList();
+            return ValueTask.FromResult(calls);
+        }
+    }
+
+    private SpeakerState Speaker(StreamKey stream, SpeakerRole role)
+    {
+        if (!_calls.TryGetValue(stream.CallId, out var call))
+        {
+            call = new CallState(stream.CallId);
+            _calls.Add(stream.CallId, call);
+        }
+        call.LastUpdate = _time.GetUtcNow();
+        var speaker = call.Speakers.Find(s => s.Name == stream.Speaker);
+        if (speaker is null)
+        {
+            speaker = new SpeakerState(stream.Speaker, role);
+            call.Speakers.Add(speaker);
+        }
+        return speaker;
+    }
+
+    private void EvictEndedCalls()
+    {
+        var ended = _calls.Values.Where(c => c.HasEnded).ToList();
+        if (ended.Count <= _maxEndedCalls) return;
+        foreach (var call in ended.OrderBy(c => c.LastUpdate).Take(ended.Count - _maxEndedCalls)) _calls.Remove(call.Id);
+    }
+
+    private sealed class CallState(string id)
+    {
+        public string Id { get; } = id;
+        public List<SpeakerState> Speakers { get; } = [];
+        public DateTimeOffset LastUpdate { get; set; }
+        public bool HasEnded => Speakers.Count > 0 && Speakers.TrueForAll(s => s.IsComplete);
+    }
+
+    private sealed class SpeakerState(string name, SpeakerRole role)
+    {
+        public string Name { get; } = name;
+        public SpeakerRole Role { get; set; } = role;
+        public SortedDictionary<long, EmotionWindow> Windows { get; } = [];
+        public bool IsComplete { get; set; }
+    }
+}

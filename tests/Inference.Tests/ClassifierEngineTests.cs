@@ -1,0 +1,281 @@
+using Streaming.Contracts;
+using Streaming.Inference;
+using static Streaming.Tests.Inference.TestData;
+
+namespace Streaming.Tests.Inference;
+
+public sealed class ClassifierEngineTests
+{
+    private static readonly ClassifierOptions Options = new() { MinClassifiedSeconds = 0.05 }; // 5 frames
+
+    private static (ClassifierEngine Engine, MeanBandModel Model) Create(ClassifierOptions? options = null)
+    {
+        var model = new MeanBandModel(Contract());
+        return (new ClassifierEngine(model, options ?? Options), model);
+    }
+
+    [Fact]
+    public void Accept_FramesOfOneStream_CutsWindowsEveryHop()
+    {
+        var (engine, _) = Create();
+        var results = Run(engine, Chunked("customer", Rows(Repeat(Speech(1), 50)), 50, final: false));
+
+        Assert.Equal([0L, 1, 2, 3], results.Select(w => w.Index));
+        Assert.Equal([0.0, 0.1, 0.2, 0.3], results.Select(w => Math.Round(w.StartSeconds, 9)));
+        Assert.Equal([0.2, 0.3, 0.4, 0.5], results.Select(w => Math.Round(w.EndSeconds, 9)));
+        Assert.All(results, w => Assert.Equal("happy", w.Label));
+        Assert.DoesNotContain(results, w => w.IsFinal);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(23)]
+    public void Accept_AnyChunking_GivesSameWindows(int chunkFrames)
+    {
+        var rows = Rows(Repeat(Speech(0), 17), Repeat(Speech(3), 30), Repeat(Silence(), 25), Repeat(Speech(2), 11));
+        var (whole, _) = Create();
+        var (chunked, _) = Create();
+
+        var expected = Run(whole, Chunked("customer", rows, 1000));
+        var actual = Run(chunked, Chunked("customer", rows, chunkFrames));
+
+        Assert.Equal(Describe(expected), Describe(actual));
+    }
+
+    [Fact]
+    public void Finish_UncoveredTailLongEnough_AddsEndAlignedFinalWindow()
+    {
+        var (engine, _) = Create();
+        var results = Run(engine, Chunked("customer", Rows(Repeat(Speech(2), 57)), 20));
+
+        Assert.Equal([0L, 1, 2, 3, 4], results.Select(w => w.Index));
+        var tail = results[^1];
+        Assert.True(tail.IsFinal);
+        Assert.Equal(0.37, tail.StartSeconds, 9);
+        Assert.Equal(0.57, tail.EndSeconds, 9);
+        Assert.Single(results, w => w.IsFinal);
+    }
+
+    [Fact]
+    public void Finish_TailShorterThanMinimum_MarksLastWindowFinal()
+    {
+        var (engine, _) = Create();
+        var results = Run(engine, Chunked("customer", Rows(Repeat(Speech(2), 53)), 20));
+
+        Assert.Equal([0L, 1, 2, 3], results.Select(w => w.Index));
+        Assert.True(results[^1].IsFinal);
+        Assert.Single(results, w => w.IsFinal);
+    }
+
+    [Fact]
+    public void Finish_LastWindowAlreadyFlushed_RepeatsItMarkedFinal()
+    {
+        var (engine, _) = Create();
+        var first = Run(engine, Chunked("customer", Rows(Repeat(Speech(3), 50)), 50, final: false));
+        var last = Run(engine, [Frames("customer", 1, 50, [], isFinal: true)]);
+
+        var repeated = Assert.Single(last);
+        Assert.True(repeated.IsFinal);
+        Assert.Equal(first[^1] with { IsFinal = true }, repeated);
+        Assert.Equal(0, engine.ActiveStreams);
+    }
+
+    [Fact]
+    public void Finish_StreamShorterThanWindow_PadsWithLogFloor()
+    {
+        var (engine, model) = Create();
+        var results = Run(engine, Chunked("customer", Rows(Repeat(Speech(1), 12)), 5));
+
+        var window = Assert.Single(results);
+        Assert.True(window.IsFinal);
+        Assert.Equal("happy", window.Label);
+        Assert.Equal(0.12, window.EndSeconds, 9);
+        var input = Assert.Single(model.Inputs); // [bands, 20]: 12 real frames, then 8 of floor
+        Assert.Equal(20 * Contract().InputBands, input.Length);
+        Assert.Equal(2f, input[1 * 20 + 11]);
+        Assert.All(Enumerable.Range(12, 8), t => Assert.Equal(Floor, input[1 * 20 + t]));
+    }
+
+    [Fact]
+    public void Finish_StreamShorterThanMinimum_ReportsOneFinalSilenceWindow()
+    {
+        var (engine, model) = Create();
+        var results = Run(engine, Chunked("customer", Rows(Repeat(Speech(1), 3)), 5));
+
+        var window = Assert.Single(results);
+        Assert.True(window.IsFinal);
+        Assert.Equal(EmotionWindow.Silence, window.Label);
+        Assert.Empty(model.BatchSizes);
+    }
+
+    [Fact]
+    public void Flush_WindowWithoutSpeechEnergy_ReportsSilenceWithoutModelCall()
+    {
+        var (engine, model) = Create();
+        var results = Run(engine, Chunked("customer", Rows(Repeat(Silence(), 40)), 40));
+
+        Assert.Equal(3, results.Count);
+        Assert.All(results, w =>
+        {
+            Assert.Equal(EmotionWindow.Silence, w.Label);
+            Assert.Equal(EmotionWindow.Silence, w.VotedLabel);
+            Assert.Empty(w.Probabilities);
+            Assert.Equal(0f, w.Confidence);
+        });
+        Assert.Empty(model.BatchSizes);
+    }
+
+    [Theory]
+    [InlineData(3, true)]   // 15 % of the window voiced: below the 20 % threshold
+    [InlineData(4, false)]  // 20 %: speech
+    public void Flush_VoicedFraction_DecidesSilence(int voicedFrames, bool silent)
+    {
+        var (engine, _) = Create();
+        var rows = Rows(Repeat(Speech(0), voicedFrames), Repeat(Silence(), 20 - voicedFrames));
+        var window = Run(engine, Chunked("customer", rows, 20, final: false)).Single();
+
+        Assert.Equal(silent, window.Label == EmotionWindow.Silence);
+    }
+
+    [Fact]
+    public void Flush_SpeechWindow_ProbabilitiesSumToOneAndConfidenceIsMax()
+    {
+        var (engine, _) = Create();
+        var window = Run(engine, Chunked("customer", Rows(Repeat(Speech(3), 20)), 20, final: false)).Single();
+
+        Assert.Equal(4, window.Probabilities.Length);
+        Assert.Equal(1f, window.Probabilities.Sum(), 5);
+        Assert.Equal(window.Probabilities.Max(), window.Confidence);
+        Assert.Equal("angry", window.Label);
+    }
+
+    [Fact]
+    public void Flush_SilenceBetweenSpeech_DoesNotVoteOrResetHistory()
+    {
+        // hop = window: each window is 20 frames of one kind. Votes (K = 3): sad, sad, (silence), angry → sad.
+        var model = new MeanBandModel(Contract(window: 20, hop: 20));
+        var engine = new ClassifierEngine(model, Options);
+        var rows = Rows(Repeat(Speech(2), 40), Repeat(Silence(), 20), Repeat(Speech(3), 20));
+        var results = Run(engine, Chunked("customer", rows, 80, final: false));
+
+        Assert.Equal(["sad", "sad", EmotionWindow.Silence, "angry"], results.Select(w => w.Label));
+        Assert.Equal(["sad", "sad", EmotionWindow.Silence, "sad"], results.Select(w => w.VotedLabel));
+    }
+
+    [Fact]
+    public void Flush_WindowsOfManyStreams_BatchedAcrossStreamsAndSameAsOneByOne()
+    {
+        var customer = Rows(Repeat(Speech(1), 30), Repeat(Speech(3), 45));
+        var agent = Rows(Repeat(Speech(0), 20), Repeat(Silence(), 20), Repeat(Speech(2), 26));
+        var (batched, batchedModel) = Create(new ClassifierOptions { MinClassifiedSeconds = 0.05, MaxBatch = 4 });
+        var interleaved = Chunked("customer", customer, 10).Zip(Chunked("agent", agent, 10)).SelectMany(p => new[] { p.First, p.Second })
+            .Concat(Chunked("customer", customer, 10).Skip(Chunked("agent", agent, 10).Count()));
+
+        var together = Run(batched, interleaved);
+        var (alone1, _) = Create();
+        var (alone2, _) = Create();
+        var expected = Run(alone1, Chunked("customer", customer, 10)).Concat(Run(alone2, Chunked("agent", agent, 10)));
+
+        Assert.Equal(Describe(expected).Order(), Describe(together).Order());
+        Assert.All(batchedModel.BatchSizes, size => Assert.InRange(size, 1, 4));
+        Assert.Contains(4, batchedModel.BatchSizes);
+        Assert.True(batchedModel.BatchSizes.Count < together.Count(w => w.Label != EmotionWindow.Silence));
+    }
+
+    [Fact]
+    public void Accept_RedeliveredMessages_AreIgnored()
+    {
+        var rows = Rows(Repeat(Speech(1), 25), Repeat(Speech(2), 40));
+        var messages = Chunked("customer", rows, 10);
+        var (clean, _) = Create();
+        var (replayed, _) = Create();
+        var expected = Run(clean, messages);
+
+        var results = new List<EmotionWindow>();
+        var accepted = new List<bool>();
+        foreach (var m in messages.Take(4).Concat(messages.Take(3)).Concat(messages.Skip(2)))
+        {
+            accepted.Add(replayed.Accept(m));
+            replayed.Flush(results);
+        }
+        accepted.Add(replayed.Accept(messages[^1]));  // after the stream has ended
+        replayed.Flush(results);
+
+        Assert.Equal(Describe(expected), Describe(results));
+        Assert.Equal(7, accepted.Count(a => a));
+        Assert.False(accepted[^1]);
+    }
+
+    [Fact]
+    public void Accept_EngineStartedMidStream_NumbersWindowsLikeTheFullRun()
+    {
+        var rows = Rows(Repeat(Speech(1), 35), Repeat(Speech(3), 45));
+        var (full, _) = Create();
+        var (restarted, _) = Create();
+        var all = Run(full, Chunked("customer", rows, 10));
+
+        // A restarted engine receives the stream from frame 25 on (the messages after the last committed offset).
+        var bands = Contract().Features.MelBands;
+        var resumed = Run(restarted, Chunked("customer", rows[(25 * bands)..], 10, firstFrame: 25, firstSequence: 3));
+
+        Assert.Equal(3, resumed[0].Index);
+        Assert.Equal(Describe(all.Where(w => w.Index >= 3)).Select(Unvoted), Describe(resumed).Select(Unvoted));
+    }
+
+    [Fact]
+    public void Accept_GapInFrames_SkipsWindowsSpanningIt()
+    {
+        var (engine, _) = Create();
+        var bands = Contract().Features.MelBands;
+        var rows = Rows(Repeat(Speech(1), 80));
+        var results = Run(engine,
+        [
+            Frames("customer", 0, 0, rows[..(30 * bands)]),
+            Frames("customer", 1, 45, rows[(45 * bands)..], isFinal: true), // frames 30-44 never arrived
+        ]);
+
+        Assert.Equal([0L, 1, 5, 6], results.Select(w => w.Index));
+        Assert.Equal(0.5, results[2].StartSeconds, 9);
+    }
+
+    [Fact]
+    public void Accept_WrongBandCount_ThrowsNamingStream()
+    {
+        var (engine, _) = Create();
+        var message = new FeatureFrames(new StreamKey("call-9", "agent"), SpeakerRole.Agent, 4, 0, 2, 40, new float[80], false, default);
+
+        var error = Assert.Throws<InvalidDataException>(() => engine.Accept(message));
+        Assert.Contains("call-9/agent #4", error.Message);
+        Assert.Contains("40 mel bands", error.Message);
+    }
+
+    [Fact]
+    public void DropCall_PendingWindows_AreForgotten()
+    {
+        var (engine, _) = Create();
+        foreach (var m in Chunked("customer", Rows(Repeat(Speech(1), 40)), 40, final: false, call: "a")) engine.Accept(m);
+        foreach (var m in Chunked("customer", Rows(Repeat(Speech(2), 40)), 40, final: false, call: "b")) engine.Accept(m);
+
+        Assert.Equal(1, engine.DropCall("a"));
+        var results = new List<EmotionWindow>();
+        engine.Flush(results);
+
+        Assert.Equal(1, engine.ActiveStreams);
+        Assert.All(results, w => Assert.Equal("b", w.Stream.CallId));
+        Assert.Equal(3, results.Count);
+    }
+
+    [Fact]
+    public void Constructor_InvalidOptions_ThrowsNamingSetting()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new ClassifierEngine(new MeanBandModel(Contract()), new ClassifierOptions { VotingWindows = 0 }));
+        Assert.Contains("VotingWindows", error.Message);
+    }
+
+    private static IEnumerable<string> Describe(IEnumerable<EmotionWindow> windows) =>
+        windows.Select(w => $"{w.Stream} {w.Index} {w.StartSeconds:F3}-{w.EndSeconds:F3} {w.Label}/{w.VotedLabel} {w.Confidence:F6} [{string.Join(",", w.Probabilities.Select(p => p.ToString("F6")))}] final={w.IsFinal}");
+
+    /// <summary>Voting history is per process: a restarted engine votes from scratch, so compare the rest.</summary>
+    private static string Unvoted(string description) => System.Text.RegularExpressions.Regex.Replace(description, @"/\S+", "");
+}
