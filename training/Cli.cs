@@ -1,0 +1,175 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Streaming.Features;
+using Streaming.Training.Evaluation;
+using Streaming.Training.Models;
+using TorchSharp;
+
+namespace Streaming.Training;
+
+/// <summary>The command line: train, cv, export, evaluate.</summary>
+internal static class Cli
+{
+    private const string DefaultManifest = "../shared/data/emotion/manifest.csv";
+    private const string Licence =
+        "Trained on RAVDESS (CC BY-NC-SA 4.0) and TurEV-DB (CC BY-NC-ND 4.0): non-commercial use only; see models/README.md";
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public static Command Build()
+    {
+        // not a RootCommand: that one is named after the executable ("train"), which collides with the train verb
+        var root = new Command("streaming-train", "Trains, cross-validates, exports and evaluates the speech-emotion model (TorchSharp → ONNX).")
+        {
+            new System.CommandLine.Help.HelpOption(),
+        };
+        root.Subcommands.Add(TrainCommand());
+        root.Subcommands.Add(CvCommand());
+        root.Subcommands.Add(ExportCommand());
+        root.Subcommands.Add(EvaluateCommand());
+        return root;
+    }
+
+    // options shared by train and cv
+    private static readonly Option<string> ManifestOption = new("--manifest") { Description = "manifest CSV (path relative to its folder, label4, corpus, speaker, gender, split, fold)", DefaultValueFactory = _ => DefaultManifest };
+    private static readonly Option<string> ArchOption = new("--arch") { Description = $"architecture: {string.Join(", ", ModelSpec.Architectures)}", DefaultValueFactory = _ => ModelSpec.CnnBiLstmName };
+    private static readonly Option<string> ChannelsOption = new("--channels") { Description = "channels per conv block, comma-separated", DefaultValueFactory = _ => "16,32,64,64" };
+    private static readonly Option<int> HiddenOption = new("--hidden") { Description = "LSTM units per direction (fused: MLP units)", DefaultValueFactory = _ => 128 };
+    private static readonly Option<double> DropoutOption = new("--dropout") { DefaultValueFactory = _ => 0.3 };
+    private static readonly Option<int> WindowOption = new("--window") { Description = "window frames (10 ms each)", DefaultValueFactory = _ => 200 };
+    private static readonly Option<int> HopOption = new("--hop") { Description = "hop between windows, frames", DefaultValueFactory = _ => 100 };
+    private static readonly Option<int> EpochsOption = new("--epochs") { DefaultValueFactory = _ => 30 };
+    private static readonly Option<int> PatienceOption = new("--patience") { DefaultValueFactory = _ => 6 };
+    private static readonly Option<int> BatchOption = new("--batch") { DefaultValueFactory = _ => 32 };
+    private static readonly Option<double> LrOption = new("--lr") { DefaultValueFactory = _ => 1e-3 };
+    private static readonly Option<int> SeedOption = new("--seed") { DefaultValueFactory = _ => 1234 };
+    private static readonly Option<int> AugmentOption = new("--augment") { Description = "augmented copies per file (telephone channel)", DefaultValueFactory = _ => 4 };
+    private static readonly Option<int> ThreadsOption = new("--threads") { Description = "CPU threads for torch and feature extraction", DefaultValueFactory = _ => 1 };
+    private static readonly Option<string> CacheOption = new("--cache") { Description = "feature cache folder", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "streaming-train-cache") };
+    private static readonly Option<string?> JsonOption = new("--json") { Description = "write the results as JSON here" };
+
+    private static Command TrainCommand()
+    {
+        var valFold = new Option<int?>("--val-fold") { Description = "fold whose speakers are held out for early stopping", DefaultValueFactory = _ => 5 };
+        var output = new Option<string?>("--out") { Description = "write the ONNX model here" };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "save weights and spec.json in this folder" };
+        var name = new Option<string>("--name") { DefaultValueFactory = _ => "emotion-cnn-bilstm" };
+        var version = new Option<string>("--model-version") { DefaultValueFactory = _ => "1.0.0" };
+        var cmd = new Command("train", "train on the manifest's train rows, early-stop on a held-out fold, score the cross-corpus rows, export ONNX")
+        {
+            ManifestOption, ArchOption, ChannelsOption, HiddenOption, DropoutOption, WindowOption, HopOption, EpochsOption, PatienceOption,
+            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, valFold, output, checkpoint, name, version,
+        };
+        cmd.SetAction(p =>
+        {
+            var (data, spec, settings) = Read(p, p.GetValue(name)!, p.GetValue(version)!);
+            var result = Jobs.Train(data, spec, settings, p.GetValue(valFold), Log);
+            using var net = result.Net;
+            if (p.GetValue(checkpoint) is string dir) { Jobs.SaveCheckpoint(net, spec, dir); Log($"checkpoint written to {dir}"); }
+            if (p.GetValue(output) is string path) { Jobs.Export(net, spec, data.Features, path); Log($"ONNX model written to {path} ({new FileInfo(path).Length:N0} bytes)"); }
+            WriteJson(p.GetValue(JsonOption), new { spec, settings, result.History, validation = result.Validation, cross_corpus = result.CrossCorpus, skipped_rows = result.SkippedRows });
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command CvCommand()
+    {
+        var folds = new Option<string>("--folds") { Description = "test folds, comma-separated", DefaultValueFactory = _ => "0,1,2,3,4,5" };
+        var cmd = new Command("cv", "leave-one-fold-out cross-validation over the manifest's speaker folds")
+        {
+            ManifestOption, ArchOption, ChannelsOption, HiddenOption, DropoutOption, WindowOption, HopOption, EpochsOption, PatienceOption,
+            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, folds,
+        };
+        cmd.SetAction(p =>
+        {
+            var (data, spec, settings) = Read(p, "cv", "cv");
+            var results = Jobs.CrossValidate(data, spec, settings, ParseInts(p.GetValue(folds)!, "--folds"), Log);
+            foreach (var corpus in results.SelectMany(r => r.ByCorpus.Keys).Distinct().Order())
+            {
+                var ms = results.Where(r => r.ByCorpus.ContainsKey(corpus)).Select(r => r.ByCorpus[corpus]).ToList();
+                Log($"{spec.Architecture} {corpus} over {ms.Count} folds: UA {MeanStd(ms.Select(m => m.Ua))}  WA {MeanStd(ms.Select(m => m.Wa))}  macro-F1 {MeanStd(ms.Select(m => m.MacroF1))}");
+            }
+            WriteJson(p.GetValue(JsonOption), new { spec, settings, folds = results });
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command ExportCommand()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "folder written by train --checkpoint", Required = true };
+        var output = new Option<string>("--out") { Description = "ONNX file to write", Required = true };
+        var cmd = new Command("export", "write a trained checkpoint as ONNX with the metadata contract") { checkpoint, output };
+        cmd.SetAction(p =>
+        {
+            var features = FeatureConfig.Telephone8k;
+            var (net, spec) = Jobs.LoadCheckpoint(p.GetValue(checkpoint)!, features);
+            using (net) Jobs.Export(net, spec, features, p.GetValue(output)!);
+            Log($"ONNX model written to {p.GetValue(output)}");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command EvaluateCommand()
+    {
+        var model = new Option<string>("--model") { Description = "ONNX model file", Required = true };
+        var manifest = new Option<string>("--manifest") { Description = "manifest CSV (path relative to its folder, label4)", Required = true };
+        var split = new Option<string?>("--split") { Description = "only rows with this split value (e.g. crosscorpus)" };
+        var corpus = new Option<string?>("--corpus") { Description = "only rows of this corpus" };
+        var cmd = new Command("evaluate", "run an ONNX model through ONNX Runtime on a labelled manifest and print UA, WA, macro-F1")
+        {
+            model, manifest, split, corpus, ThreadsOption, JsonOption,
+        };
+        cmd.SetAction(p =>
+        {
+            var report = OnnxEvaluator.Run(p.GetValue(model)!, p.GetValue(manifest)!, p.GetValue(split), p.GetValue(corpus), p.GetValue(ThreadsOption), Log);
+            Console.WriteLine($"ua {report.Ua:F4}  wa {report.Wa:F4}  macro_f1 {report.MacroF1:F4}  (n={report.Count}, skipped {report.SkippedRows})");
+            WriteJson(p.GetValue(JsonOption), report);
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static (DataOptions, ModelSpec, TrainSettings) Read(ParseResult p, string name, string version)
+    {
+        int threads = p.GetValue(ThreadsOption);
+        torch.set_num_threads(Math.Max(1, threads));
+        var spec = new ModelSpec(p.GetValue(ArchOption)!, ParseInts(p.GetValue(ChannelsOption)!, "--channels"), p.GetValue(HiddenOption),
+            p.GetValue(DropoutOption), ModelSpec.DefaultLabels, p.GetValue(WindowOption), p.GetValue(HopOption), name, version,
+            "RAVDESS speech + TurEV-DB (train split), 8 kHz, telephone augmentation", Licence);
+        if (!ModelSpec.Architectures.Contains(spec.Architecture))
+            throw new ArgumentException($"--arch '{spec.Architecture}' is not one of {string.Join(", ", ModelSpec.Architectures)}");
+        var data = new DataOptions(p.GetValue(ManifestOption)!, FeatureConfig.Telephone8k, p.GetValue(AugmentOption), p.GetValue(CacheOption), threads);
+        var settings = new TrainSettings(p.GetValue(BatchOption), p.GetValue(EpochsOption), p.GetValue(PatienceOption), p.GetValue(LrOption), Seed: p.GetValue(SeedOption));
+        Log($"{spec.Architecture} channels [{string.Join(',', spec.Channels)}] hidden {spec.LstmHidden} dropout {spec.Dropout} window {spec.WindowFrames} hop {spec.HopFrames}; {settings}; threads {threads}");
+        return (data, spec, settings);
+    }
+
+    private static int[] ParseInts(string text, string option)
+    {
+        try { return text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); }
+        catch (FormatException) { throw new ArgumentException($"{option} '{text}' is not a comma-separated list of integers"); }
+    }
+
+    private static string MeanStd(IEnumerable<double> values)
+    {
+        var v = values.ToArray();
+        double mean = v.Average();
+        double std = Math.Sqrt(v.Select(x => (x - mean) * (x - mean)).Sum() / Math.Max(1, v.Length - 1));
+        return $"{mean:P1} ± {std:P1}";
+    }
+
+    private static void WriteJson(string? path, object value)
+    {
+        if (path is null) return;
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        File.WriteAllText(path, JsonSerializer.Serialize(value, Json));
+        Log($"results written to {path}");
+    }
+
+    private static void Log(string message) => Console.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {message}");
+}

@@ -1,0 +1,128 @@
+using System.Security.Cryptography;
+using System.Text;
+using Streaming.Contracts;
+using Streaming.Features;
+
+namespace Streaming.Training.Data;
+
+/// <summary>
+/// One manifest row's features: variant 0 from the clean file, variants 1..n from telephone-augmented
+/// copies. Each is row-major [frames, bands], computed by the featurizer's own code.
+/// </summary>
+internal sealed record Utterance(ManifestRow Row, float[][] Variants, int[] Frames);
+
+/// <summary>
+/// Computes features for manifest rows once and keeps them in a cache folder, one file per
+/// (rows, feature configuration, input kind, augmentation seed, variant), so later runs and every fold
+/// of a cross-validation reuse them. Augmentation is precomputed (a fixed number of augmented copies)
+/// rather than redrawn per epoch: feature extraction then costs nothing during training.
+/// </summary>
+internal static class FeatureStore
+{
+    private const string FormatVersion = "features-v1";
+
+    public static List<Utterance> Build(
+        IReadOnlyList<ManifestRow> rows, FeatureConfig config, string kind, int augmentedCopies, int seed,
+        string? cacheDir, int threads, Action<string> log, List<string> problems)
+    {
+        int variants = 1 + augmentedCopies;
+        var perVariant = new float[variants][][];
+        var failed = new string?[rows.Count];
+        for (int v = 0; v < variants; v++)
+        {
+            var cachePath = cacheDir is null ? null : Path.Combine(cacheDir, $"{kind}-{Key(rows, config, kind, seed, v)}-v{v}.bin");
+            if (cachePath is not null && TryRead(cachePath, rows.Count, out var cached))
+            {
+                perVariant[v] = cached;
+                continue;
+            }
+            var started = DateTime.UtcNow;
+            var features = new float[rows.Count][];
+            Parallel.For(0, rows.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, i =>
+            {
+                try
+                {
+                    var signal = AudioLoader.LoadMono(rows[i].Path, config.SampleRate);
+                    if (v > 0) signal = TelephoneAugmenter.Apply(signal, config.SampleRate, new Random(HashCode.Combine(seed, v, rows[i].Line)));
+                    features[i] = Compute(signal, config, kind);
+                }
+                catch (Exception e) when (e is IOException or InvalidDataException or Streaming.Audio.AudioFormatException or UnauthorizedAccessException or ArgumentException)
+                {
+                    failed[i] = $"{rows[i].Describe()}: {e.Message}";
+                    features[i] = [];
+                }
+            });
+            log($"features {kind} variant {v}/{variants - 1}: {rows.Count} files in {(DateTime.UtcNow - started).TotalSeconds:F1} s");
+            if (cachePath is not null && failed.All(f => f is null)) Write(cachePath, features);
+            perVariant[v] = features;
+        }
+        problems.AddRange(failed.Where(f => f is not null)!);
+        int bands = kind == ModelContract.Mfcc ? config.MfccCount : config.MelBands;
+        var result = new List<Utterance>(rows.Count);
+        for (int i = 0; i < rows.Count; i++)
+        {
+            if (failed[i] is not null) continue;
+            var vs = new float[variants][];
+            var frames = new int[variants];
+            for (int v = 0; v < variants; v++) { vs[v] = perVariant[v][i]; frames[v] = vs[v].Length / bands; }
+            if (frames[0] == 0) { problems.Add($"{rows[i].Describe()}: shorter than one feature frame"); continue; }
+            result.Add(new Utterance(rows[i], vs, frames));
+        }
+        return result;
+    }
+
+    /// <summary>Features of a whole signal, trimmed to the frames produced.</summary>
+    public static float[] Compute(ReadOnlySpan<float> signal, FeatureConfig config, string kind)
+    {
+        int frames;
+        float[] all = kind == ModelContract.Mfcc
+            ? FeatureExtraction.Mfcc(signal, config, out frames)
+            : FeatureExtraction.LogMel(signal, config, out frames);
+        int bands = kind == ModelContract.Mfcc ? config.MfccCount : config.MelBands;
+        return all.Length == frames * bands ? all : all.AsSpan(0, frames * bands).ToArray();
+    }
+
+    /// <summary>The feature frame of digital silence: what a window is padded with, as the runtime pads audio with zeros.</summary>
+    public static float[] SilenceFrame(FeatureConfig config, string kind) =>
+        Compute(new float[config.WindowLength], config, kind);
+
+    private static string Key(IReadOnlyList<ManifestRow> rows, FeatureConfig config, string kind, int seed, int variant)
+    {
+        var text = new StringBuilder().Append(FormatVersion).Append('|').Append(config).Append('|').Append(kind)
+            .Append('|').Append(variant == 0 ? 0 : seed);
+        foreach (var r in rows) text.Append('|').Append(r.Path).Append('#').Append(r.Line);
+        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..16].ToLowerInvariant();
+    }
+
+    private static bool TryRead(string path, int count, out float[][] features)
+    {
+        features = [];
+        if (!File.Exists(path)) return false;
+        using var reader = new BinaryReader(File.OpenRead(path));
+        if (reader.ReadInt32() != count) return false;
+        features = new float[count][];
+        for (int i = 0; i < count; i++)
+        {
+            var f = new float[reader.ReadInt32()];
+            reader.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(f.AsSpan()));
+            features[i] = f;
+        }
+        return true;
+    }
+
+    private static void Write(string path, float[][] features)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = path + ".tmp";
+        using (var writer = new BinaryWriter(File.Create(temp)))
+        {
+            writer.Write(features.Length);
+            foreach (var f in features)
+            {
+                writer.Write(f.Length);
+                writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(f.AsSpan()));
+            }
+        }
+        File.Move(temp, path, overwrite: true);
+    }
+}

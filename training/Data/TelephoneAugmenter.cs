@@ -1,0 +1,93 @@
+using Streaming.Audio;
+
+namespace Streaming.Training.Data;
+
+/// <summary>
+/// Telephone-channel augmentation of an 8 kHz signal, each step drawn from the given random source:
+/// speed/pitch perturbation (resampling by 0.9-1.1), gain (±6 dB), a 300-3400 Hz band limit (4th-order
+/// two cascaded Butterworth sections each side), additive noise at 5-30 dB SNR (white or 1/f), and a G.711 mu-law or
+/// A-law round trip. Deterministic for a given seed.
+/// </summary>
+internal static class TelephoneAugmenter
+{
+    private static readonly int[] SpeedRates = [7200, 7600, 8400, 8800]; // played back at 8000: 0.9, 0.95, 1.05, 1.1
+
+    public static float[] Apply(ReadOnlySpan<float> clean, int sampleRate, Random rng)
+    {
+        var x = clean.ToArray();
+        if (rng.NextDouble() < 0.6)
+        {
+            // treating the samples as if taken at rate·s and resampling to the rate changes speed and pitch by s
+            double s = SpeedRates[rng.Next(SpeedRates.Length)] / 8000.0;
+            x = AudioLoader.Resample(x, (int)Math.Round(sampleRate * s), sampleRate);
+        }
+        float gain = MathF.Pow(10f, (float)(rng.NextDouble() * 12 - 6) / 20f);
+        for (int i = 0; i < x.Length; i++) x[i] *= gain;
+        if (rng.NextDouble() < 0.8)
+        {
+            Biquad.HighPass(300, sampleRate).Run(x);
+            Biquad.HighPass(300, sampleRate).Run(x);
+            Biquad.LowPass(3400, sampleRate).Run(x);
+            Biquad.LowPass(3400, sampleRate).Run(x);
+        }
+        if (rng.NextDouble() < 0.7) AddNoise(x, 5 + rng.NextDouble() * 25, pink: rng.NextDouble() < 0.5, rng);
+        for (int i = 0; i < x.Length; i++) x[i] = Math.Clamp(x[i], -1f, 1f);
+        if (rng.NextDouble() < 0.8)
+        {
+            var codes = new byte[x.Length];
+            if (rng.NextDouble() < 0.5) { G711.MuLawEncode(x, codes); G711.MuLawDecode(codes, x); }
+            else { G711.ALawEncode(x, codes); G711.ALawDecode(codes, x); }
+        }
+        return x;
+    }
+
+    /// <summary>Adds Gaussian noise scaled to <paramref name="snrDb"/> below the signal's power; pink via a one-pole 1/f approximation.</summary>
+    private static void AddNoise(float[] x, double snrDb, bool pink, Random rng)
+    {
+        double power = 0;
+        foreach (var v in x) power += v * v;
+        power /= Math.Max(1, x.Length);
+        if (power <= 0) return;
+        var noise = new float[x.Length];
+        double state = 0, noisePower = 0;
+        for (int i = 0; i < noise.Length; i++)
+        {
+            // Box-Muller
+            double g = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+            state = pink ? 0.95 * state + g : g;
+            noise[i] = (float)state;
+            noisePower += state * state;
+        }
+        noisePower /= noise.Length;
+        float scale = (float)Math.Sqrt(power / Math.Pow(10, snrDb / 10) / noisePower);
+        for (int i = 0; i < x.Length; i++) x[i] += scale * noise[i];
+    }
+
+    /// <summary>RBJ cookbook second-order section, Q = 1/√2 (Butterworth).</summary>
+    private sealed class Biquad(double b0, double b1, double b2, double a1, double a2)
+    {
+        public static Biquad LowPass(double f, int rate)
+        {
+            double w = 2 * Math.PI * f / rate, alpha = Math.Sin(w) / Math.Sqrt(2), c = Math.Cos(w), a0 = 1 + alpha;
+            return new Biquad((1 - c) / 2 / a0, (1 - c) / a0, (1 - c) / 2 / a0, -2 * c / a0, (1 - alpha) / a0);
+        }
+
+        public static Biquad HighPass(double f, int rate)
+        {
+            double w = 2 * Math.PI * f / rate, alpha = Math.Sin(w) / Math.Sqrt(2), c = Math.Cos(w), a0 = 1 + alpha;
+            return new Biquad((1 + c) / 2 / a0, -(1 + c) / a0, (1 + c) / 2 / a0, -2 * c / a0, (1 - alpha) / a0);
+        }
+
+        public void Run(float[] x)
+        {
+            double z1 = 0, z2 = 0; // transposed direct form II
+            for (int i = 0; i < x.Length; i++)
+            {
+                double y = b0 * x[i] + z1;
+                z1 = b1 * x[i] - a1 * y + z2;
+                z2 = b2 * x[i] - a2 * y;
+                x[i] = (float)y;
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using System.Text.Json;
+using Streaming.Contracts;
+using Streaming.Features;
+
+namespace Streaming.Training.Models;
+
+/// <summary>
+/// Everything needed to rebuild a network and its contract: written beside a checkpoint as JSON so
+/// <c>export</c> can turn the weights into ONNX later.
+/// </summary>
+internal sealed record ModelSpec(
+    string Architecture,
+    int[] Channels,
+    int LstmHidden,
+    double Dropout,
+    IReadOnlyList<string> Labels,
+    int WindowFrames,
+    int HopFrames,
+    string Name,
+    string Version,
+    string TrainingData,
+    string Licence)
+{
+    public const string CnnBiLstmName = "cnn-bilstm";
+    public const string MfccConv1dName = "mfcc-conv1d";
+    public const string MfccLstmName = "mfcc-lstm";
+    public const string FusedName = "fused";
+
+    public static readonly string[] Architectures = [CnnBiLstmName, MfccConv1dName, MfccLstmName, FusedName];
+
+    public static readonly string[] DefaultLabels = ["neutral", "happy", "sad", "angry"];
+
+    public string InputKind => Architecture == CnnBiLstmName ? ModelContract.LogMel : ModelContract.Mfcc;
+
+    public int Bands(FeatureConfig config) => InputKind == ModelContract.Mfcc ? config.MfccCount : config.MelBands;
+
+    public EmotionNet Build(FeatureConfig config) => Architecture switch
+    {
+        CnnBiLstmName => new CnnBiLstm(Bands(config), Labels.Count, Channels, LstmHidden, Dropout),
+        MfccConv1dName => new MfccConv1d(Bands(config), Labels.Count, Channels, Dropout),
+        MfccLstmName => new MfccLstm(Bands(config), Labels.Count, LstmHidden, Dropout),
+        FusedName => new FusedMlp(Bands(config), Labels.Count, Channels, LstmHidden, Dropout),
+        _ => throw new ArgumentException($"unknown architecture '{Architecture}' (expected one of {string.Join(", ", Architectures)})"),
+    };
+
+    public ModelContract Contract(FeatureConfig config, EmotionNet net) => new(
+        config, InputKind, Labels, WindowFrames, HopFrames, Math.Max(net.MinFrames, 16), Name, Version, TrainingData, Licence);
+
+    public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, JsonOptions));
+
+    public static ModelSpec Load(string path) =>
+        JsonSerializer.Deserialize<ModelSpec>(File.ReadAllText(path), JsonOptions)
+        ?? throw new InvalidDataException($"'{path}' holds no model spec");
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+}

@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using Streaming.Training.Data;
+using Streaming.Training.Evaluation;
+using Streaming.Training.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Streaming.Training;
+
+internal sealed record TrainSettings(
+    int BatchSize = 32,
+    int MaxEpochs = 30,
+    int Patience = 6,
+    double LearningRate = 1e-3,
+    double WeightDecay = 1e-4,
+    int Seed = 1234,
+    int MinTailFrames = 50,
+    int MaxTimeMask = 20,
+    int MaxBandMask = 8);
+
+internal sealed record EpochLog(int Epoch, double TrainLoss, double ValidationUa, double ValidationWa, double Seconds);
+
+/// <summary>
+/// Trains one <see cref="EmotionNet"/> on feature windows: each epoch visits every training utterance
+/// once, as a random window of a random variant (clean or one of the augmented copies), short
+/// utterances padded with silence at a random offset; SpecAugment-style time and band masks; a
+/// class-weighted loss balances the classes; Adam; early stopping on validation UA keeps the best epoch.
+/// </summary>
+internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings settings, float[] silence, Action<string> log)
+{
+    private readonly int _bands = net.Bands;
+    private float[] _mean = [];
+
+    public List<EpochLog> Fit(IReadOnlyList<Utterance> train, IReadOnlyList<Utterance> validation)
+    {
+        if (train.Count == 0) throw new InvalidOperationException("no training utterances");
+        var rng = new Random(settings.Seed);
+        torch.manual_seed(settings.Seed);
+        SetNormalisation(train);
+
+        var counts = new double[spec.Labels.Count];
+        foreach (var u in train) counts[u.Row.Label]++;
+        var weights = counts.Select(c => c == 0 ? 0f : (float)(train.Count / (spec.Labels.Count * c))).ToArray();
+        log($"class counts [{string.Join(", ", counts)}], loss weights [{string.Join(", ", weights.Select(w => w.ToString("F2")))}]");
+        using var lossWeights = tensor(weights);
+        using var optimizer = optim.AdamW(net.parameters(), settings.LearningRate, weight_decay: settings.WeightDecay);
+
+        var history = new List<EpochLog>();
+        Dictionary<string, Tensor>? best = null;
+        double bestUa = double.NegativeInfinity;
+        int sinceBest = 0;
+        for (int epoch = 1; epoch <= settings.MaxEpochs; epoch++)
+        {
+            var clock = Stopwatch.StartNew();
+            net.train();
+            var order = Enumerable.Range(0, train.Count).OrderBy(_ => rng.Next()).ToArray();
+            double lossSum = 0;
+            int batches = 0;
+            for (int b = 0; b < order.Length; b += settings.BatchSize)
+            {
+                using var scope = torch.NewDisposeScope();
+                var items = order.AsSpan(b, Math.Min(settings.BatchSize, order.Length - b)).ToArray().Select(i => train[i]).ToArray();
+                var (x, gender, y) = Batch(items, rng);
+                optimizer.zero_grad();
+                var loss = nn.functional.cross_entropy(net.Logits(x, gender), y, weight: lossWeights);
+                loss.backward();
+                optimizer.step();
+                lossSum += loss.item<float>();
+                batches++;
+            }
+            var val = validation.Count > 0 ? Score(validation) : null;
+            var entry = new EpochLog(epoch, lossSum / batches, val?.Ua ?? double.NaN, val?.Wa ?? double.NaN, clock.Elapsed.TotalSeconds);
+            history.Add(entry);
+            log($"epoch {epoch,3}  loss {entry.TrainLoss:F4}  val UA {entry.ValidationUa:P1}  WA {entry.ValidationWa:P1}  {entry.Seconds:F1} s");
+            if (val is null || val.Ua > bestUa)
+            {
+                bestUa = val?.Ua ?? double.NaN;
+                sinceBest = 0;
+                best?.Values.ToList().ForEach(t => t.Dispose());
+                best = net.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
+            }
+            else if (++sinceBest >= settings.Patience)
+            {
+                log($"early stop: no validation UA gain in {settings.Patience} epochs; best {bestUa:P1}");
+                break;
+            }
+        }
+        if (best is not null)
+        {
+            net.load_state_dict(best);
+            foreach (var t in best.Values) t.Dispose();
+        }
+        net.eval();
+        return history;
+    }
+
+    /// <summary>Utterance-level metrics on the clean variant: window probabilities averaged per utterance.</summary>
+    public Metrics Score(IReadOnlyList<Utterance> utterances)
+    {
+        var probabilities = Predict(utterances);
+        var predicted = probabilities.Select(p => Metrics.ArgMax(p)).ToList();
+        return Metrics.Compute(utterances.Select(u => u.Row.Label).ToList(), predicted, spec.Labels.Count);
+    }
+
+    /// <summary>Mean softmax over each utterance's windows (clean variant), eval mode.</summary>
+    public List<float[]> Predict(IReadOnlyList<Utterance> utterances)
+    {
+        net.eval();
+        int w = spec.WindowFrames, labels = spec.Labels.Count;
+        var jobs = new List<(int Utterance, int Start)>();
+        for (int i = 0; i < utterances.Count; i++)
+            foreach (var s in Windowing.Starts(utterances[i].Frames[0], w, spec.HopFrames, settings.MinTailFrames))
+                jobs.Add((i, s));
+        var sums = utterances.Select(_ => new float[labels]).ToList();
+        var windowCounts = new int[utterances.Count];
+        const int maxBatch = 64;
+        var buffer = new float[maxBatch * _bands * w];
+        var gender = new float[maxBatch * 3];
+        for (int j = 0; j < jobs.Count; j += maxBatch)
+        {
+            using var scope = torch.NewDisposeScope();
+            int n = Math.Min(maxBatch, jobs.Count - j);
+            Array.Clear(gender);
+            for (int k = 0; k < n; k++)
+            {
+                var (ui, start) = jobs[j + k];
+                var u = utterances[ui];
+                int length = Math.Min(w, u.Frames[0] - start);
+                Windowing.Fill(u.Variants[0], _bands, start, length, 0, silence, w, buffer.AsSpan(k * _bands * w, _bands * w));
+                gender[k * 3 + GenderIndex(u.Row.Gender)] = 1;
+            }
+            using var _ = no_grad();
+            var x = tensor(buffer.AsSpan(0, n * _bands * w).ToArray(), [n, 1, _bands, w]);
+            var g = tensor(gender.AsSpan(0, n * 3).ToArray(), [n, 3]);
+            var p = EmotionNet.Values(nn.functional.softmax(net.Logits(x, g), 1));
+            for (int k = 0; k < n; k++)
+            {
+                var ui = jobs[j + k].Utterance;
+                for (int l = 0; l < labels; l++) sums[ui][l] += p[k * labels + l];
+                windowCounts[ui]++;
+            }
+        }
+        for (int i = 0; i < sums.Count; i++)
+            for (int l = 0; l < labels; l++) sums[i][l] /= windowCounts[i];
+        return sums;
+    }
+
+    private (Tensor X, Tensor Gender, Tensor Y) Batch(Utterance[] items, Random rng)
+    {
+        int w = spec.WindowFrames;
+        var buffer = new float[items.Length * _bands * w];
+        var gender = new float[items.Length * 3];
+        var labels = new long[items.Length];
+        for (int k = 0; k < items.Length; k++)
+        {
+            var u = items[k];
+            int v = rng.Next(u.Variants.Length);
+            int frames = u.Frames[v];
+            var dst = buffer.AsSpan(k * _bands * w, _bands * w);
+            if (frames >= w) Windowing.Fill(u.Variants[v], _bands, rng.Next(frames - w + 1), w, 0, silence, w, dst);
+            else Windowing.Fill(u.Variants[v], _bands, 0, frames, rng.Next(w - frames + 1), silence, w, dst);
+            Mask(dst, w, rng);
+            gender[k * 3 + GenderIndex(u.Row.Gender)] = 1;
+            labels[k] = u.Row.Label;
+        }
+        return (tensor(buffer, [items.Length, 1, _bands, w]), tensor(gender, [items.Length, 3]), tensor(labels));
+    }
+
+    /// <summary>SpecAugment: one time stripe and one band stripe set to the training mean (zero after standardisation).</summary>
+    private void Mask(Span<float> window, int w, Random rng)
+    {
+        int tw = rng.Next(settings.MaxTimeMask + 1), t0 = rng.Next(w - tw + 1);
+        int bw = rng.Next(settings.MaxBandMask + 1), b0 = rng.Next(_bands - bw + 1);
+        for (int b = 0; b < _bands; b++)
+        {
+            var row = window.Slice(b * w, w);
+            if (b >= b0 && b < b0 + bw) row.Fill(_mean[b]);
+            else row.Slice(t0, tw).Fill(_mean[b]);
+        }
+    }
+
+    /// <summary>Per-band mean and standard deviation over every clean frame of the training set.</summary>
+    private void SetNormalisation(IReadOnlyList<Utterance> train)
+    {
+        var sum = new double[_bands];
+        var sq = new double[_bands];
+        long n = 0;
+        foreach (var u in train)
+        {
+            var f = u.Variants[0];
+            for (int t = 0; t < u.Frames[0]; t++)
+                for (int b = 0; b < _bands; b++) { double v = f[t * _bands + b]; sum[b] += v; sq[b] += v * v; }
+            n += u.Frames[0];
+        }
+        _mean = sum.Select(s => (float)(s / n)).ToArray();
+        var std = sq.Select((s, b) => (float)Math.Sqrt(Math.Max(1e-12, s / n - (sum[b] / n) * (sum[b] / n)))).ToArray();
+        net.SetNormalisation(_mean, std);
+    }
+
+    private static int GenderIndex(string gender) => gender switch { "M" or "m" => 0, "F" or "f" => 1, _ => 2 };
+}
