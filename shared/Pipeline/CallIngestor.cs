@@ -4,16 +4,24 @@ using Streaming.Contracts;
 namespace Streaming.Pipeline;
 
 /// <summary>Which speaker a channel of the incoming audio carries.</summary>
-public sealed record ChannelAssignment(int Channel, string Speaker, SpeakerRole Role)
+public sealed record ChannelAssignment(int Channel, string Speaker, SpeakerRole Role);
+
+/// <summary>
+/// Which channel is the customer and which the agent. The telephony default: channel 0 the customer,
+/// channel 1 (when there is one) the agent; further channels are other parties.
+/// </summary>
+public sealed record ChannelRoles(int CustomerChannel = 0, int? AgentChannel = null)
 {
-    /// <summary>The telephony default: channel 0 the customer, channel 1 the agent, further channels unknown parties.</summary>
-    public static IReadOnlyList<ChannelAssignment> Default(int channels) =>
-        Enumerable.Range(0, channels).Select(c => c switch
-        {
-            0 => new ChannelAssignment(0, "customer", SpeakerRole.Customer),
-            1 => new ChannelAssignment(1, "agent", SpeakerRole.Agent),
-            _ => new ChannelAssignment(c, $"speaker{c}", SpeakerRole.Unknown),
-        }).ToList();
+    public IReadOnlyList<ChannelAssignment> Assign(int channels)
+    {
+        if (CustomerChannel == AgentChannel)
+            throw new ArgumentException($"channel {CustomerChannel} cannot be both the customer and the agent");
+        var agent = AgentChannel ?? (channels > 1 ? (CustomerChannel == 0 ? 1 : 0) : null);
+        return Enumerable.Range(0, Math.Max(channels, Math.Max(CustomerChannel, agent ?? 0) + 1)).Select(c =>
+            c == CustomerChannel ? new ChannelAssignment(c, "customer", SpeakerRole.Customer)
+            : c == agent ? new ChannelAssignment(c, "agent", SpeakerRole.Agent)
+            : new ChannelAssignment(c, $"speaker{c}", SpeakerRole.Unknown)).ToList();
+    }
 }
 
 /// <summary>

@@ -1,0 +1,34 @@
+using Streaming.Contracts;
+using Streaming.Inference;
+
+namespace Streaming.Pipeline;
+
+/// <summary>
+/// Classifies the windows each batch of feature frames completes, across all streams in the batch,
+/// so one model call serves many speakers, then publishes the voted windows in stream order.
+/// </summary>
+public sealed class ClassifierStage(ClassifierEngine engine, IMessageSink<EmotionWindow> sink) : IStage<FeatureFrames>
+{
+    private readonly List<EmotionWindow> _results = [];
+
+    public ClassifierEngine Engine => engine;
+
+    public async ValueTask HandleAsync(IReadOnlyList<FeatureFrames> batch, CancellationToken cancellationToken)
+    {
+        foreach (var frames in batch)
+        {
+            try
+            {
+                engine.Accept(frames);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new MessageRejectedException(e.Message);
+            }
+        }
+
+        _results.Clear();
+        engine.Flush(_results);
+        foreach (var window in _results) await sink.PublishAsync(window, cancellationToken).ConfigureAwait(false);
+    }
+}

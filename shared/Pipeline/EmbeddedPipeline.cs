@@ -1,0 +1,58 @@
+using System.Threading.Channels;
+using Streaming.Contracts;
+using Streaming.Features;
+using Streaming.Inference;
+using Streaming.Timelines;
+
+namespace Streaming.Pipeline;
+
+/// <summary>
+/// All four stages in one process: ingest writes into <see cref="Audio"/>, and the featurizer, classifier
+/// and aggregator each run on their own task, connected by bounded channels. These are the same stage
+/// classes the distributed services host over Kafka.
+/// </summary>
+public sealed class EmbeddedPipeline
+{
+    /// <summary>
+    /// Messages held between two stages. At 200 ms chunks, 256 is about a minute of one stream's audio:
+    /// deep enough to keep every stage busy, small enough that a slow stage pushes back on ingest quickly.
+    /// </summary>
+    public const int ChannelCapacity = 256;
+
+    private static readonly BoundedChannelOptions Bounded = new(ChannelCapacity)
+    {
+        FullMode = BoundedChannelFullMode.Wait,
+        SingleReader = true,
+    };
+
+    private readonly Channel<AudioChunk> _audio = Channel.CreateBounded<AudioChunk>(Bounded);
+    private readonly Task _completion;
+
+    public EmbeddedPipeline(IEmotionModel model, ClassifierOptions classifierOptions, ITimelineStore store, CancellationToken cancellationToken)
+    {
+        var frames = Channel.CreateBounded<FeatureFrames>(Bounded);
+        var windows = Channel.CreateBounded<EmotionWindow>(Bounded);
+
+        var featurizer = new FeaturizerStage(model.Contract.Features, new ChannelSink<FeatureFrames>(frames.Writer));
+        Classifier = new ClassifierStage(new ClassifierEngine(model, classifierOptions), new ChannelSink<EmotionWindow>(windows.Writer));
+        var aggregator = new AggregatorStage(store);
+
+        _completion = Task.WhenAll(
+            Task.Run(() => StageRunner.RunAsync(_audio.Reader, featurizer, 64, e => frames.Writer.TryComplete(e), cancellationToken), cancellationToken),
+            // The classifier takes larger batches: more ready windows per model call.
+            Task.Run(() => StageRunner.RunAsync(frames.Reader, Classifier, classifierOptions.MaxBatch * 4, e => windows.Writer.TryComplete(e), cancellationToken), cancellationToken),
+            Task.Run(() => StageRunner.RunAsync(windows.Reader, aggregator, 256, _ => { }, cancellationToken), cancellationToken));
+    }
+
+    /// <summary>Where ingest publishes audio chunks.</summary>
+    public IMessageSink<AudioChunk> Audio => new ChannelSink<AudioChunk>(_audio.Writer);
+
+    public ClassifierStage Classifier { get; }
+
+    /// <summary>Ends the input and waits until every window has reached the store; rethrows a stage's failure.</summary>
+    public async Task CompleteAsync()
+    {
+        _audio.Writer.TryComplete();
+        await _completion.ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,82 @@
+using Streaming.Contracts;
+using Streaming.Features;
+using Streaming.Pipeline;
+
+namespace Streaming.Tests.Pipeline;
+
+public sealed class FeaturizerStageTests
+{
+    private static readonly FeatureConfig Config = FeatureConfig.Telephone8k;
+    private static readonly StreamKey Key = new("call", "customer");
+
+    private static float[] Noise(int n, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+    }
+
+    private static List<AudioChunk> Chunks(float[] signal, int size)
+    {
+        var chunks = new List<AudioChunk>();
+        for (int offset = 0, seq = 0; offset < signal.Length; offset += size, seq++)
+        {
+            var n = Math.Min(size, signal.Length - offset);
+            chunks.Add(new AudioChunk(Key, SpeakerRole.Customer, seq, offset, 8000, signal.AsSpan(offset, n).ToArray(),
+                offset + n >= signal.Length, DateTimeOffset.UnixEpoch));
+        }
+        return chunks;
+    }
+
+    [Fact]
+    public async Task HandleAsync_ChunkedStream_MatchesWholeSignal()
+    {
+        var signal = Noise(8000 * 3 + 123, 1);
+        var sink = new CollectingSink<FeatureFrames>();
+        var stage = new FeaturizerStage(Config, sink);
+        await stage.HandleAsync(Chunks(signal, 1600), CancellationToken.None);
+
+        var expected = FeatureExtraction.LogMel(signal, Config, out var frames);
+        Assert.Equal(frames, sink.Messages.Sum(m => m.FrameCount));
+        Assert.Equal(expected, sink.Messages.SelectMany(m => m.LogMel));
+        Assert.Equal(0, stage.ActiveStreams); // the final chunk released the stream
+    }
+
+    [Fact]
+    public async Task HandleAsync_RedeliveredChunk_IsIgnored()
+    {
+        var chunks = Chunks(Noise(8000, 2), 1600);
+        var sink = new CollectingSink<FeatureFrames>();
+        var stage = new FeaturizerStage(Config, sink);
+        await stage.HandleAsync(chunks.Take(3).ToList(), CancellationToken.None);
+        await stage.HandleAsync(chunks.Skip(1).ToList(), CancellationToken.None); // 1 and 2 again, then the rest
+
+        Assert.Equal(Enumerable.Range(0, chunks.Count).Select(i => (long)i), sink.Messages.Select(m => m.Sequence));
+    }
+
+    [Fact]
+    public async Task HandleAsync_StartsMidStream_KeepsStreamWideFrameIndices()
+    {
+        var signal = Noise(8000 * 2, 3);
+        var chunks = Chunks(signal, 1000); // 1000 is not a multiple of the 80-sample hop
+        var whole = new CollectingSink<FeatureFrames>();
+        await new FeaturizerStage(Config, whole).HandleAsync(chunks, CancellationToken.None);
+
+        var takeover = new CollectingSink<FeatureFrames>();
+        await new FeaturizerStage(Config, takeover).HandleAsync(chunks.Skip(5).ToList(), CancellationToken.None);
+
+        var first = takeover.Messages[0].FirstFrame;
+        Assert.Equal((5000 + 79) / 80, first);
+        var wholeRows = whole.Messages.SelectMany(m => m.LogMel).Skip((int)first * Config.MelBands).ToArray();
+        var takeoverRows = takeover.Messages.SelectMany(m => m.LogMel).ToArray();
+        Assert.Equal(wholeRows, takeoverRows);
+    }
+
+    [Fact]
+    public async Task HandleAsync_WrongSampleRate_RejectsNamingTheRate()
+    {
+        var stage = new FeaturizerStage(Config, new CollectingSink<FeatureFrames>());
+        var chunk = new AudioChunk(Key, SpeakerRole.Customer, 0, 0, 16000, new float[160], false, DateTimeOffset.UnixEpoch);
+        var e = await Assert.ThrowsAsync<MessageRejectedException>(() => stage.HandleAsync([chunk], CancellationToken.None).AsTask());
+        Assert.Contains("16000 Hz", e.Message);
+    }
+}
