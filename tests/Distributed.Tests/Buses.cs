@@ -126,11 +126,15 @@ public sealed class RecordingStage<T>(Func<T, ValueTask>? forward = null) : ISta
 
     public Func<T, bool>? Reject { get; init; }
 
+    /// <summary>After this many messages every call fails as an outage would (not a rejection: the host retries).</summary>
+    public int? FailAfter { get; init; }
+
     public async ValueTask HandleAsync(IReadOnlyList<T> batch, CancellationToken cancellationToken)
     {
         foreach (var message in batch)
         {
             if (Reject?.Invoke(message) == true) throw new MessageRejectedException($"test rejects {message}");
+            if (_received.Count >= FailAfter) throw new InvalidOperationException("simulated outage");
             _received.Enqueue(message);
             if (forward is not null) await forward(message);
         }
