@@ -30,11 +30,6 @@ internal sealed unsafe class FrameKernel
         return k;
     }
 
-    /// <summary>Bytes of this thread's scratch (shared by all streams processed on the thread).</summary>
-    public int ScratchBytes =>
-        (_re.Length + _im.Length + _power.Length + _mel.Length) * Vector256<float>.Count * sizeof(float)
-        + _staging.Length * sizeof(float);
-
     public float[] Staging => _staging;
 
     private void Ensure(FeaturePlan plan, int stagingLength)
@@ -42,7 +37,7 @@ internal sealed unsafe class FrameKernel
         int half = plan.Half, bands = plan.Config.MelBands;
         if (_re.Length < half) { _re = new Vector256<float>[half]; _im = new Vector256<float>[half]; }
         if (_power.Length < half + 1) _power = new Vector256<float>[half + 1];
-        if (_mel.Length != bands) _mel = new Vector256<float>[bands];
+        if (_mel.Length < bands) _mel = new Vector256<float>[bands];
         if (_staging.Length < stagingLength) _staging = new float[stagingLength];
     }
 
@@ -54,7 +49,7 @@ internal sealed unsafe class FrameKernel
     {
         int hop = plan.Config.HopLength, bands = plan.Config.MelBands;
         float floor = plan.Config.LogFloor;
-        var melFloats = MemoryMarshal.Cast<Vector256<float>, float>(_mel.AsSpan());
+        var melFloats = MemoryMarshal.Cast<Vector256<float>, float>(_mel.AsSpan(0, bands));
         for (int f0 = 0; f0 < count; f0 += Lanes)
         {
             int lanes = Math.Min(Lanes, count - f0);
@@ -338,7 +333,7 @@ internal sealed unsafe class FrameKernel
         var mel = plan.Mel;
         var power = _power;
         var weights = mel.Weights;
-        for (int band = 0; band < _mel.Length; band++)
+        for (int band = 0; band < plan.Config.MelBands; band++)
         {
             var acc = Vector256<float>.Zero;
             ref var p = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(power), mel.Start[band]);

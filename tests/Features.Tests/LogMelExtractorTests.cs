@@ -74,6 +74,35 @@ public class LogMelExtractorTests
     }
 
     [Fact]
+    public void Process_StreamsOfTwoConfigsInterleavedOnOneThread_MatchSeparateRuns()
+    {
+        // the FFT/mel scratch is per thread and shared by streams of any configuration
+        var wide = FeatureConfig.Reference16k;
+        var narrow = FeatureConfig.Telephone8k with { MelBands = 40, MfccCount = 13 };
+        var wideSignal = Noise(16000, seed: 1);
+        var narrowSignal = Noise(8000, seed: 2);
+        var wideAlone = FeatureExtraction.LogMel(wideSignal, wide, out _);
+        var narrowAlone = FeatureExtraction.LogMel(narrowSignal, narrow, out _);
+
+        var wideStream = new LogMelExtractor(wide);
+        var narrowStream = new LogMelExtractor(narrow);
+        var wideRows = new List<float>();
+        var narrowRows = new List<float>();
+        for (int i = 0; i < 10; i++)
+        {
+            var rows = new float[wideStream.MaxFrames(1600) * wide.MelBands];
+            wideStream.Process(wideSignal.AsSpan(i * 1600, 1600), rows);
+            wideRows.AddRange(rows);
+            rows = new float[narrowStream.MaxFrames(800) * narrow.MelBands];
+            narrowStream.Process(narrowSignal.AsSpan(i * 800, 800), rows);
+            narrowRows.AddRange(rows);
+        }
+
+        Assert.Equal(wideAlone, wideRows.ToArray());
+        Assert.Equal(narrowAlone, narrowRows.ToArray());
+    }
+
+    [Fact]
     public void Process_Silence_GivesLogOfFloorInEveryBand()
     {
         var config = FeatureConfig.Telephone8k;

@@ -1,0 +1,9 @@
+using BenchmarkDotNet.Running;
+
+// Every benchmark class in this assembly is selectable, e.g.
+//   dotnet run -c Release --project bench -- --filter '*Features*' --job short
+// BenchmarkDotNet's default toolchain rebuilds the benchmarks from "<assembly name>.csproj", but the
+// assembly is "bench" and the project Streaming.Benchmarks.csproj (both fixed by the solution
+// layout), so it cannot find the project: benchmarks always run in-process instead.
+string[] effective = args.Contains("--inProcess") || args.Contains("-i") ? args : [.. args, "--inProcess"];
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(effective);
