@@ -1,39 +1,37 @@
 using Streaming.Contracts;
+using Streaming.Features;
 
 namespace Streaming.Inference;
 
 /// <summary>
-/// Turns one log-mel row into one row of the model's input features: the row itself for "logmel" models,
-/// its MFCCs for "mfcc" models. Also holds the padding row, the features of a frame at the log floor.
+/// Turns log-mel rows into rows of the model's input features: the rows themselves for "logmel" models, their
+/// MFCCs for "mfcc" models (the same transform the trainer used). Also holds the padding row: the features of
+/// a frame at the log floor.
 /// </summary>
 internal sealed class InputProjection
 {
-    private InputProjection(int melBands, int inputBands, float logFloor)
+    private readonly MfccTransform? _mfcc;
+
+    public InputProjection(ModelContract contract)
     {
-        MelBands = melBands;
-        InputBands = inputBands;
-        var floorRow = new float[melBands];
-        Array.Fill(floorRow, logFloor);
-        PadRow = new float[inputBands];
+        var features = contract.Features;
+        _mfcc = contract.InputKind == ModelContract.Mfcc ? new MfccTransform(features.MelBands, features.MfccCount) : null;
+        InputBands = contract.InputBands;
+        var floorRow = new float[features.MelBands];
+        Array.Fill(floorRow, MathF.Log(features.LogFloor));
+        PadRow = new float[InputBands];
         Project(floorRow, PadRow);
     }
 
-    public int MelBands { get; }
     public int InputBands { get; }
 
     /// <summary>Model-input features of a frame at the log floor: what padding adds.</summary>
     public float[] PadRow { get; }
 
-    public static InputProjection For(ModelContract contract)
+    /// <summary>Row-major [frames, MelBands] → row-major [frames, InputBands].</summary>
+    public void Project(ReadOnlySpan<float> logMelRows, Span<float> inputRows)
     {
-        var floor = MathF.Log(contract.Features.LogFloor);
-        return contract.InputKind switch
-        {
-            ModelContract.LogMel => new InputProjection(contract.Features.MelBands, contract.Features.MelBands, floor),
-            _ => throw new ModelContractException(
-                $"model '{contract.Name}' takes '{contract.InputKind}' input; this runtime feeds '{ModelContract.LogMel}'"),
-        };
+        if (_mfcc is null) logMelRows.CopyTo(inputRows);
+        else _mfcc.Transform(logMelRows, inputRows);
     }
-
-    public void Project(ReadOnlySpan<float> logMelRow, Span<float> inputRow) => logMelRow.CopyTo(inputRow);
 }

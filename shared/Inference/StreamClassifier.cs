@@ -94,12 +94,10 @@ internal sealed class StreamClassifier : IDisposable
         MakeRoom(fresh);
         var bands = _shape.InputBands;
         var mel = _shape.MelBands;
+        var source = logMel.Slice(skip * mel, fresh * mel);
+        _shape.Projection.Project(source, _rows.AsSpan(_bufferCount * bands, fresh * bands));
         for (var i = 0; i < fresh; i++)
-        {
-            var src = logMel.Slice((skip + i) * mel, mel);
-            _shape.Projection.Project(src, _rows.AsSpan((_bufferCount + i) * bands, bands));
-            _voiced[_bufferCount + i] = _shape.Gate.IsVoiced(src) ? (byte)1 : (byte)0;
-        }
+            _voiced[_bufferCount + i] = _shape.Gate.IsVoiced(source.Slice(i * mel, mel)) ? (byte)1 : (byte)0;
         _bufferCount += fresh;
         FramesReceived = end;
 

@@ -18,7 +18,7 @@ internal sealed class WindowShape
         MinClassifiedFrames = Math.Max(1, (int)Math.Round(options.MinClassifiedSeconds / SecondsPerFrame));
         MinVoicedFraction = options.MinVoicedFraction;
         Gate = new SpeechGate(features, options.SpeechThresholdDbfs);
-        Projection = InputProjection.For(contract);
+        Projection = new InputProjection(contract);
     }
 
     public ModelContract Contract { get; }

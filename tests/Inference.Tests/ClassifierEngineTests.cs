@@ -98,6 +98,24 @@ public sealed class ClassifierEngineTests
     }
 
     [Fact]
+    public void Flush_MfccModel_FeedsMfccOfFramesAndOfTheFloorAsPadding()
+    {
+        var contract = Contract() with { InputKind = ModelContract.Mfcc };
+        var model = new MeanBandModel(contract);
+        var engine = new ClassifierEngine(model, Options);
+        Run(engine, Chunked("customer", Rows(Repeat(Speech(1), 12)), 12));
+
+        var input = Assert.Single(model.Inputs); // [40 coefficients, 20 frames]
+        Assert.Equal(40 * 20, input.Length);
+        var expected = new float[40];
+        new Streaming.Features.MfccTransform(64, 40).Transform(Speech(1), expected);
+        for (var c = 0; c < 40; c++) Assert.Equal(expected[c], input[c * 20 + 11], 5);
+        // Orthonormal DCT-II of a constant row: c0 = sqrt(64)·floor, the rest 0.
+        Assert.Equal(8 * Floor, input[0 * 20 + 12], 4);
+        Assert.Equal(0f, input[5 * 20 + 19], 4);
+    }
+
+    [Fact]
     public void Finish_StreamShorterThanMinimum_ReportsOneFinalSilenceWindow()
     {
         var (engine, model) = Create();

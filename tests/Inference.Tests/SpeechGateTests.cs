@@ -36,3 +36,47 @@ public sealed class SpeechGateTests
         Assert.Throws<ArgumentException>(() => gate.LevelDbfs(new float[10]));
     }
 }
+
+public sealed class SpeechGateCalibrationTests
+{
+    /// <summary>The gate's dBFS reference against the real featurizer: white noise reads its RMS level, tones near theirs.</summary>
+    [Theory]
+    [InlineData(-10.0)]
+    [InlineData(-30.0)]
+    [InlineData(-50.0)]
+    public void LevelDbfs_WhiteNoiseThroughFeaturizer_ReadsItsRmsLevel(double dbfs)
+    {
+        var config = FeatureConfig.Telephone8k;
+        var random = new Random(7);
+        // Full scale = the power of a full-scale sine (1/2): RMS = 10^(dBFS/20) / √2.
+        var rms = Math.Pow(10, dbfs / 20) / Math.Sqrt(2);
+        var samples = new float[config.SampleRate * 2];
+        for (var i = 0; i < samples.Length; i++)
+        {
+            // Box-Muller: Gaussian noise with the requested RMS.
+            var u1 = 1.0 - random.NextDouble();
+            var u2 = random.NextDouble();
+            samples[i] = (float)(rms * Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
+        }
+
+        var levels = Levels(config, samples);
+
+        Assert.InRange(levels.Average(), dbfs - 1.5, dbfs + 1.5);
+    }
+
+    [Fact]
+    public void LevelDbfs_DigitalSilenceThroughFeaturizer_IsBelowThreshold()
+    {
+        var levels = Levels(FeatureConfig.Telephone8k, new float[8000]);
+        Assert.All(levels, l => Assert.True(l < -60));
+    }
+
+    private static List<double> Levels(FeatureConfig config, float[] samples)
+    {
+        var extractor = new LogMelExtractor(config);
+        var frames = new float[extractor.MaxFrames(samples.Length) * config.MelBands];
+        var count = extractor.Process(samples, frames);
+        var gate = new SpeechGate(config, -45f);
+        return Enumerable.Range(0, count).Select(f => (double)gate.LevelDbfs(frames.AsSpan(f * config.MelBands, config.MelBands))).ToList();
+    }
+}
