@@ -1,0 +1,122 @@
+using StackExchange.Redis;
+using Streaming.Contracts;
+using Streaming.Timelines;
+using Streaming.Timelines.Redis;
+
+namespace Streaming.Tests.Distributed;
+
+/// <summary>What every timeline store must do, run against the in-memory store and the Redis store alike.</summary>
+public abstract class TimelineStoreContractTests
+{
+    protected ManualTime Time { get; } = new(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero));
+
+    protected abstract ITimelineStore CreateStore();
+
+    internal static EmotionWindow Window(string call, string speaker, long index, string label = "neutral", bool isFinal = false) =>
+        new(new StreamKey(call, speaker), speaker == "agent" ? SpeakerRole.Agent : SpeakerRole.Customer, index, index * 0.5, index * 0.5 + 3,
+            label, label, 0.5f + index / 1000f, [0.25f, 0.5f, 0.125f, 0.125f], isFinal, DateTimeOffset.UnixEpoch.AddSeconds(index));
+
+    [Fact]
+    public async Task AppendAsync_SameWindowTwice_StoresOnePoint()
+    {
+        var store = CreateStore();
+        await store.AppendAsync(Window("c1", "customer", 0), default);
+        await store.AppendAsync(Window("c1", "customer", 1, "angry"), default);
+        await store.AppendAsync(Window("c1", "customer", 1, "angry"), default);
+
+        var call = await store.GetCallAsync("c1", default);
+        var speaker = Assert.Single(call!.Speakers);
+        Assert.Equal([0L, 1L], speaker.Windows.Select(w => w.Index));
+    }
+
+    [Fact]
+    public async Task AppendAsync_OutOfOrder_ReturnedByIndexWithEveryField()
+    {
+        var store = CreateStore();
+        foreach (var i in new long[] { 3, 0, 2, 1 }) await store.AppendAsync(Window("c2", "customer", i), default);
+        await store.AppendAsync(Window("c2", "agent", 0, "happy"), default);
+
+        var call = await store.GetCallAsync("c2", default);
+        var speakers = call!.Speakers.OrderBy(s => s.Speaker).ToList();
+        Assert.Equal(["agent", "customer"], speakers.Select(s => s.Speaker));
+        Assert.Equal(SpeakerRole.Agent, speakers[0].Role);
+        Assert.Equal([0L, 1L, 2L, 3L], speakers[1].Windows.Select(w => w.Index));
+        var expected = Window("c2", "customer", 2);
+        var got = speakers[1].Windows[2];
+        Assert.Equal(expected.Probabilities, got.Probabilities);
+        Assert.Equal(expected with { Probabilities = got.Probabilities }, got);
+    }
+
+    [Fact]
+    public async Task GetCallAsync_UnknownCall_ReturnsNull()
+    {
+        Assert.Null(await CreateStore().GetCallAsync("nobody", default));
+    }
+
+    [Fact]
+    public async Task CompleteStreamAsync_EveryStream_CallListedAsEnded()
+    {
+        var store = CreateStore();
+        await store.AppendAsync(Window("c3", "customer", 0), default);
+        await store.AppendAsync(Window("c3", "agent", 0), default);
+        await store.CompleteStreamAsync(new StreamKey("c3", "customer"), default);
+
+        Assert.True(Assert.Single(await store.ListCallsAsync(default)).IsActive);
+        var call = await store.GetCallAsync("c3", default);
+        Assert.True(call!.Speakers.Single(s => s.Speaker == "customer").IsComplete);
+        Assert.False(call.Speakers.Single(s => s.Speaker == "agent").IsComplete);
+
+        await store.CompleteStreamAsync(new StreamKey("c3", "agent"), default);
+        var info = Assert.Single(await store.ListCallsAsync(default));
+        Assert.False(info.IsActive);
+        Assert.Equal(["agent", "customer"], info.Speakers.Order());
+    }
+
+    [Fact]
+    public async Task ListCallsAsync_SeveralCalls_NewestFirst()
+    {
+        var store = CreateStore();
+        await store.AppendAsync(Window("old", "customer", 0), default);
+        Time.Advance(TimeSpan.FromSeconds(5));
+        await store.AppendAsync(Window("new", "customer", 0), default);
+        Time.Advance(TimeSpan.FromSeconds(5));
+        await store.AppendAsync(Window("middle", "customer", 0), default);
+        Time.Advance(TimeSpan.FromSeconds(5));
+        await store.AppendAsync(Window("new", "customer", 1), default);
+
+        var calls = await store.ListCallsAsync(default);
+        Assert.Equal(["new", "middle", "old"], calls.Select(c => c.CallId));
+        Assert.Equal(Time.GetUtcNow(), calls[0].LastUpdate);
+    }
+}
+
+public sealed class ManualTime(DateTimeOffset now) : TimeProvider
+{
+    private DateTimeOffset _now = now;
+
+    public void Advance(TimeSpan by) => _now += by;
+
+    public override DateTimeOffset GetUtcNow() => _now;
+}
+
+public sealed class InMemoryTimelineStoreContractTests : TimelineStoreContractTests
+{
+    protected override ITimelineStore CreateStore() => new InMemoryTimelineStore(Time);
+}
+
+/// <summary>One multiplexer for the whole test run, as in a service process.</summary>
+public static class TestRedis
+{
+    private static readonly Lazy<ConnectionMultiplexer> Connection = new(() =>
+        ConnectionMultiplexer.Connect(new ConfigurationOptions { EndPoints = { TestServers.RedisEndpoint }, AbortOnConnectFail = false }));
+
+    public static ConnectionMultiplexer Multiplexer => Connection.Value;
+
+    /// <summary>Options with a key prefix of its own: tests share the server, never keys.</summary>
+    public static RedisOptions Options() => new() { Configuration = TestServers.RedisEndpoint, KeyPrefix = TestServers.Unique("t") + ":" };
+}
+
+public sealed class RedisTimelineStoreContractTests : TimelineStoreContractTests
+{
+    protected override ITimelineStore CreateStore() => new RedisTimelineStore(TestRedis.Multiplexer, TestRedis.Options(), Time);
+}
