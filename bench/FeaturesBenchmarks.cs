@@ -9,6 +9,7 @@ namespace Streaming.Benchmarks;
 /// 512 FFT, 400/160, 64 mels) and the product configuration (8 kHz telephone).
 /// </summary>
 [MemoryDiagnoser]
+[MinColumn, MedianColumn]
 [Config(typeof(Columns))]
 public class FeaturesBenchmarks
 {

@@ -18,9 +18,6 @@ internal sealed class MelFilterBank
     /// <summary>All bands' non-zero weights, band after band, multiplied by <c>scale</c>.</summary>
     public float[] Weights { get; }
 
-    /// <summary>Centre frequency of each band in Hz.</summary>
-    public double[] CentreHz { get; }
-
     /// <param name="scale">folded into every weight (exactly, when it is a power of two)</param>
     public MelFilterBank(FeatureConfig config, double scale)
     {
@@ -33,13 +30,11 @@ internal sealed class MelFilterBank
         Start = new int[bands];
         Length = new int[bands];
         Offset = new int[bands];
-        CentreHz = new double[bands];
         var weights = new List<float>(2 * bins);
         for (int b = 0; b < bands; b++)
         {
             double lo = edges[b], mid = edges[b + 1], hi = edges[b + 2];
             double norm = 2.0 / (hi - lo);
-            CentreHz[b] = mid;
             Offset[b] = weights.Count;
             int first = -1;
             for (int k = 0; k < bins; k++)
