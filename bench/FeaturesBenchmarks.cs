@@ -76,6 +76,6 @@ public class FeaturesBenchmarks
 
     private sealed class Columns : ManualConfig
     {
-        public Columns() => AddColumn(new AudioSecondsPerSecondColumn(Seconds));
+        public Columns() => AddColumn(new AudioSecondsPerSecondColumn(Seconds), new AudioSecondsPerSecondColumn(Seconds, fromMin: true));
     }
 }
