@@ -104,6 +104,8 @@ public sealed class KafkaOptions : IValidatableObject
             HeartbeatIntervalMs = Math.Max(250, SessionTimeoutMs / 5),
             FetchMaxBytes = 32 * 1024 * 1024,
             MaxPartitionFetchBytes = 16 * 1024 * 1024,
+            // Feeds the health check: broker connection states every 5 s.
+            StatisticsIntervalMs = 5000,
         };
         if (LegacyBroker09) ApplyLegacy(config);
         return config;

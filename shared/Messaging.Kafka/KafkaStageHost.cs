@@ -67,6 +67,7 @@ public sealed partial class KafkaStageHost<T> : IDisposable
             .SetPartitionsRevokedHandler((c, partitions) => Revoked(c, partitions.Select(p => p.TopicPartition).ToList()))
             .SetPartitionsLostHandler((_, partitions) => Lost(partitions.Select(p => p.TopicPartition).ToList()))
             .SetErrorHandler((_, error) => BrokerError(error))
+            .SetStatisticsHandler((_, json) => Status.Brokers(BrokersUp(json)))
             .Build();
         consumer.Subscribe(_settings.Topic);
         Status.Running();
@@ -301,6 +302,18 @@ public sealed partial class KafkaStageHost<T> : IDisposable
         if (error.IsFatal) Status.Faulted(new KafkaException(error));
     }
 
+    /// <summary>librdkafka's statistics list every broker connection with its state; none "UP" means the Kafka link is dead.</summary>
+    private static bool BrokersUp(string statistics)
+    {
+        using var json = System.Text.Json.JsonDocument.Parse(statistics);
+        if (!json.RootElement.TryGetProperty("brokers", out var brokers)) return false;
+        foreach (var broker in brokers.EnumerateObject())
+        {
+            if (broker.Value.TryGetProperty("state", out var state) && state.GetString() == "UP") return true;
+        }
+        return false;
+    }
+
     private static string Describe(IEnumerable<TopicPartition> partitions) => string.Join(",", partitions.Select(p => p.Partition.Value));
 
     public void Dispose() => Status.Stopped();
@@ -338,11 +351,14 @@ public sealed class StageHostStatus
 {
     private volatile string? _problem = "not started";
     private volatile bool _fatal;
+    private volatile bool _brokersDown;
 
-    public bool IsHealthy => _problem is null;
+    public bool IsHealthy => Problem is null;
 
     /// <summary>Null when healthy; otherwise why not.</summary>
-    public string? Problem => _problem;
+    public string? Problem => _problem ?? (_brokersDown ? "no connection to any Kafka broker" : null);
+
+    internal void Brokers(bool up) => _brokersDown = !up;
 
     /// <summary>The loop died: only a restart helps (the orchestrator restarts the process when health fails).</summary>
     public bool IsFatal => _fatal;

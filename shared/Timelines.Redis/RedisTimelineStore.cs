@@ -29,8 +29,11 @@ public sealed class RedisOptions
     public int MaxListedCalls { get; set; } = 1000;
 }
 
-/// <summary>What subscribers of the update channel receive (JSON) after every stored window or completed stream.</summary>
-public sealed record TimelineUpdate(string CallId, string Speaker, long Index, bool IsFinal);
+/// <summary>
+/// What subscribers of the update channel receive (JSON) after every stored window (index ≥ 0, with the event time of
+/// the audio it ends with) or completed stream (index -1, no event time).
+/// </summary>
+public sealed record TimelineUpdate(string CallId, string Speaker, long Index, bool IsFinal, DateTimeOffset? EventTime);
 
 /// <summary>
 /// Timelines in Redis, for the distributed pipeline. Layout (P = key prefix, C = call id; the braces make all keys
@@ -61,7 +64,7 @@ public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOption
         var json = JsonSerializer.SerializeToUtf8Bytes(StoredWindow.From(window), StoreJson.Default.StoredWindow);
         var speaker = window.Stream.Speaker;
         var windows = WindowsKey(window.Stream.CallId, speaker);
-        await WriteAsync(window.Stream.CallId, speaker, window.Index, window.IsFinal, (batch, tasks) =>
+        await WriteAsync(window.Stream.CallId, speaker, window.Index, window.IsFinal, window.EventTime, (batch, tasks) =>
         {
             tasks.Add(batch.HashSetAsync(windows, window.Index, json));
             tasks.Add(batch.KeyExpireAsync(windows, options.Retention));
@@ -73,7 +76,7 @@ public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOption
     {
         cancellationToken.ThrowIfCancellationRequested();
         var windows = WindowsKey(stream.CallId, stream.Speaker);
-        await WriteAsync(stream.CallId, stream.Speaker, -1, true, (batch, tasks) =>
+        await WriteAsync(stream.CallId, stream.Speaker, -1, true, null, (batch, tasks) =>
         {
             tasks.Add(batch.HashSetAsync(MetaKey(stream.CallId), "done:" + stream.Speaker, 1));
             tasks.Add(batch.HashSetAsync(MetaKey(stream.CallId), "role:" + stream.Speaker, nameof(SpeakerRole.Unknown), When.NotExists));
@@ -81,7 +84,7 @@ public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOption
         }).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task WriteAsync(string callId, string speaker, long index, bool isFinal, Action<IBatch, List<Task>> write)
+    private async Task WriteAsync(string callId, string speaker, long index, bool isFinal, DateTimeOffset? eventTime, Action<IBatch, List<Task>> write)
     {
         var db = redis.GetDatabase();
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -93,7 +96,7 @@ public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOption
         tasks.Add(batch.KeyExpireAsync(meta, options.Retention));
         tasks.Add(batch.SortedSetAddAsync(_calls, callId, now));
         tasks.Add(batch.SortedSetRemoveRangeByScoreAsync(_calls, double.NegativeInfinity, now - options.Retention.TotalMilliseconds, Exclude.Stop));
-        tasks.Add(batch.PublishAsync(_updates, JsonSerializer.Serialize(new TimelineUpdate(callId, speaker, index, isFinal), StoreJson.Default.TimelineUpdate)));
+        tasks.Add(batch.PublishAsync(_updates, JsonSerializer.Serialize(new TimelineUpdate(callId, speaker, index, isFinal, eventTime), StoreJson.Default.TimelineUpdate)));
         batch.Execute();
         await Task.WhenAll(tasks).ConfigureAwait(false);
     }

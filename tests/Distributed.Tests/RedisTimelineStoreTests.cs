@@ -46,7 +46,7 @@ public sealed class RedisTimelineStoreTests
             await queue.UnsubscribeAsync();
         }
 
-        Assert.Equal([new TimelineUpdate("pub", "customer", 4, false), new TimelineUpdate("pub", "customer", -1, true)], updates);
+        Assert.Equal([new TimelineUpdate("pub", "customer", 4, false, DateTimeOffset.UnixEpoch.AddSeconds(4)), new TimelineUpdate("pub", "customer", -1, true, null)], updates);
     }
 
     [Fact]

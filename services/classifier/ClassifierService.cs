@@ -1,0 +1,37 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Streaming.Contracts;
+using Streaming.Features;
+using Streaming.Inference;
+using Streaming.Messaging.Kafka;
+using Streaming.Pipeline;
+using Streaming.ServiceDefaults;
+
+namespace Streaming.Classifier;
+
+/// <summary>feature-frames.v1 → <see cref="ClassifierStage"/> (ONNX model, windows, voting) → emotion-windows.v1.</summary>
+public static partial class ClassifierService
+{
+    public const string Group = "classifier";
+
+    public static WebApplicationBuilder AddClassifier(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddKafka();
+        builder.Services.AddOptions<EmotionModelOptions>().BindConfiguration(EmotionModelOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ClassifierOptions>().BindConfiguration(ClassifierOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        // The model is loaded (and its contract checked against the featurizer's) when the host starts: a bad file stops the process naming it.
+        builder.Services.TryAddSingleton<IEmotionModel>(sp =>
+        {
+            var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Streaming.Classifier.Model");
+            return EmotionModel.Load(sp.GetRequiredService<IOptions<EmotionModelOptions>>().Value, FeatureConfig.Telephone8k, line => LogModel(logger, line));
+        });
+        builder.Services.AddStageHost(FeatureFramesCodec.Instance,
+            sp => new ClassifierStage(new ClassifierEngine(sp.GetRequiredService<IEmotionModel>(), sp.GetRequiredService<IOptions<ClassifierOptions>>().Value),
+                new KafkaMessageSink<EmotionWindow>(sp.GetRequiredService<KafkaPublisher>(), EmotionWindowCodec.Instance)),
+            (_, stage) => new StageHostSettings(FeatureFrames.Topic, Group) { ReleaseCall = callId => ((ClassifierStage)stage).Engine.DropCall(callId) });
+        return builder;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Line}")]
+    private static partial void LogModel(ILogger logger, string line);
+}

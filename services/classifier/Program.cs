@@ -1,0 +1,9 @@
+using Streaming.Classifier;
+using Streaming.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddClassifier();
+var app = builder.Build();
+app.MapDefaultEndpoints();
+await app.RunAsync();

@@ -1,0 +1,23 @@
+using Streaming.Contracts;
+using Streaming.Features;
+using Streaming.Messaging.Kafka;
+using Streaming.Pipeline;
+using Streaming.ServiceDefaults;
+
+namespace Streaming.Featurizer;
+
+/// <summary>audio-chunks.v1 → <see cref="FeaturizerStage"/> → feature-frames.v1, partitioned by call across instances.</summary>
+public static class FeaturizerService
+{
+    /// <summary>The consumer group: every featurizer instance shares it, so Kafka spreads the calls over them.</summary>
+    public const string Group = "featurizer";
+
+    public static WebApplicationBuilder AddFeaturizer(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddKafka();
+        builder.Services.AddStageHost(AudioChunkCodec.Instance,
+            sp => new FeaturizerStage(FeatureConfig.Telephone8k, new KafkaMessageSink<FeatureFrames>(sp.GetRequiredService<KafkaPublisher>(), FeatureFramesCodec.Instance)),
+            (_, stage) => new StageHostSettings(AudioChunk.Topic, Group) { ReleaseCall = ((FeaturizerStage)stage).DropCall });
+        return builder;
+    }
+}

@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.WebSockets;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Streaming.Audio;
+
+namespace Streaming.Ingest;
+
+/// <summary>
+/// Streams WAV files to the ingest endpoint as live calls, at real-time speed (20 ms frames), many at once:
+/// for demos and load tests. Usage:
+/// <c>Streaming.Ingest replay [--url ws://127.0.0.1:5101/v1/audio] [--calls N] [--encoding pcm16|mulaw|alaw]
+/// [--tenant T] [--prefix ID] [--fast] FILE.wav...</c>; call i replays file i mod count as call id PREFIX-i.
+/// </summary>
+public static class ReplayClient
+{
+    public sealed record Settings(Uri Url, int Calls, string Encoding, string Tenant, string Prefix, bool RealTime, IReadOnlyList<string> Files);
+
+    public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
+    {
+        Settings settings;
+        try
+        {
+            settings = Parse(args);
+        }
+        catch (ArgumentException e)
+        {
+            await Console.Error.WriteLineAsync($"replay: {e.Message}");
+            return 2;
+        }
+        var clock = Stopwatch.StartNew();
+        var results = await Task.WhenAll(Enumerable.Range(0, settings.Calls).Select(i =>
+            ReplayAsync(settings, settings.Files[i % settings.Files.Count], $"{settings.Prefix}-{i}", cancellationToken)));
+        foreach (var line in results) Console.WriteLine(line);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"replay: {settings.Calls} call(s) in {clock.Elapsed.TotalSeconds:0.0} s"));
+        return results.All(r => r.Contains("stopped", StringComparison.Ordinal)) ? 0 : 1;
+    }
+
+    /// <summary>Replays one file as one call; returns the server's stop acknowledgement or why the call failed.</summary>
+    public static async Task<string> ReplayAsync(Settings settings, string file, string callId, CancellationToken cancellationToken)
+    {
+        using var source = WavReader.Open(file);
+        var format = source.Format;
+        var roles = Enumerable.Range(0, format.Channels).Select(c => c switch { 0 => "customer", 1 => "agent", _ => "other" }).ToArray();
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(settings.Url, cancellationToken);
+        var start = new ControlMessage("start", callId, settings.Tenant, format.SampleRate, settings.Encoding, format.Channels, roles);
+        await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(start, IngestJson.Default.ControlMessage), WebSocketMessageType.Text, true, cancellationToken);
+
+        var frameSamples = format.SampleRate / 50 * format.Channels; // 20 ms, as live platforms send
+        var samples = new float[frameSamples];
+        var bytes = new byte[frameSamples * (settings.Encoding == "pcm16" ? 2 : 1)];
+        var clock = Stopwatch.StartNew();
+        long frames = 0;
+        int read;
+        while ((read = source.Read(samples)) > 0 && socket.State == WebSocketState.Open)
+        {
+            var length = Encode(settings.Encoding, samples.AsSpan(0, read), bytes);
+            await socket.SendAsync(bytes.AsMemory(0, length), WebSocketMessageType.Binary, true, cancellationToken);
+            frames += read / format.Channels;
+            if (settings.RealTime)
+            {
+                var due = TimeSpan.FromSeconds(frames / (double)format.SampleRate) - clock.Elapsed;
+                if (due > TimeSpan.Zero) await Task.Delay(due, cancellationToken);
+            }
+        }
+        if (socket.State != WebSocketState.Open) return $"{callId}: closed early: {socket.CloseStatus} {socket.CloseStatusDescription}";
+        await socket.SendAsync("{\"type\":\"stop\"}"u8.ToArray(), WebSocketMessageType.Text, true, cancellationToken);
+        var reply = new byte[4096];
+        var result = await socket.ReceiveAsync(reply, cancellationToken);
+        var text = result.MessageType == WebSocketMessageType.Text
+            ? System.Text.Encoding.UTF8.GetString(reply, 0, result.Count)
+            : $"closed: {socket.CloseStatus} {socket.CloseStatusDescription}";
+        if (socket.State == WebSocketState.Open || socket.State == WebSocketState.CloseReceived)
+            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", cancellationToken);
+        return $"{callId}: {text}";
+    }
+
+    private static int Encode(string encoding, ReadOnlySpan<float> samples, Span<byte> bytes)
+    {
+        switch (encoding)
+        {
+            case "mulaw": G711.MuLawEncode(samples, bytes); return samples.Length;
+            case "alaw": G711.ALawEncode(samples, bytes); return samples.Length;
+            default:
+                var pcm = MemoryMarshal.Cast<byte, short>(bytes);
+                // client side, 20 ms at a time: not a hot path
+                for (var i = 0; i < samples.Length; i++) pcm[i] = (short)Math.Clamp(MathF.Round(samples[i] * 32768f), short.MinValue, short.MaxValue);
+                return samples.Length * 2;
+        }
+    }
+
+    private static Settings Parse(string[] args)
+    {
+        var url = new Uri("ws://127.0.0.1:5101" + IngestService.Path);
+        int calls = 1;
+        string encoding = "pcm16", tenant = "demo", prefix = $"replay-{DateTime.UtcNow:HHmmss}";
+        var realTime = true;
+        var files = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--url": url = new Uri(Value()); break;
+                case "--calls": calls = int.TryParse(Value(), out var n) && n > 0 ? n : throw new ArgumentException("--calls needs a positive integer"); break;
+                case "--encoding": encoding = Value(); break;
+                case "--tenant": tenant = Value(); break;
+                case "--prefix": prefix = Value(); break;
+                case "--fast": realTime = false; break;
+                default:
+                    if (args[i].StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"unknown option {args[i]}");
+                    files.Add(File.Exists(args[i]) ? args[i] : throw new ArgumentException($"file '{args[i]}' does not exist"));
+                    break;
+            }
+        }
+        if (files.Count == 0) throw new ArgumentException("no WAV file given");
+        if (!CallStart.Encodings.ContainsKey(encoding)) throw new ArgumentException($"--encoding '{encoding}' is not pcm16, mulaw or alaw");
+        return new Settings(url, calls, encoding, tenant, prefix, realTime, files);
+    }
+}

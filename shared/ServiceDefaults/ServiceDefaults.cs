@@ -1,0 +1,50 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+using Streaming.Messaging.Kafka;
+
+namespace Streaming.ServiceDefaults;
+
+/// <summary>What every service has: telemetry (Prometheus metrics, traces), health endpoints, validated Kafka options.</summary>
+public static class ServiceDefaultsExtensions
+{
+    /// <summary>Health checks tagged so are liveness checks (/alive): the process works. Everything else is readiness (/health).</summary>
+    public const string LiveTag = "live";
+
+    public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOpenTelemetry()
+            .WithMetrics(metrics => metrics
+                .AddAspNetCoreInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddMeter("Streaming.*")
+                .AddPrometheusExporter())
+            .WithTracing(tracing => tracing
+                .AddAspNetCoreInstrumentation()
+                .AddSource("Streaming.*"));
+        builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);
+        // Graceful shutdown finishes the batch in hand and commits it: give it time (Kubernetes waits 30 s by default).
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(25));
+        return builder;
+    }
+
+    /// <summary>The process's one Kafka publisher, with options validated at start (a bad setting stops the process naming it).</summary>
+    public static IServiceCollection AddKafka(this IServiceCollection services)
+    {
+        services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp => new KafkaPublisher(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<KafkaOptions>>().Value));
+        return services;
+    }
+
+    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    {
+        app.MapHealthChecks("/alive", new HealthCheckOptions { Predicate = r => r.Tags.Contains(LiveTag) });
+        app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthResponse.WriteAsync });
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        return app;
+    }
+}
