@@ -28,6 +28,7 @@ internal static class Cli
         root.Subcommands.Add(CvCommand());
         root.Subcommands.Add(ExportCommand());
         root.Subcommands.Add(EvaluateCommand());
+        root.Subcommands.Add(BenchmarkCommand());
         return root;
     }
 
@@ -47,6 +48,10 @@ internal static class Cli
     private static readonly Option<int> AugmentOption = new("--augment") { Description = "augmented copies per file (telephone channel)", DefaultValueFactory = _ => 4 };
     private static readonly Option<int> ThreadsOption = new("--threads") { Description = "CPU threads for torch and feature extraction", DefaultValueFactory = _ => 1 };
     private static readonly Option<string> CacheOption = new("--cache") { Description = "feature cache folder", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "streaming-train-cache") };
+    private static readonly Option<string> NormOption = new("--norm") { Description = "input standardisation: global (training-set per-band mean) or window (each window's own per-band mean)", DefaultValueFactory = _ => ModelSpec.GlobalNorm };
+    private static readonly Option<string?> CorporaOption = new("--corpora") { Description = "train (and cross-validate) on these corpora only, comma-separated; default all" };
+    private static readonly Option<int> TimeMaskOption = new("--time-mask") { Description = "SpecAugment: widest masked time stripe, frames (0 = off)", DefaultValueFactory = _ => 20 };
+    private static readonly Option<int> BandMaskOption = new("--band-mask") { Description = "SpecAugment: widest masked band stripe (0 = off)", DefaultValueFactory = _ => 8 };
     private static readonly Option<string?> JsonOption = new("--json") { Description = "write the results as JSON here" };
 
     private static Command TrainCommand()
@@ -59,7 +64,7 @@ internal static class Cli
         var cmd = new Command("train", "train on the manifest's train rows, early-stop on a held-out fold, score the cross-corpus rows, export ONNX")
         {
             ManifestOption, ArchOption, ChannelsOption, HiddenOption, DropoutOption, WindowOption, HopOption, EpochsOption, PatienceOption,
-            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, valFold, output, checkpoint, name, version,
+            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, CorporaOption, TimeMaskOption, BandMaskOption, valFold, output, checkpoint, name, version,
         };
         cmd.SetAction(p =>
         {
@@ -80,7 +85,7 @@ internal static class Cli
         var cmd = new Command("cv", "leave-one-fold-out cross-validation over the manifest's speaker folds")
         {
             ManifestOption, ArchOption, ChannelsOption, HiddenOption, DropoutOption, WindowOption, HopOption, EpochsOption, PatienceOption,
-            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, folds,
+            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, CorporaOption, TimeMaskOption, BandMaskOption, folds,
         };
         cmd.SetAction(p =>
         {
@@ -119,15 +124,53 @@ internal static class Cli
         var manifest = new Option<string>("--manifest") { Description = "manifest CSV (path relative to its folder, label4)", Required = true };
         var split = new Option<string?>("--split") { Description = "only rows with this split value (e.g. crosscorpus)" };
         var corpus = new Option<string?>("--corpus") { Description = "only rows of this corpus" };
+        var png = new Option<string?>("--confusion-png") { Description = "draw the confusion matrix to this PNG" };
         var cmd = new Command("evaluate", "run an ONNX model through ONNX Runtime on a labelled manifest and print UA, WA, macro-F1")
         {
-            model, manifest, split, corpus, ThreadsOption, JsonOption,
+            model, manifest, split, corpus, ThreadsOption, JsonOption, png,
         };
         cmd.SetAction(p =>
         {
             var report = OnnxEvaluator.Run(p.GetValue(model)!, p.GetValue(manifest)!, p.GetValue(split), p.GetValue(corpus), p.GetValue(ThreadsOption), Log);
             Console.WriteLine($"ua {report.Ua:F4}  wa {report.Wa:F4}  macro_f1 {report.MacroF1:F4}  (n={report.Count}, skipped {report.SkippedRows})");
+            for (int r = 0; r < report.Labels.Count; r++)
+                Console.WriteLine($"  {report.Labels[r],-8} recall {report.Recall[r]:P1}  [{string.Join(' ', report.Confusion[r].Select(c => c.ToString(CultureInfo.InvariantCulture).PadLeft(4)))}]");
             WriteJson(p.GetValue(JsonOption), report);
+            if (p.GetValue(png) is string pngPath)
+            {
+                ConfusionPlot.Save(pngPath, report.Labels, report.Confusion, $"{Path.GetFileName(report.Model)}: UA {report.Ua:P1}, n={report.Count}");
+                Log($"confusion matrix drawn to {pngPath}");
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command BenchmarkCommand()
+    {
+        var model = new Option<string>("--model") { Description = "ONNX model file", Required = true };
+        var runs = new Option<int>("--runs") { Description = "timed single-window runs per thread count", DefaultValueFactory = _ => 500 };
+        var cmd = new Command("benchmark", "time ONNX Runtime per window (batch 1) with 1 and 2 intra-op threads") { model, runs };
+        cmd.SetAction(p =>
+        {
+            foreach (var threads in new[] { 1, 2 })
+            {
+                using var m = OrtEmotionModel.Open(p.GetValue(model)!, threads);
+                var c = m.Contract;
+                var input = new float[c.InputBands * c.WindowFrames];
+                for (int i = 0; i < input.Length; i++) input[i] = -5f + (i % 17) * 0.3f;
+                var probabilities = new float[c.Labels.Count];
+                for (int i = 0; i < 20; i++) m.Run(input, 1, c.WindowFrames, probabilities);
+                var times = new double[p.GetValue(runs)];
+                for (int i = 0; i < times.Length; i++)
+                {
+                    long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    m.Run(input, 1, c.WindowFrames, probabilities);
+                    times[i] = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                }
+                Array.Sort(times);
+                Console.WriteLine($"threads {threads}: window {c.WindowFrames} frames ({c.WindowSeconds:F1} s): median {times[times.Length / 2]:F3} ms, p90 {times[times.Length * 9 / 10]:F3} ms, min {times[0]:F3} ms over {times.Length} runs");
+            }
             return 0;
         });
         return cmd;
@@ -139,12 +182,14 @@ internal static class Cli
         torch.set_num_threads(Math.Max(1, threads));
         var spec = new ModelSpec(p.GetValue(ArchOption)!, ParseInts(p.GetValue(ChannelsOption)!, "--channels"), p.GetValue(HiddenOption),
             p.GetValue(DropoutOption), ModelSpec.DefaultLabels, p.GetValue(WindowOption), p.GetValue(HopOption), name, version,
-            "RAVDESS speech + TurEV-DB (train split), 8 kHz, telephone augmentation", Licence);
+            "RAVDESS speech + TurEV-DB (train split), 8 kHz, telephone augmentation", Licence, p.GetValue(NormOption)!);
         if (!ModelSpec.Architectures.Contains(spec.Architecture))
             throw new ArgumentException($"--arch '{spec.Architecture}' is not one of {string.Join(", ", ModelSpec.Architectures)}");
-        var data = new DataOptions(p.GetValue(ManifestOption)!, FeatureConfig.Telephone8k, p.GetValue(AugmentOption), p.GetValue(CacheOption), threads);
-        var settings = new TrainSettings(p.GetValue(BatchOption), p.GetValue(EpochsOption), p.GetValue(PatienceOption), p.GetValue(LrOption), Seed: p.GetValue(SeedOption));
-        Log($"{spec.Architecture} channels [{string.Join(',', spec.Channels)}] hidden {spec.LstmHidden} dropout {spec.Dropout} window {spec.WindowFrames} hop {spec.HopFrames}; {settings}; threads {threads}");
+        var corpora = p.GetValue(CorporaOption)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var data = new DataOptions(p.GetValue(ManifestOption)!, FeatureConfig.Telephone8k, p.GetValue(AugmentOption), p.GetValue(CacheOption), threads, TrainCorpora: corpora);
+        var settings = new TrainSettings(p.GetValue(BatchOption), p.GetValue(EpochsOption), p.GetValue(PatienceOption), p.GetValue(LrOption),
+            Seed: p.GetValue(SeedOption), MaxTimeMask: p.GetValue(TimeMaskOption), MaxBandMask: p.GetValue(BandMaskOption));
+        Log($"{spec.Architecture} channels [{string.Join(',', spec.Channels)}] hidden {spec.LstmHidden} dropout {spec.Dropout} window {spec.WindowFrames} hop {spec.HopFrames} norm {spec.Normalisation}; {settings}; threads {threads}; corpora {(corpora is null ? "all" : string.Join(',', corpora))}");
         return (data, spec, settings);
     }
 

@@ -51,7 +51,7 @@ internal sealed class CnnBiLstm : EmotionNet
     protected override Tensor Classify(Tensor x, Tensor? gender)
     {
         for (int i = 0; i < _channels.Length; i++)
-            x = dropout.call(nn.functional.max_pool2d(nn.functional.elu(norms[i].call(convs[i].call(x)), 1.0), 2));
+            x = dropout.call(nn.functional.max_pool2d(EmotionNet.Elu(norms[i].call(convs[i].call(x))), 2));
         // [B, C, F, T] → [B, T, C·F]: time is the LSTM's sequence axis
         var seq = x.permute(0, 3, 1, 2).flatten(2);
         var (y, _, _) = lstm.call(seq);

@@ -29,6 +29,12 @@ internal abstract class EmotionNet : nn.Module<Tensor, Tensor>
 #pragma warning restore IDE1006
 
     public int Bands { get; }
+
+    /// <summary>
+    /// Subtract each window's own per-band mean (cepstral mean normalisation over the window) instead of the
+    /// training-set mean: removes gain and channel colouring, which differ between corpora and calls.
+    /// </summary>
+    public bool PerWindowMean { get; set; }
     public int Labels { get; }
 
     /// <summary><see cref="Streaming.Contracts.ModelContract.LogMel"/> or <see cref="Streaming.Contracts.ModelContract.Mfcc"/>.</summary>
@@ -54,7 +60,8 @@ internal abstract class EmotionNet : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor features) => Logits(features, null);
 
     /// <summary>Logits [batch, labels]; <paramref name="gender"/> ([batch, 3] one-hot M/F/unknown) is used by the fused baseline only.</summary>
-    public Tensor Logits(Tensor features, Tensor? gender) => Classify((features - norm_mean) * norm_scale, gender);
+    public Tensor Logits(Tensor features, Tensor? gender) =>
+        Classify((features - (PerWindowMean ? features.mean([3], keepdim: true) : norm_mean)) * norm_scale, gender);
 
     protected abstract Tensor Classify(Tensor normalised, Tensor? gender);
 
@@ -66,10 +73,19 @@ internal abstract class EmotionNet : nn.Module<Tensor, Tensor>
     {
         if (!Exportable) throw new NotSupportedException($"{GetName()} cannot be exported: it needs the speaker's gender, which the product's input lacks");
         var input = g.Input(inputName, "batch", 1, Bands, "time");
-        var centred = g.Node("Sub", [input, g.Floats("norm_mean", EmotionNet.Values(norm_mean), 1, 1, Bands, 1)]);
+        var mean = PerWindowMean
+            ? g.Node("ReduceMean", [input], G.Ints("axes", 3), G.Int("keepdims", 1))
+            : g.Floats("norm_mean", EmotionNet.Values(norm_mean), 1, 1, Bands, 1);
+        var centred = g.Node("Sub", [input, mean]);
         var scaled = g.Node("Mul", [centred, g.Floats("norm_scale", EmotionNet.Values(norm_scale), 1, 1, Bands, 1)]);
         g.Output(AppendOnnx(g, scaled), outputName, "batch", Labels);
     }
+
+    /// <summary>
+    /// ELU (alpha 1) as relu(x) + expm1(−relu(−x)). TorchSharp's elu takes alpha as a temporary native Scalar
+    /// that the GC could free mid-call (seen once as a libtorch "toFloat" abort); this form passes no Scalar.
+    /// </summary>
+    public static Tensor Elu(Tensor x) => nn.functional.relu(x) + (-nn.functional.relu(-x)).expm1();
 
     public static float[] Values(Tensor t) => t.detach().cpu().contiguous().data<float>().ToArray();
 

@@ -38,7 +38,7 @@ internal sealed class FusedMlp : EmotionNet
         var frames = x.squeeze(1);
         var g = gender ?? zeros(frames.shape[0], 3, device: frames.device);
         var fused = cat([trunk.call(frames), frames.mean([2]), frames.std(2, unbiased: false), g], 1);
-        return head.call(dropout.call(nn.functional.elu(hidden.call(fused), 1.0)));
+        return head.call(dropout.call(EmotionNet.Elu(hidden.call(fused))));
     }
 
     protected override string AppendOnnx(G g, string normalised) =>

@@ -70,7 +70,7 @@ internal sealed class Conv1dTrunk : TorchSharp.torch.nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         for (int i = 0; i < _channels.Length; i++)
-            x = dropout.call(nn.functional.max_pool1d(nn.functional.elu(norms[i].call(convs[i].call(x)), 1.0), 2));
+            x = dropout.call(nn.functional.max_pool1d(EmotionNet.Elu(norms[i].call(convs[i].call(x))), 2));
         return x.mean([2]);
     }
 

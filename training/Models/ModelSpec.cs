@@ -19,8 +19,12 @@ internal sealed record ModelSpec(
     string Name,
     string Version,
     string TrainingData,
-    string Licence)
+    string Licence,
+    string Normalisation = ModelSpec.GlobalNorm)
 {
+    public const string GlobalNorm = "global";
+    public const string WindowNorm = "window";
+
     public const string CnnBiLstmName = "cnn-bilstm";
     public const string MfccConv1dName = "mfcc-conv1d";
     public const string MfccLstmName = "mfcc-lstm";
@@ -34,7 +38,16 @@ internal sealed record ModelSpec(
 
     public int Bands(FeatureConfig config) => InputKind == ModelContract.Mfcc ? config.MfccCount : config.MelBands;
 
-    public EmotionNet Build(FeatureConfig config) => Architecture switch
+    public EmotionNet Build(FeatureConfig config)
+    {
+        if (Normalisation is not (GlobalNorm or WindowNorm))
+            throw new ArgumentException($"normalisation '{Normalisation}' is not '{GlobalNorm}' or '{WindowNorm}'");
+        var net = BuildArchitecture(config);
+        net.PerWindowMean = Normalisation == WindowNorm;
+        return net;
+    }
+
+    private EmotionNet BuildArchitecture(FeatureConfig config) => Architecture switch
     {
         CnnBiLstmName => new CnnBiLstm(Bands(config), Labels.Count, Channels, LstmHidden, Dropout),
         MfccConv1dName => new MfccConv1d(Bands(config), Labels.Count, Channels, Dropout),

@@ -16,6 +16,7 @@ internal sealed record DataOptions(
     string? CacheDir = null,
     int Threads = 1,
     int AugmentSeed = 20251123,
+    IReadOnlyList<string>? TrainCorpora = null,
     string TrainSplit = "train",
     string CrossCorpusSplit = "crosscorpus");
 
@@ -123,7 +124,8 @@ internal static class Jobs
     {
         var manifest = Manifest.Load(data.Manifest, spec.Labels);
         var problems = new List<string>(manifest.Problems);
-        var wanted = manifest.Rows.Where(r => r.Split == data.TrainSplit || r.Split == data.CrossCorpusSplit || r.Split.Length == 0).ToList();
+        var wanted = manifest.Rows.Where(r => r.Split == data.CrossCorpusSplit
+            || ((r.Split == data.TrainSplit || r.Split.Length == 0) && (data.TrainCorpora is null || data.TrainCorpora.Contains(r.Corpus)))).ToList();
         var trainRows = wanted.Where(r => r.Split != data.CrossCorpusSplit).ToList();
         var ccRows = wanted.Where(r => r.Split == data.CrossCorpusSplit).ToList();
         var utterances = FeatureStore.Build(trainRows, data.Features, spec.InputKind, data.AugmentedCopies, data.AugmentSeed, data.CacheDir, data.Threads, log, problems);
