@@ -1,0 +1,84 @@
+using Streaming.Contracts;
+using Streaming.Features;
+using Streaming.Inference;
+
+namespace Streaming.Tests.Inference;
+
+/// <summary>The model the product ships, models/emotion-cnn-bilstm.onnx, through the runtime.</summary>
+public sealed class ShippedModelTests
+{
+    private static readonly string ModelPath = Path.Combine(RepoRoot(), "models", "emotion-cnn-bilstm.onnx");
+
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Streaming.sln"))) return dir.FullName;
+        throw new InvalidOperationException("tests run from inside the repository");
+    }
+
+    private static float[] RandomWindows(ModelContract contract, int count, int seed)
+    {
+        var random = new Random(seed);
+        var input = new float[count * contract.InputBands * contract.WindowFrames];
+        for (var i = 0; i < input.Length; i++) input[i] = (float)(-14 + 14 * random.NextDouble());
+        return input;
+    }
+
+    [Fact]
+    public void Load_ShippedModel_ContractMatchesProductFeaturizer()
+    {
+        using var model = EmotionModel.Load(ModelPath, FeatureConfig.Telephone8k);
+
+        Assert.Equal(FeatureConfig.Telephone8k, model.Contract.Features);
+        Assert.Equal(["neutral", "happy", "sad", "angry"], model.Contract.Labels);
+        Assert.False(string.IsNullOrWhiteSpace(model.Contract.Name));
+        Assert.False(string.IsNullOrWhiteSpace(model.Contract.Version));
+        Assert.InRange(model.Contract.WindowFrames, model.Contract.MinFrames, 1000);
+        Assert.InRange(model.Contract.HopFrames, 1, model.Contract.WindowFrames);
+    }
+
+    [Fact]
+    public void Run_ShippedModel_ProbabilitiesAreADistribution()
+    {
+        using var model = EmotionModel.Load(ModelPath);
+        var contract = model.Contract;
+        var probabilities = new float[3 * contract.Labels.Count];
+
+        model.Run(RandomWindows(contract, 3, 1), 3, contract.WindowFrames, probabilities);
+
+        for (var n = 0; n < 3; n++)
+        {
+            var row = probabilities.AsSpan(n * contract.Labels.Count, contract.Labels.Count).ToArray();
+            Assert.All(row, p => Assert.InRange(p, 0f, 1f));
+            Assert.Equal(1f, row.Sum(), 5);
+        }
+    }
+
+    [Fact]
+    public void Run_ShippedModelBatch_SameAsOneWindowAtATime()
+    {
+        using var model = EmotionModel.Load(ModelPath);
+        var contract = model.Contract;
+        int labels = contract.Labels.Count, size = contract.InputBands * contract.WindowFrames;
+        var input = RandomWindows(contract, 4, 2);
+        var batched = new float[4 * labels];
+        model.Run(input, 4, contract.WindowFrames, batched);
+
+        for (var n = 0; n < 4; n++)
+        {
+            var single = new float[labels];
+            model.Run(input.AsSpan(n * size, size), 1, contract.WindowFrames, single);
+            for (var l = 0; l < labels; l++) Assert.Equal(single[l], batched[n * labels + l], 5);
+        }
+    }
+
+    [Fact]
+    public void Load_ShippedModelWithReference16kFeaturizer_ThrowsNamingField()
+    {
+        var error = Assert.Throws<ModelContractException>(() => EmotionModel.Load(ModelPath, FeatureConfig.Reference16k));
+
+        Assert.Contains("SampleRate", error.Message);
+        Assert.Contains("16000", error.Message);
+        Assert.Contains(ModelPath, error.Message);
+    }
+}
