@@ -11,7 +11,7 @@ namespace Streaming.Benchmarks;
 /// load from other processes two threads are slower than one.
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 10)]
+[MinColumn, MedianColumn]
 public class ClassifierBenchmarks
 {
     private const int Batch = 16;
