@@ -53,7 +53,11 @@ public static class AggregatorService
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
         builder.Services.AddStageHost(EmotionWindowCodec.Instance,
             sp => new AggregatorStage(sp.GetRequiredService<ITimelineStore>()),
-            (_, _) => new StageHostSettings(EmotionWindow.Topic, Group));
+            (sp, _) =>
+            {
+                var kafka = sp.GetRequiredService<IOptions<KafkaOptions>>().Value;
+                return new StageHostSettings(kafka.Topic(EmotionWindow.Topic), kafka.Group(Group));
+            });
         return builder;
     }
 }

@@ -27,10 +27,12 @@ public static partial class ClassifierService
         });
         builder.Services.AddStageHost(FeatureFramesCodec.Instance,
             sp => new ClassifierStage(new ClassifierEngine(sp.GetRequiredService<IEmotionModel>(), sp.GetRequiredService<IOptions<ClassifierOptions>>().Value),
-                new KafkaMessageSink<EmotionWindow>(sp.GetRequiredService<KafkaPublisher>(), EmotionWindowCodec.Instance)),
-            (_, stage) => new StageHostSettings(FeatureFrames.Topic, Group) { ReleaseCall = callId => ((ClassifierStage)stage).Engine.DropCall(callId) });
+                new KafkaMessageSink<EmotionWindow>(sp.GetRequiredService<KafkaPublisher>(), EmotionWindowCodec.Instance, Kafka(sp).Topic(EmotionWindow.Topic))),
+            (sp, stage) => new StageHostSettings(Kafka(sp).Topic(FeatureFrames.Topic), Kafka(sp).Group(Group)) { WarmupMessages = Kafka(sp).WarmupMessages, ReleaseCall = callId => ((ClassifierStage)stage).Engine.DropCall(callId) });
         return builder;
     }
+
+    private static KafkaOptions Kafka(IServiceProvider services) => services.GetRequiredService<IOptions<KafkaOptions>>().Value;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Line}")]
     private static partial void LogModel(ILogger logger, string line);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Streaming.Contracts;
 using Streaming.Features;
 using Streaming.Messaging.Kafka;
@@ -16,8 +17,11 @@ public static class FeaturizerService
     {
         builder.Services.AddKafka();
         builder.Services.AddStageHost(AudioChunkCodec.Instance,
-            sp => new FeaturizerStage(FeatureConfig.Telephone8k, new KafkaMessageSink<FeatureFrames>(sp.GetRequiredService<KafkaPublisher>(), FeatureFramesCodec.Instance)),
-            (_, stage) => new StageHostSettings(AudioChunk.Topic, Group) { ReleaseCall = ((FeaturizerStage)stage).DropCall });
+            sp => new FeaturizerStage(FeatureConfig.Telephone8k, new KafkaMessageSink<FeatureFrames>(sp.GetRequiredService<KafkaPublisher>(),
+                FeatureFramesCodec.Instance, Kafka(sp).Topic(FeatureFrames.Topic))),
+            (sp, stage) => new StageHostSettings(Kafka(sp).Topic(AudioChunk.Topic), Kafka(sp).Group(Group)) { WarmupMessages = Kafka(sp).WarmupMessages, ReleaseCall = ((FeaturizerStage)stage).DropCall });
         return builder;
     }
+
+    private static KafkaOptions Kafka(IServiceProvider services) => services.GetRequiredService<IOptions<KafkaOptions>>().Value;
 }

@@ -58,19 +58,19 @@ public static partial class IngestService
     public static WebApplication MapIngest(this WebApplication app)
     {
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
-        app.Map(Path, async (HttpContext context, KafkaPublisher publisher, IOptions<IngestOptions> options, ActiveCallRegistry calls,
+        app.Map(Path, async (HttpContext context, KafkaPublisher publisher, IOptions<KafkaOptions> kafka, IOptions<IngestOptions> options, ActiveCallRegistry calls,
             ILogger<CallSession> logger, IHostApplicationLifetime lifetime) =>
         {
             if (!context.WebSockets.IsWebSocketRequest) return Results.Problem($"{Path} takes WebSocket connections only", statusCode: 400);
             using var socket = await context.WebSockets.AcceptWebSocketAsync();
-            await RunAsync(socket, publisher, options.Value, calls, logger, lifetime.ApplicationStopping);
+            await RunAsync(socket, publisher, kafka, options.Value, calls, logger, lifetime.ApplicationStopping);
             return Results.Empty;
         });
         return app;
     }
 
     /// <summary>The native protocol: a JSON start, binary audio, a JSON stop. Bad input closes only this connection.</summary>
-    private static async Task RunAsync(WebSocket socket, KafkaPublisher publisher, IngestOptions options, ActiveCallRegistry calls,
+    private static async Task RunAsync(WebSocket socket, KafkaPublisher publisher, IOptions<KafkaOptions> kafka, IngestOptions options, ActiveCallRegistry calls,
         ILogger logger, CancellationToken stopping)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(options.MaxMessageBytes);
@@ -99,7 +99,7 @@ public static partial class IngestService
                     var start = CallStart.Parse(buffer.AsSpan(0, length));
                     callId = start.CallId ?? "(none)";
                     var customerOnly = start.Tenant is not null && options.IsCustomerOnly(start.Tenant);
-                    session = new CallSession(start, customerOnly, publisher, new KafkaMessageSink<AudioChunk>(publisher, AudioChunkCodec.Instance), options.ChunkSamples);
+                    session = new CallSession(start, customerOnly, publisher, new KafkaMessageSink<AudioChunk>(publisher, AudioChunkCodec.Instance, kafka.Value.Topic(AudioChunk.Topic)), options.ChunkSamples);
                     if (!calls.TryAdd(session.CallId))
                     {
                         session.Dispose();

@@ -11,11 +11,16 @@ namespace Streaming.Ingest;
 /// Streams WAV files to the ingest endpoint as live calls, at real-time speed (20 ms frames), many at once:
 /// for demos and load tests. Usage:
 /// <c>Streaming.Ingest replay [--url ws://127.0.0.1:5101/v1/audio] [--calls N] [--encoding pcm16|mulaw|alaw]
-/// [--tenant T] [--prefix ID] [--fast] FILE.wav...</c>; call i replays file i mod count as call id PREFIX-i.
+/// [--tenant T] [--prefix ID] [--speed X | --fast] FILE.wav...</c>; call i replays file i mod count as call id PREFIX-i.
+/// <c>--speed 4</c> sends 4 s of audio per second (shorter tests); <c>--fast</c> sends as fast as the server takes it.
 /// </summary>
 public static class ReplayClient
 {
-    public sealed record Settings(Uri Url, int Calls, string Encoding, string Tenant, string Prefix, bool RealTime, IReadOnlyList<string> Files);
+    public sealed record Settings(Uri Url, int Calls, string Encoding, string Tenant, string Prefix, double Speed, IReadOnlyList<string> Files)
+    {
+        /// <summary>Replay paced at <see cref="Speed"/> times real time; 0 = unpaced.</summary>
+        public bool Paced => Speed > 0;
+    }
 
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
@@ -59,9 +64,9 @@ public static class ReplayClient
             var length = Encode(settings.Encoding, samples.AsSpan(0, read), bytes);
             await socket.SendAsync(bytes.AsMemory(0, length), WebSocketMessageType.Binary, true, cancellationToken);
             frames += read / format.Channels;
-            if (settings.RealTime)
+            if (settings.Paced)
             {
-                var due = TimeSpan.FromSeconds(frames / (double)format.SampleRate) - clock.Elapsed;
+                var due = TimeSpan.FromSeconds(frames / (double)format.SampleRate / settings.Speed) - clock.Elapsed;
                 if (due > TimeSpan.Zero) await Task.Delay(due, cancellationToken);
             }
         }
@@ -96,7 +101,7 @@ public static class ReplayClient
         var url = new Uri("ws://127.0.0.1:5101" + IngestService.Path);
         int calls = 1;
         string encoding = "pcm16", tenant = "demo", prefix = $"replay-{DateTime.UtcNow:HHmmss}";
-        var realTime = true;
+        var speed = 1.0;
         var files = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
@@ -108,7 +113,8 @@ public static class ReplayClient
                 case "--encoding": encoding = Value(); break;
                 case "--tenant": tenant = Value(); break;
                 case "--prefix": prefix = Value(); break;
-                case "--fast": realTime = false; break;
+                case "--fast": speed = 0; break;
+                case "--speed": speed = double.TryParse(Value(), CultureInfo.InvariantCulture, out var x) && x > 0 ? x : throw new ArgumentException("--speed needs a positive number"); break;
                 default:
                     if (args[i].StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"unknown option {args[i]}");
                     files.Add(File.Exists(args[i]) ? args[i] : throw new ArgumentException($"file '{args[i]}' does not exist"));
@@ -117,6 +123,6 @@ public static class ReplayClient
         }
         if (files.Count == 0) throw new ArgumentException("no WAV file given");
         if (!CallStart.Encodings.ContainsKey(encoding)) throw new ArgumentException($"--encoding '{encoding}' is not pcm16, mulaw or alaw");
-        return new Settings(url, calls, encoding, tenant, prefix, realTime, files);
+        return new Settings(url, calls, encoding, tenant, prefix, speed, files);
     }
 }

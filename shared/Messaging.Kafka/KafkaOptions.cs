@@ -29,6 +29,17 @@ public sealed class KafkaOptions : IValidatableObject
     [Required(AllowEmptyStrings = false)]
     public string DeadLetterTopic { get; set; } = DeadLetter.Topic;
 
+    /// <summary>
+    /// Prefixed to every topic and consumer group name the services use: lets several pipelines (environments,
+    /// tests) share one cluster. Empty in production.
+    /// </summary>
+    [RegularExpression("^[A-Za-z0-9._-]*$", ErrorMessage = "Kafka:Namespace may hold only A-Z a-z 0-9 . _ -")]
+    public string Namespace { get; set; } = "";
+
+    public string Topic(string name) => Namespace + name;
+
+    public string Group(string name) => Namespace + name;
+
     /// <summary>Messages handed to the stage at once: whatever is ready, up to this many.</summary>
     [Range(1, 10000)]
     public int MaxBatch { get; set; } = 64;
@@ -43,6 +54,14 @@ public sealed class KafkaOptions : IValidatableObject
 
     /// <summary>Create the service's topics at start-up through the AdminClient (modern brokers only).</summary>
     public bool CreateTopics { get; set; } = true;
+
+    /// <summary>
+    /// How far stateful stages (featurizer, classifier) re-read before the committed offset when they take over a
+    /// partition (see <see cref="StageHostSettings.WarmupMessages"/>): about 30 messages of history per stream times
+    /// the streams per partition. The default covers ~65 live streams per partition.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int WarmupMessages { get; set; } = 2000;
 
     /// <summary>Seconds between retries of a batch whose processing failed for a reason other than the message (e.g. Redis down).</summary>
     [Range(0.01, 60)]

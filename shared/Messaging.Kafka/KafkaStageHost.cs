@@ -15,6 +15,15 @@ public sealed record StageHostSettings(string Topic, string GroupId)
     /// </summary>
     public Action<string>? ReleaseCall { get; init; }
 
+    /// <summary>
+    /// Messages to re-read before the committed offset of a newly assigned partition. A stage whose per-stream state
+    /// spans several messages (the featurizer's frame overlap, the classifier's 3 s window and vote) needs the end of
+    /// the stream's history to produce exactly what the previous owner would have; outputs for positions already
+    /// handled are dropped downstream (sequence checks, first-write-wins store). Must cover the history needed per
+    /// stream times the streams per partition; 0 for stateless stages.
+    /// </summary>
+    public int WarmupMessages { get; init; }
+
     /// <summary>A call not seen for this long is forgotten by the partition bookkeeping (its state is long gone).</summary>
     public TimeSpan CallIdleTimeout { get; init; } = TimeSpan.FromMinutes(30);
 }
@@ -63,7 +72,7 @@ public sealed partial class KafkaStageHost<T> : IDisposable
     private async Task RunLoopAsync(CancellationToken stoppingToken)
     {
         using var consumer = new ConsumerBuilder<byte[], byte[]>(_options.ConsumerConfig(_settings.GroupId))
-            .SetPartitionsAssignedHandler((_, partitions) => LogAssigned(_logger, _settings.Topic, Describe(partitions)))
+            .SetPartitionsAssignedHandler((c, partitions) => Assigned(c, partitions))
             .SetPartitionsRevokedHandler((c, partitions) => Revoked(c, partitions.Select(p => p.TopicPartition).ToList()))
             .SetPartitionsLostHandler((_, partitions) => Lost(partitions.Select(p => p.TopicPartition).ToList()))
             .SetErrorHandler((_, error) => BrokerError(error))
@@ -215,7 +224,7 @@ public sealed partial class KafkaStageHost<T> : IDisposable
         LogDeadLetter(_logger, result.Topic, result.Partition.Value, result.Offset.Value, key, reason);
         var letter = new DeadLetter(result.Topic, result.Partition.Value, result.Offset.Value, DeadLetterCodec.Truncate(reason),
             result.Message.Key, result.Message.Value, DateTimeOffset.UtcNow);
-        await _publisher.PublishAsync(DeadLetterCodec.Instance, _options.DeadLetterTopic, letter, cancellationToken).ConfigureAwait(false);
+        await _publisher.PublishAsync(DeadLetterCodec.Instance, _options.Topic(_options.DeadLetterTopic), letter, cancellationToken).ConfigureAwait(false);
         KafkaInstrumentation.DeadLettered.Add(1);
     }
 
@@ -247,6 +256,32 @@ public sealed partial class KafkaStageHost<T> : IDisposable
         if (_settings.ReleaseCall is null || result.Message.Key is null) return;
         if (!_callsByPartition.TryGetValue(result.TopicPartition, out var calls)) _callsByPartition[result.TopicPartition] = calls = [];
         calls[Encoding.UTF8.GetString(result.Message.Key)] = now;
+    }
+
+    /// <summary>Starts each new partition at its committed offset, less <see cref="StageHostSettings.WarmupMessages"/>.</summary>
+    private List<TopicPartitionOffset> Assigned(IConsumer<byte[], byte[]> consumer, List<TopicPartition> partitions)
+    {
+        LogAssigned(_logger, _settings.Topic, Describe(partitions));
+        var starts = partitions.Select(p => new TopicPartitionOffset(p, Offset.Unset)).ToList();
+        if (_settings.WarmupMessages == 0 || partitions.Count == 0) return starts;
+        try
+        {
+            var committed = consumer.Committed(partitions, TimeSpan.FromSeconds(10));
+            for (var i = 0; i < committed.Count; i++)
+            {
+                var offset = committed[i].Offset;
+                if (offset.Value < 0) continue; // nothing committed yet: the partition is read from its start anyway
+                var low = consumer.QueryWatermarkOffsets(committed[i].TopicPartition, TimeSpan.FromSeconds(10)).Low;
+                starts[starts.FindIndex(s => s.TopicPartition == committed[i].TopicPartition)] =
+                    new TopicPartitionOffset(committed[i].TopicPartition, new Offset(Math.Max(low.Value, offset.Value - _settings.WarmupMessages)));
+            }
+        }
+        catch (KafkaException e)
+        {
+            // Without warm-up the stage still works; only the windows spanning the takeover point may be missing.
+            LogWarmupFailed(_logger, _settings.Topic, e.Error.Reason);
+        }
+        return starts;
     }
 
     private void Revoked(IConsumer<byte[], byte[]> consumer, List<TopicPartition> partitions)
@@ -320,6 +355,9 @@ public sealed partial class KafkaStageHost<T> : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Topic}: assigned partitions [{Partitions}]")]
     private static partial void LogAssigned(ILogger logger, string topic, string partitions);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Topic}: warm-up rewind skipped, committed offsets unavailable: {Reason}")]
+    private static partial void LogWarmupFailed(ILogger logger, string topic, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Topic}: revoked partitions [{Partitions}], their calls' state dropped")]
     private static partial void LogRevoked(ILogger logger, string topic, string partitions);

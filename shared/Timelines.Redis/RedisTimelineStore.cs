@@ -39,8 +39,9 @@ public sealed record TimelineUpdate(string CallId, string Speaker, long Index, b
 /// Timelines in Redis, for the distributed pipeline. Layout (P = key prefix, C = call id; the braces make all keys
 /// of a call one cluster hash slot):
 /// <list type="bullet">
-/// <item><c>P{C}:w:SPEAKER</c>: hash, field = window index, value = the window as JSON. HSET is idempotent:
-/// a redelivered window overwrites itself, so no point is ever duplicated.</item>
+/// <item><c>P{C}:w:SPEAKER</c>: hash, field = window index, value = the window as JSON. Written with HSETNX: the
+/// first write of an index wins, so a redelivered window never adds a point, and a window recomputed during a
+/// classifier's warm-up after a takeover (whose vote may lack history) never replaces the one already stored.</item>
 /// <item><c>P{C}:meta</c>: hash, <c>role:SPEAKER</c> = role, <c>done:SPEAKER</c> = 1 once the stream ended,
 /// <c>updated</c> = unix ms of the last write.</item>
 /// <item><c>Pcalls</c>: sorted set of call ids scored by last update (unix ms): the index of active and recent calls.</item>
@@ -66,7 +67,7 @@ public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOption
         var windows = WindowsKey(window.Stream.CallId, speaker);
         await WriteAsync(window.Stream.CallId, speaker, window.Index, window.IsFinal, window.EventTime, (batch, tasks) =>
         {
-            tasks.Add(batch.HashSetAsync(windows, window.Index, json));
+            tasks.Add(batch.HashSetAsync(windows, window.Index, json, When.NotExists));
             tasks.Add(batch.KeyExpireAsync(windows, options.Retention));
             tasks.Add(batch.HashSetAsync(MetaKey(window.Stream.CallId), "role:" + speaker, window.Role.ToString(), When.NotExists));
         }).WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -144,10 +144,13 @@ public sealed class RecordingStage<T>(Func<T, ValueTask>? forward = null) : ISta
 public static class Wait
 {
     /// <summary>Polls until <paramref name="done"/> holds; fails naming <paramref name="what"/> after <paramref name="seconds"/> (a deadline, not a speed assertion).</summary>
-    public static async Task UntilAsync(Func<bool> done, string what, double seconds = 60)
+    public static Task UntilAsync(Func<bool> done, string what, double seconds = 60) =>
+        UntilAsync(() => Task.FromResult(done()), what, seconds);
+
+    public static async Task UntilAsync(Func<Task<bool>> done, string what, double seconds = 60)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!done())
+        while (!await done())
         {
             if (DateTime.UtcNow > deadline) Assert.Fail($"timed out after {seconds} s waiting for {what}");
             await Task.Delay(50);

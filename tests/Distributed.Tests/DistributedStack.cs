@@ -1,0 +1,160 @@
+using StackExchange.Redis;
+using Streaming.Audio;
+using Streaming.Contracts;
+using Streaming.Features;
+using Streaming.Inference;
+using Streaming.Ingest;
+using Streaming.Messaging.Kafka;
+using Streaming.Pipeline;
+using Streaming.Timelines;
+using Streaming.Timelines.Redis;
+
+namespace Streaming.Tests.Distributed;
+
+/// <summary>
+/// The four services as processes on the real Kafka and Redis, in a namespace of their own (topics, groups, keys),
+/// with the hand-written test model. Tests replay WAV files through ingest and read the timelines back from Redis.
+/// </summary>
+public sealed class DistributedStack : IAsyncDisposable
+{
+    private readonly List<ServiceProcess> _processes = [];
+
+    private DistributedStack(string ns, string redisEndpoint)
+    {
+        Namespace = ns;
+        RedisEndpoint = redisEndpoint;
+        Redis = ConnectionMultiplexer.Connect(new ConfigurationOptions { EndPoints = { redisEndpoint }, AbortOnConnectFail = false });
+        Store = new RedisTimelineStore(Redis, new RedisOptions { Configuration = redisEndpoint, KeyPrefix = ns + ":" });
+    }
+
+    public string Namespace { get; }
+
+    public string RedisEndpoint { get; }
+
+    public ConnectionMultiplexer Redis { get; }
+
+    public RedisTimelineStore Store { get; }
+
+    public ServiceProcess Ingest { get; private set; } = null!;
+
+    public ServiceProcess Featurizer { get; set; } = null!;
+
+    public ServiceProcess Classifier { get; set; } = null!;
+
+    public ServiceProcess Aggregator { get; private set; } = null!;
+
+    /// <param name="redisEndpoint">another Redis than the shared test server (the outage test pauses its own)</param>
+    public static async Task<DistributedStack> StartAsync(string? redisEndpoint = null)
+    {
+        var stack = new DistributedStack(TestServers.Unique("e2e"), redisEndpoint ?? TestServers.RedisEndpoint);
+        foreach (var topic in new[] { AudioChunk.Topic, FeatureFrames.Topic, EmotionWindow.Topic, DeadLetter.Topic })
+            await TestServers.CreateTopicAsync(stack.Namespace + topic);
+        stack.Aggregator = stack.Start("aggregator");
+        stack.Classifier = stack.Start("classifier");
+        stack.Featurizer = stack.Start("featurizer");
+        stack.Ingest = stack.Start("ingest");
+        foreach (var service in stack._processes) await service.WaitHealthyAsync();
+        return stack;
+    }
+
+    /// <summary>Starts one more instance of a service with the stack's settings (it is disposed with the stack).</summary>
+    public ServiceProcess Start(string service)
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["Kafka:BootstrapServers"] = TestServers.KafkaBootstrap,
+            ["Kafka:LegacyBroker09"] = "true",
+            ["Kafka:Namespace"] = Namespace,
+            ["Kafka:ClientId"] = service,
+            // Short sessions: a killed instance's partitions move within seconds.
+            ["Kafka:SessionTimeoutMs"] = "6000",
+            ["Kafka:RetryBackoffSeconds"] = "0.5",
+            ["Redis:Configuration"] = RedisEndpoint + ",connectTimeout=2000,syncTimeout=2000,asyncTimeout=2000",
+            ["Redis:KeyPrefix"] = Namespace + ":",
+            ["Model:Path"] = TestModel.ModelPath,
+            ["Timeline:Labels:0"] = TestModel.Labels[0],
+            ["Timeline:Labels:1"] = TestModel.Labels[1],
+            ["Timeline:Labels:2"] = TestModel.Labels[2],
+            ["Timeline:Labels:3"] = TestModel.Labels[3],
+        };
+        var process = ServiceProcess.Start(service, settings);
+        _processes.Add(process);
+        return process;
+    }
+
+    public Uri IngestUrl => new($"ws://127.0.0.1:{Ingest.Port}{IngestService.Path}");
+
+    /// <summary>Replays <paramref name="file"/> as each call id at <paramref name="speed"/> times real time (0: unpaced).</summary>
+    public Task<string[]> ReplayAsync(string file, IReadOnlyList<string> callIds, double speed)
+    {
+        var settings = new ReplayClient.Settings(IngestUrl, callIds.Count, "pcm16", "tests", "unused", speed, [file]);
+        return Task.WhenAll(callIds.Select(id => ReplayClient.ReplayAsync(settings, file, id, CancellationToken.None)));
+    }
+
+    /// <summary>Windows stored so far for a call (all speakers).</summary>
+    public async Task<int> CountWindowsAsync(string callId) =>
+        (await Store.GetCallAsync(callId, default))?.Speakers.Sum(s => s.Windows.Count) ?? 0;
+
+    /// <summary>Waits until every stream of the call is complete in Redis; fails with the services' output otherwise.</summary>
+    public async Task<CallWindows> WaitCompleteAsync(string callId, int streams = 2, double seconds = 120)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (DateTime.UtcNow < deadline)
+        {
+            var call = await Store.GetCallAsync(callId, default);
+            if (call is not null && call.Speakers.Count == streams && call.Speakers.All(s => s.IsComplete)) return call;
+            await Task.Delay(250);
+        }
+        Assert.Fail($"call {callId} not complete in Redis after {seconds} s; services said:\n{Logs()}");
+        return null!;
+    }
+
+    public string Logs() => string.Join("\n", _processes.Select(p => $"--- {p.Name}:{p.Port}\n{Tail(p.Output)}"));
+
+    private static string Tail(string text) => text.Length <= 4000 ? text : text[^4000..];
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in _processes) await process.DisposeAsync();
+        await Redis.DisposeAsync();
+    }
+
+    /// <summary>The same file through the embedded pipeline (bounded channels, in-memory store) with the same model.</summary>
+    public static async Task<CallWindows> EmbeddedAsync(string file, string callId)
+    {
+        using var model = EmotionModel.Load(TestModel.ModelPath, FeatureConfig.Telephone8k);
+        var store = new InMemoryTimelineStore();
+        var pipeline = new EmbeddedPipeline(model, new ClassifierOptions(), store, CancellationToken.None);
+        using var source = WavReader.Open(file);
+        var ingestor = new CallIngestor(callId, source.Format.SampleRate, source.Format.Channels, new ChannelRoles().Assign(source.Format.Channels),
+            customerOnly: false, pipeline.Audio);
+        await FileReplay.ReplayAsync(source, ingestor, realTime: false, null, CancellationToken.None);
+        await pipeline.CompleteAsync();
+        return (await store.GetCallAsync(callId, default))!;
+    }
+
+    /// <summary>Same speakers, same windows (index, times, labels, confidences and probabilities), each exactly once.</summary>
+    public static void AssertSameTimeline(CallWindows expected, CallWindows actual)
+    {
+        Assert.Equal(expected.Speakers.Select(s => s.Speaker).Order(), actual.Speakers.Select(s => s.Speaker).Order());
+        foreach (var want in expected.Speakers)
+        {
+            var got = actual.Speakers.Single(s => s.Speaker == want.Speaker);
+            Assert.Equal(want.Role, got.Role);
+            Assert.True(got.IsComplete, $"{actual.CallId}/{got.Speaker} is not complete");
+            Assert.Equal(want.Windows.Select(w => w.Index), got.Windows.Select(w => w.Index));
+            for (var i = 0; i < want.Windows.Count; i++)
+            {
+                var (w, g) = (want.Windows[i], got.Windows[i]);
+                var where = $"{actual.CallId}/{got.Speaker} window {w.Index}";
+                Assert.True(w.StartSeconds == g.StartSeconds && w.EndSeconds == g.EndSeconds, $"{where}: {g.StartSeconds}-{g.EndSeconds} s, expected {w.StartSeconds}-{w.EndSeconds} s");
+                Assert.True(w.Label == g.Label && w.VotedLabel == g.VotedLabel, $"{where}: {g.Label}/{g.VotedLabel}, expected {w.Label}/{w.VotedLabel}");
+                Assert.True(Math.Abs(w.Confidence - g.Confidence) <= 1e-5f, $"{where}: confidence {g.Confidence}, expected {w.Confidence}");
+                Assert.Equal(w.Probabilities.Length, g.Probabilities.Length);
+                for (var p = 0; p < w.Probabilities.Length; p++)
+                    Assert.True(Math.Abs(w.Probabilities[p] - g.Probabilities[p]) <= 1e-5f, $"{where}: probability {p} {g.Probabilities[p]}, expected {w.Probabilities[p]}");
+                Assert.Equal(w.IsFinal, g.IsFinal);
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+namespace Streaming.Tests.Distributed;
+
+/// <summary>
+/// The whole distributed pipeline on the real servers: ingest → Kafka → featurizer → classifier → aggregator → Redis.
+/// One class, so these heavier tests run one after another.
+/// </summary>
+public sealed class EndToEndTests
+{
+    private static readonly string Sample = Path.Combine(ServiceProcess.RepoRoot, "samples", "call-calm.wav");
+    private static readonly Lazy<Task<Timelines.CallWindows>> Embedded = new(() => DistributedStack.EmbeddedAsync(Sample, "embedded"));
+
+    [Fact]
+    public async Task Replay_StereoCall_SameTimelineAsEmbeddedPipeline()
+    {
+        await using var stack = await DistributedStack.StartAsync();
+
+        var acks = await stack.ReplayAsync(Sample, ["e2e-call"], speed: 0);
+
+        Assert.Contains("\"type\":\"stopped\"", acks[0]);
+        var embedded = await Embedded.Value;
+        // a real comparison: both speakers have speech windows with model output
+        Assert.All(embedded.Speakers, s => Assert.True(s.Windows.Count(w => w.Label != "silence") >= 5, $"{s.Speaker}: too few speech windows"));
+        DistributedStack.AssertSameTimeline(embedded, await stack.WaitCompleteAsync("e2e-call"));
+    }
+
+    [Fact]
+    public async Task Classifier_KilledAndRestartedMidCall_TimelinesCompleteWithoutDuplicates()
+    {
+        await using var stack = await DistributedStack.StartAsync();
+        string[] calls = ["kill-c-0", "kill-c-1", "kill-c-2"];
+
+        var replay = stack.ReplayAsync(Sample, calls, Speed);
+        await WaitWindowsAsync(stack, calls, "windows before the kill");
+        await stack.Classifier.KillAsync();
+        stack.Classifier = stack.Start("classifier");
+        await stack.Classifier.WaitHealthyAsync();
+        await replay;
+
+        await AssertAllSameAsEmbeddedAsync(stack, calls);
+    }
+
+    [Fact]
+    public async Task Featurizer_KilledAndRestartedMidCall_TimelinesCompleteWithoutDuplicates()
+    {
+        await using var stack = await DistributedStack.StartAsync();
+        string[] calls = ["kill-f-0", "kill-f-1", "kill-f-2"];
+
+        var replay = stack.ReplayAsync(Sample, calls, Speed);
+        await WaitWindowsAsync(stack, calls, "windows before the kill");
+        await stack.Featurizer.KillAsync();
+        stack.Featurizer = stack.Start("featurizer");
+        await stack.Featurizer.WaitHealthyAsync();
+        await replay;
+
+        await AssertAllSameAsEmbeddedAsync(stack, calls);
+    }
+
+    [Fact]
+    public async Task Featurizer_SecondInstanceJoinsThenLeavesMidCall_TimelinesCompleteWithoutDuplicates()
+    {
+        await using var stack = await DistributedStack.StartAsync();
+        // several calls, so that some of their partitions move to the new instance and back
+        string[] calls = ["scale-0", "scale-1", "scale-2", "scale-3", "scale-4", "scale-5"];
+
+        var replay = stack.ReplayAsync(Sample, calls, Speed);
+        await WaitWindowsAsync(stack, calls, "windows before the second featurizer");
+        var second = stack.Start("featurizer");
+        await second.WaitHealthyAsync();
+        await Wait.UntilAsync(() => second.Output.Contains("assigned partitions [", StringComparison.Ordinal), "the second featurizer to get partitions");
+        var before = await CountAsync(stack, calls);
+        await Wait.UntilAsync(async () => await CountAsync(stack, calls) >= before + 12, "windows while two featurizers share the calls");
+        await second.StopAsync();
+        await replay;
+
+        await AssertAllSameAsEmbeddedAsync(stack, calls);
+    }
+
+    [Fact]
+    public async Task Aggregator_RedisPausedMidCall_ReportsUnhealthyAndResumesWithoutLoss()
+    {
+        await using var redis = await PrivateRedis.StartAsync();
+        await using var stack = await DistributedStack.StartAsync(redis.Endpoint);
+        string[] calls = ["outage-0", "outage-1"];
+
+        var replay = stack.ReplayAsync(Sample, calls, Speed);
+        await WaitWindowsAsync(stack, calls, "windows before the outage");
+        redis.Pause();
+        try
+        {
+            await WaitHealthAsync(stack.Aggregator, healthy: false);
+        }
+        finally
+        {
+            redis.Resume();
+        }
+        await WaitHealthAsync(stack.Aggregator, healthy: true);
+        await replay;
+
+        await AssertAllSameAsEmbeddedAsync(stack, calls);
+    }
+
+    /// <summary>Paced replay: 4x real time keeps a 52 s call mid-stream for the 13 s a restart needs.</summary>
+    private const double Speed = 4;
+
+    private static async Task<int> CountAsync(DistributedStack stack, string[] calls)
+    {
+        var total = 0;
+        foreach (var call in calls) total += await stack.CountWindowsAsync(call);
+        return total;
+    }
+
+    private static Task WaitWindowsAsync(DistributedStack stack, string[] calls, string what) =>
+        Wait.UntilAsync(async () => await CountAsync(stack, calls) >= 2 * calls.Length, what);
+
+    private static async Task WaitHealthAsync(ServiceProcess service, bool healthy)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        await Wait.UntilAsync(async () =>
+        {
+            try
+            {
+                return (await http.GetAsync(new Uri(service.BaseUrl, "/health"))).IsSuccessStatusCode == healthy;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                return false;
+            }
+        }, $"{service.Name} /health to turn {(healthy ? "healthy" : "unhealthy")}");
+    }
+
+    private static async Task AssertAllSameAsEmbeddedAsync(DistributedStack stack, string[] calls)
+    {
+        var embedded = await Embedded.Value;
+        foreach (var call in calls) DistributedStack.AssertSameTimeline(embedded, await stack.WaitCompleteAsync(call));
+    }
+}
