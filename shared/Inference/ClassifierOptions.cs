@@ -28,9 +28,9 @@ public sealed class ClassifierOptions
 
     /// <summary>
     /// A frame is voiced when its mean mel power is at least this many dB relative to full scale
-    /// (see <see cref="SpeechGate"/>). -50 dBFS: about 25 dB below nominal telephone speech (-26 dBov), and on
-    /// the labelled corpora at 8 kHz it leaves 3 % of RAVDESS clips (its quietest recordings) without a speech
-    /// window, against 10 % at -45 dBFS (docs/benchmarks.md, Classifier).
+    /// (see <see cref="SpeechGate"/>). -50 dBFS: about 25 dB below nominal telephone speech (-26 dBov); on the
+    /// labelled corpora at 8 kHz with 2 s windows it leaves 1.4 % of RAVDESS clips (its quietest recordings)
+    /// without a speech window, against 6 % at -45 dBFS (docs/benchmarks.md, Classifier).
     /// </summary>
     [Range(-120.0, 0.0)]
     public float SpeechThresholdDbfs { get; set; } = -50f;

@@ -4,8 +4,10 @@ namespace Streaming.Timelines;
 
 /// <summary>
 /// Where per-speaker emotion timelines live: in memory when embedded, Redis when distributed.
-/// Writes are idempotent: a window is keyed by (call, speaker, window index), so a replayed
-/// message overwrites itself instead of adding a point.
+/// Writes are idempotent: a window is keyed by (call, speaker, window index) and the first write of a key
+/// wins, so a replayed message never adds a point, and a window recomputed after a restart or takeover
+/// (whose vote may lack history) never changes what was already reported. Stream completion is recorded
+/// by <see cref="CompleteStreamAsync"/>, not by a window's IsFinal flag.
 /// </summary>
 public interface ITimelineStore
 {

@@ -4,9 +4,9 @@ namespace Streaming.Timelines;
 
 /// <summary>
 /// Timelines in process memory, for the embedded pipeline and tests. Thread-safe (one lock: writes are a
-/// dictionary update each, far below contention at a window per second per stream). Idempotent: a window is
-/// stored under (call, speaker, index), so a redelivered window replaces itself. Active calls are kept until
-/// they end; of the ended ones the most recent <c>maxEndedCalls</c> are kept.
+/// dictionary update each, far below contention at a window per second per stream). Idempotent like every
+/// <see cref="ITimelineStore"/>: a window is stored under (call, speaker, index) and the first write wins.
+/// Active calls are kept until they end; of the ended ones the most recent <c>maxEndedCalls</c> are kept.
 /// </summary>
 public sealed class InMemoryTimelineStore : ITimelineStore
 {
@@ -29,7 +29,7 @@ public sealed class InMemoryTimelineStore : ITimelineStore
         lock (_lock)
         {
             var speaker = Speaker(window.Stream, window.Role);
-            speaker.Windows[window.Index] = window;
+            speaker.Windows.TryAdd(window.Index, window);
             if (speaker.Role == SpeakerRole.Unknown) speaker.Role = window.Role;
         }
         return ValueTask.CompletedTask;

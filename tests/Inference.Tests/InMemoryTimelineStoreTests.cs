@@ -15,7 +15,7 @@ public sealed class InMemoryTimelineStoreTests
         new(new StreamKey(call, speaker), SpeakerRole.Customer, index, index, index + 3, label, label, 0.9f, [0.05f, 0.9f, 0.03f, 0.02f], false, default);
 
     [Fact]
-    public async Task AppendAsync_SameIndexTwice_KeepsOneWindowWithLatestContent()
+    public async Task AppendAsync_SameIndexTwice_KeepsFirstWrite()
     {
         var store = new InMemoryTimelineStore();
         var ct = CancellationToken.None;
@@ -27,7 +27,7 @@ public sealed class InMemoryTimelineStoreTests
 
         var speaker = Assert.Single(call!.Speakers);
         Assert.Equal([0L, 1], speaker.Windows.Select(w => w.Index));
-        Assert.Equal("angry", speaker.Windows[0].Label);
+        Assert.Equal("happy", speaker.Windows[0].Label);
     }
 
     [Fact]
