@@ -12,8 +12,6 @@ namespace Streaming.Features;
 /// no shuffles, and a frame's result never depends on which lane or batch it ran in (chunking
 /// cannot change the output). The scratch is per thread, not per stream: a stream's state stays
 /// its sample carry. Not re-entrant; a call never yields, so a thread-static instance is safe.
-/// The loops are compiled fully optimised from the first call (AggressiveOptimization): the
-/// training tool and a new stream's first chunks would otherwise run unoptimised tier-0 code.
 /// </summary>
 internal sealed unsafe class FrameKernel
 {
@@ -47,7 +45,6 @@ internal sealed unsafe class FrameKernel
     /// Computes <paramref name="count"/> frames whose first sample is <paramref name="first"/>[hop·t]
     /// and writes them row-major into <paramref name="output"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Compute(FeaturePlan plan, float* first, int count, Span<float> output)
     {
         int hop = plan.Config.HopLength, bands = plan.Config.MelBands;
@@ -69,7 +66,6 @@ internal sealed unsafe class FrameKernel
     }
 
     /// <summary>Lane-major [band, lane] to row-major [frame, band] for the first <paramref name="lanes"/> lanes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WriteRows(Span<float> lanesByBand, Span<float> rows, int lanes, int bands)
     {
         int b = 0;
@@ -103,7 +99,6 @@ internal sealed unsafe class FrameKernel
     /// bit-reversed positions the in-place FFT wants. The window sits at the start of the FFT frame;
     /// torch.stft centres a short window instead, which is a circular shift: same |X|².
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void LoadWindowed(FeaturePlan plan, float* src, Vector256<int> offsets)
     {
         ref float window = ref MemoryMarshal.GetArrayDataReference(plan.Window);
@@ -193,7 +188,6 @@ internal sealed unsafe class FrameKernel
     /// In bit-reversed layout the four sub-transforms of a radix-4 group at a, a+h, a+2h, a+3h are
     /// those of the indices ≡ 0, 2, 1, 3 (mod 4), hence the twiddle powers 0, 2, 1, 3.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Fft(FeaturePlan plan)
     {
         int size = plan.Half;
@@ -289,7 +283,6 @@ internal sealed unsafe class FrameKernel
     /// (indices mod M). Bins k and M-k share their inputs and W^(M-k) = -conj W^k, so they are
     /// computed together. The 1/4 is folded into the mel weights.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PowerSpectrum(FeaturePlan plan)
     {
         int half = plan.Half;
@@ -335,7 +328,6 @@ internal sealed unsafe class FrameKernel
         Unsafe.Add(ref power, half / 2) = Vector256.Create(4f) * Vector256.FusedMultiplyAdd(zr, zr, zi * zi);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void MelBands(FeaturePlan plan)
     {
         var mel = plan.Mel;

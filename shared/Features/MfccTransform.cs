@@ -36,8 +36,6 @@ public sealed class MfccTransform
     public int MfccCount => _mfccCount;
 
     /// <summary>Transforms row-major [frames, MelBands] into row-major [frames, MfccCount], any number of frames.</summary>
-    // fully optimised from the first call, like the log-mel kernel
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Transform(ReadOnlySpan<float> logMelFrames, Span<float> mfccFrames)
     {
         if (logMelFrames.Length % _melBands != 0)
