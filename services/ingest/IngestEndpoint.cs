@@ -74,13 +74,14 @@ public static partial class IngestService
         ILogger logger, CancellationToken stopping)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(options.MaxMessageBytes);
+        using var idle = new IdleTimer(options.IdleTimeout);
         CallSession? session = null;
         var callId = "(none)";
         try
         {
             while (true)
             {
-                var (type, length) = await ReceiveAsync(socket, buffer, options, stopping);
+                var (type, length) = await ReceiveAsync(socket, buffer, options, idle, stopping);
                 if (type == WebSocketMessageType.Close)
                 {
                     // The client hung up without a stop: end the streams so the timeline is complete.
@@ -169,27 +170,43 @@ public static partial class IngestService
         }
     }
 
-    /// <summary>Reads one whole message into <paramref name="buffer"/>; a client silent for the idle timeout is an error.</summary>
-    private static async Task<(WebSocketMessageType Type, int Length)> ReceiveAsync(WebSocket socket, byte[] buffer, IngestOptions options, CancellationToken stopping)
+    /// <summary>
+    /// Reads one whole message into <paramref name="buffer"/>; a client silent for the idle timeout is an error. The
+    /// receive itself is never cancelled (that would abort the socket before the close frame could tell the client why).
+    /// </summary>
+    private static async Task<(WebSocketMessageType Type, int Length)> ReceiveAsync(WebSocket socket, byte[] buffer, IngestOptions options,
+        IdleTimer idle, CancellationToken stopping)
     {
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        idle.CancelAfter(options.IdleTimeout);
         var length = 0;
-        try
+        while (true)
         {
-            while (true)
+            if (length == options.MaxMessageBytes)
+                throw new IngestProtocolException(CloseCodes.TooBig, $"message larger than {options.MaxMessageBytes} bytes");
+            var receive = socket.ReceiveAsync(buffer.AsMemory(length, options.MaxMessageBytes - length), stopping).AsTask();
+            if (await Task.WhenAny(receive, idle.Restart()) != receive)
             {
-                if (length == options.MaxMessageBytes)
-                    throw new IngestProtocolException(CloseCodes.TooBig, $"message larger than {options.MaxMessageBytes} bytes");
-                var result = await socket.ReceiveAsync(buffer.AsMemory(length, options.MaxMessageBytes - length), idle.Token);
-                length += result.Count;
-                if (result.EndOfMessage || result.MessageType == WebSocketMessageType.Close) return (result.MessageType, length);
+                _ = receive.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted); // completes when the socket closes
+                throw new IngestProtocolException(CloseCodes.IdleTimeout, $"nothing received for {options.IdleTimeout.TotalSeconds:0} s");
             }
+            var result = await receive;
+            length += result.Count;
+            if (result.EndOfMessage || result.MessageType == WebSocketMessageType.Close) return (result.MessageType, length);
         }
-        catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+    }
+
+    /// <summary>One timer per connection, re-armed per message (no timer allocated per audio frame).</summary>
+    private sealed class IdleTimer(TimeSpan timeout) : IDisposable
+    {
+        private readonly CancellationTokenSource _cts = new();
+        private Task? _expired;
+
+        public Task Restart()
         {
-            throw new IngestProtocolException(CloseCodes.IdleTimeout, $"nothing received for {options.IdleTimeout.TotalSeconds:0} s");
+            _cts.CancelAfter(timeout);
+            return _expired ??= Task.Delay(Timeout.Infinite, _cts.Token).ContinueWith(static _ => { }, TaskScheduler.Default);
         }
+
+        public void Dispose() => _cts.Dispose();
     }
 
     private static async Task CloseAsync(WebSocket socket, int code, string reason)

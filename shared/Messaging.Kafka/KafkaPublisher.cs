@@ -20,11 +20,20 @@ public sealed class KafkaPublisher : IDisposable
     private TaskCompletionSource? _drained;
     private Exception? _error;
 
+    private volatile bool _brokersUp = true;
+
     public KafkaPublisher(KafkaOptions options)
     {
         _headers = !options.LegacyBroker09;
-        _producer = new ProducerBuilder<byte[], byte[]>(options.ProducerConfig()).Build();
+        var config = options.ProducerConfig();
+        config.StatisticsIntervalMs = 5000; // broker connection states for the health check
+        _producer = new ProducerBuilder<byte[], byte[]>(config)
+            .SetStatisticsHandler((_, json) => _brokersUp = KafkaStatistics.AnyBrokerUp(json))
+            .Build();
     }
+
+    /// <summary>False when librdkafka's last statistics (every 5 s) showed no broker connection up.</summary>
+    public bool BrokersUp => _brokersUp;
 
     /// <summary>The librdkafka handle, for an AdminClient that shares the producer's connections.</summary>
     public Handle Handle => _producer.Handle;

@@ -76,7 +76,7 @@ public sealed partial class KafkaStageHost<T> : IDisposable
             .SetPartitionsRevokedHandler((c, partitions) => Revoked(c, partitions.Select(p => p.TopicPartition).ToList()))
             .SetPartitionsLostHandler((_, partitions) => Lost(partitions.Select(p => p.TopicPartition).ToList()))
             .SetErrorHandler((_, error) => BrokerError(error))
-            .SetStatisticsHandler((_, json) => Status.Brokers(BrokersUp(json)))
+            .SetStatisticsHandler((_, json) => Status.Brokers(KafkaStatistics.AnyBrokerUp(json)))
             .Build();
         consumer.Subscribe(_settings.Topic);
         Status.Running();
@@ -335,18 +335,6 @@ public sealed partial class KafkaStageHost<T> : IDisposable
     {
         LogBrokerError(_logger, _settings.Topic, error.Code.ToString(), error.Reason);
         if (error.IsFatal) Status.Faulted(new KafkaException(error));
-    }
-
-    /// <summary>librdkafka's statistics list every broker connection with its state; none "UP" means the Kafka link is dead.</summary>
-    private static bool BrokersUp(string statistics)
-    {
-        using var json = System.Text.Json.JsonDocument.Parse(statistics);
-        if (!json.RootElement.TryGetProperty("brokers", out var brokers)) return false;
-        foreach (var broker in brokers.EnumerateObject())
-        {
-            if (broker.Value.TryGetProperty("state", out var state) && state.GetString() == "UP") return true;
-        }
-        return false;
     }
 
     private static string Describe(IEnumerable<TopicPartition> partitions) => string.Join(",", partitions.Select(p => p.Partition.Value));

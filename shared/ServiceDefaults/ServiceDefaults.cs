@@ -37,6 +37,8 @@ public static class ServiceDefaultsExtensions
     {
         services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new KafkaPublisher(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<KafkaOptions>>().Value));
+        services.AddHostedService<KafkaTopicsInitializer>();
+        services.AddHealthChecks().AddCheck<KafkaPublisherHealthCheck>("kafka");
         return services;
     }
 
