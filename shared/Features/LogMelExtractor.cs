@@ -57,9 +57,9 @@ public sealed class LogMelExtractor
     {
         int win = Config.WindowLength, hop = Config.HopLength, bands = Config.MelBands;
         int expected = MaxFrames(samples.Length);
-        if (logMel.Length < expected * bands)
+        if (logMel.Length < (long)expected * bands)
             throw new ArgumentException(
-                $"logMel holds {logMel.Length} values but {expected} frames of {bands} bands need {expected * bands}", nameof(logMel));
+                $"logMel holds {logMel.Length} values but {expected} frames of {bands} bands need {(long)expected * bands}", nameof(logMel));
 
         samples = Skip(samples);
         if (_carryCount + samples.Length < win)
