@@ -52,6 +52,7 @@ internal static class Cli
     private static readonly Option<string?> CorporaOption = new("--corpora") { Description = "train (and cross-validate) on these corpora only, comma-separated; default all" };
     private static readonly Option<int> TimeMaskOption = new("--time-mask") { Description = "SpecAugment: widest masked time stripe, frames (0 = off)", DefaultValueFactory = _ => 20 };
     private static readonly Option<int> BandMaskOption = new("--band-mask") { Description = "SpecAugment: widest masked band stripe (0 = off)", DefaultValueFactory = _ => 8 };
+    private static readonly Option<bool> TrimOption = new("--trim-silence") { Description = "cut training windows from each file's speech span (leading/trailing silence dropped)" };
     private static readonly Option<string?> JsonOption = new("--json") { Description = "write the results as JSON here" };
 
     private static Command TrainCommand()
@@ -64,7 +65,7 @@ internal static class Cli
         var cmd = new Command("train", "train on the manifest's train rows, early-stop on a held-out fold, score the cross-corpus rows, export ONNX")
         {
             ManifestOption, ArchOption, ChannelsOption, HiddenOption, DropoutOption, WindowOption, HopOption, EpochsOption, PatienceOption,
-            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, CorporaOption, TimeMaskOption, BandMaskOption, valFold, output, checkpoint, name, version,
+            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, CorporaOption, TimeMaskOption, BandMaskOption, TrimOption, valFold, output, checkpoint, name, version,
         };
         cmd.SetAction(p =>
         {
@@ -85,7 +86,7 @@ internal static class Cli
         var cmd = new Command("cv", "leave-one-fold-out cross-validation over the manifest's speaker folds")
         {
             ManifestOption, ArchOption, ChannelsOption, HiddenOption, DropoutOption, WindowOption, HopOption, EpochsOption, PatienceOption,
-            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, CorporaOption, TimeMaskOption, BandMaskOption, folds,
+            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, CorporaOption, TimeMaskOption, BandMaskOption, TrimOption, folds,
         };
         cmd.SetAction(p =>
         {
@@ -155,7 +156,7 @@ internal static class Cli
         {
             foreach (var threads in new[] { 1, 2 })
             {
-                using var m = OrtEmotionModel.Open(p.GetValue(model)!, threads);
+                using var m = OnnxEvaluator.OpenModel(p.GetValue(model)!, threads);
                 var c = m.Contract;
                 var input = new float[c.InputBands * c.WindowFrames];
                 for (int i = 0; i < input.Length; i++) input[i] = -5f + (i % 17) * 0.3f;
@@ -188,7 +189,7 @@ internal static class Cli
         var corpora = p.GetValue(CorporaOption)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var data = new DataOptions(p.GetValue(ManifestOption)!, FeatureConfig.Telephone8k, p.GetValue(AugmentOption), p.GetValue(CacheOption), threads, TrainCorpora: corpora);
         var settings = new TrainSettings(p.GetValue(BatchOption), p.GetValue(EpochsOption), p.GetValue(PatienceOption), p.GetValue(LrOption),
-            Seed: p.GetValue(SeedOption), MaxTimeMask: p.GetValue(TimeMaskOption), MaxBandMask: p.GetValue(BandMaskOption));
+            Seed: p.GetValue(SeedOption), MaxTimeMask: p.GetValue(TimeMaskOption), MaxBandMask: p.GetValue(BandMaskOption), TrimSilence: p.GetValue(TrimOption));
         Log($"{spec.Architecture} channels [{string.Join(',', spec.Channels)}] hidden {spec.LstmHidden} dropout {spec.Dropout} window {spec.WindowFrames} hop {spec.HopFrames} norm {spec.Normalisation}; {settings}; threads {threads}; corpora {(corpora is null ? "all" : string.Join(',', corpora))}");
         return (data, spec, settings);
     }

@@ -9,7 +9,7 @@ namespace Streaming.Training.Data;
 /// One manifest row's features: variant 0 from the clean file, variants 1..n from telephone-augmented
 /// copies. Each is row-major [frames, bands], computed by the featurizer's own code.
 /// </summary>
-internal sealed record Utterance(ManifestRow Row, float[][] Variants, int[] Frames);
+internal sealed record Utterance(ManifestRow Row, float[][] Variants, int[] Frames, (int Start, int End)[] Speech);
 
 /// <summary>
 /// Computes features for manifest rows once and keeps them in a cache folder, one file per
@@ -19,7 +19,7 @@ internal sealed record Utterance(ManifestRow Row, float[][] Variants, int[] Fram
 /// </summary>
 internal static class FeatureStore
 {
-    private const string FormatVersion = "features-v1";
+    private const string FormatVersion = "features-v2"; // v2: augmentation sets a random level
 
     public static List<Utterance> Build(
         IReadOnlyList<ManifestRow> rows, FeatureConfig config, string kind, int augmentedCopies, int seed,
@@ -64,11 +64,39 @@ internal static class FeatureStore
             if (failed[i] is not null) continue;
             var vs = new float[variants][];
             var frames = new int[variants];
-            for (int v = 0; v < variants; v++) { vs[v] = perVariant[v][i]; frames[v] = vs[v].Length / bands; }
+            var speech = new (int, int)[variants];
+            for (int v = 0; v < variants; v++)
+            {
+                vs[v] = perVariant[v][i];
+                frames[v] = vs[v].Length / bands;
+                speech[v] = SpeechSpan(vs[v], frames[v], bands, kind == ModelContract.Mfcc ? MathF.Sqrt(config.MelBands) : 1f);
+            }
             if (frames[0] == 0) { problems.Add($"{rows[i].Describe()}: shorter than one feature frame"); continue; }
-            result.Add(new Utterance(rows[i], vs, frames));
+            result.Add(new Utterance(rows[i], vs, frames, speech));
         }
         return result;
+    }
+
+    /// <summary>
+    /// Frames [start, end) from the first to the last frame within 35 dB of the loudest, by mean log-mel power
+    /// (for MFCCs c0/√bands, the same quantity under the orthonormal DCT): the utterance without its leading
+    /// and trailing silence.
+    /// </summary>
+    public static (int Start, int End) SpeechSpan(ReadOnlySpan<float> features, int frames, int bands, float c0Scale)
+    {
+        if (frames == 0) return (0, 0);
+        const float Range = 8.06f; // 35 dB in natural-log power units: ln(10^3.5)
+        var energy = new float[frames];
+        for (int t = 0; t < frames; t++)
+        {
+            var row = features.Slice(t * bands, bands);
+            energy[t] = c0Scale == 1f ? System.Numerics.Tensors.TensorPrimitives.Sum(row) / bands : row[0] / c0Scale;
+        }
+        float floor = System.Numerics.Tensors.TensorPrimitives.Max<float>(energy) - Range;
+        int start = 0, end = frames;
+        while (start < frames - 1 && energy[start] < floor) start++;
+        while (end > start + 1 && energy[end - 1] < floor) end--;
+        return (start, end);
     }
 
     /// <summary>Features of a whole signal, trimmed to the frames produced.</summary>

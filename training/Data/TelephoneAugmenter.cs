@@ -4,35 +4,44 @@ namespace Streaming.Training.Data;
 
 /// <summary>
 /// Telephone-channel augmentation of an 8 kHz signal, each step drawn from the given random source:
-/// speed/pitch perturbation (resampling by 0.9-1.1), gain (±6 dB), a 300-3400 Hz band limit (4th-order
-/// two cascaded Butterworth sections each side), additive noise at 5-30 dB SNR (white or 1/f), and a G.711 mu-law or
-/// A-law round trip. Deterministic for a given seed.
+/// speed/pitch perturbation (resampling by 0.9-1.1), a 300-3400 Hz band limit (two cascaded Butterworth
+/// sections each side), additive noise at 5-30 dB SNR (white or 1/f), a random level (peak -35 to -1 dBFS),
+/// and a G.711 mu-law or A-law round trip. Each step but the level is applied to half the copies.
+/// Deterministic for a given seed.
 /// </summary>
 internal static class TelephoneAugmenter
 {
     private static readonly int[] SpeedRates = [7200, 7600, 8400, 8800]; // played back at 8000: 0.9, 0.95, 1.05, 1.1
+    private const double MinPeakDb = 35; // copies peak between -35 and -1 dBFS
 
     public static float[] Apply(ReadOnlySpan<float> clean, int sampleRate, Random rng)
     {
         var x = clean.ToArray();
-        if (rng.NextDouble() < 0.6)
+        if (rng.NextDouble() < 0.5)
         {
             // treating the samples as if taken at rate·s and resampling to the rate changes speed and pitch by s
             double s = SpeedRates[rng.Next(SpeedRates.Length)] / 8000.0;
             x = AudioLoader.Resample(x, (int)Math.Round(sampleRate * s), sampleRate);
         }
-        float gain = MathF.Pow(10f, (float)(rng.NextDouble() * 12 - 6) / 20f);
-        for (int i = 0; i < x.Length; i++) x[i] *= gain;
-        if (rng.NextDouble() < 0.8)
+        if (rng.NextDouble() < 0.5)
         {
             Biquad.HighPass(300, sampleRate).Run(x);
             Biquad.HighPass(300, sampleRate).Run(x);
             Biquad.LowPass(3400, sampleRate).Run(x);
             Biquad.LowPass(3400, sampleRate).Run(x);
         }
-        if (rng.NextDouble() < 0.7) AddNoise(x, 5 + rng.NextDouble() * 25, pink: rng.NextDouble() < 0.5, rng);
-        for (int i = 0; i < x.Length; i++) x[i] = Math.Clamp(x[i], -1f, 1f);
-        if (rng.NextDouble() < 0.8)
+        if (rng.NextDouble() < 0.5) AddNoise(x, 5 + rng.NextDouble() * 25, pink: rng.NextDouble() < 0.5, rng);
+        // Level: the corpora differ by up to 25 dB in recording level (RAVDESS keeps its studio gain, so its
+        // calm takes are quiet; EMO-DB is peak-normalised) and telephone gain is arbitrary, so each copy's
+        // peak is set to a random level and loudness alone cannot identify an emotion.
+        float peak = 0;
+        foreach (var v in x) peak = MathF.Max(peak, MathF.Abs(v));
+        if (peak > 0)
+        {
+            float gain = MathF.Pow(10f, (float)(-MinPeakDb + rng.NextDouble() * (MinPeakDb - 1)) / 20f) / peak;
+            for (int i = 0; i < x.Length; i++) x[i] = Math.Clamp(x[i] * gain, -1f, 1f);
+        }
+        if (rng.NextDouble() < 0.5)
         {
             var codes = new byte[x.Length];
             if (rng.NextDouble() < 0.5) { G711.MuLawEncode(x, codes); G711.MuLawDecode(codes, x); }

@@ -21,8 +21,9 @@ internal sealed record EvaluationReport(
 
 /// <summary>
 /// Runs a shipped ONNX model on a labelled manifest the way the services do: log-mels from the featurizer's
-/// code with the configuration in the model's contract, then the classifier engine of shared/Inference
-/// (windows and hop from the contract, padding, speech gate) over ONNX Runtime. Each file is one stream;
+/// code with the configuration in the model's contract, then the services' runtime from shared/Inference:
+/// <see cref="EmotionModel"/> (ONNX Runtime, contract checks, softmax) behind the classifier engine
+/// (windows and hop from the contract, padding, speech gate). Each file is one stream;
 /// the file's label is the argmax of its speech windows' mean probabilities (the engine's Average vote over
 /// the whole file). A file with no speech window counts as predicted neutral and is reported.
 /// </summary>
@@ -30,7 +31,7 @@ internal static class OnnxEvaluator
 {
     public static EvaluationReport Run(string modelPath, string manifestPath, string? split, string? corpus, int threads, Action<string> log)
     {
-        using var model = OrtEmotionModel.Open(modelPath, threads);
+        using var model = OpenModel(modelPath, threads);
         var contract = model.Contract;
         var manifest = Manifest.Load(manifestPath, contract.Labels);
         var problems = new List<string>(manifest.Problems);
@@ -73,4 +74,8 @@ internal static class OnnxEvaluator
         log($"{truth.Count} files, {windowCount} speech windows, {noSpeech} files without a speech window (counted as {contract.Labels[0]}), {problems.Count} rows skipped");
         return new EvaluationReport(modelPath, manifestPath, m.Ua, m.Wa, m.MacroF1, contract.Labels, m.Recall, m.Confusion, m.Count, problems.Count, windowCount, noSpeech);
     }
+
+    /// <summary>The services' model loader on CPU; a file that is not ONNX or lacks the contract is a clear error.</summary>
+    public static EmotionModel OpenModel(string modelPath, int threads) =>
+        EmotionModel.Load(new EmotionModelOptions { Path = modelPath, IntraOpThreads = Math.Max(1, threads), ExecutionProvider = EmotionModelOptions.Cpu });
 }

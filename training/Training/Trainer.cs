@@ -16,13 +16,14 @@ internal sealed record TrainSettings(
     int Seed = 1234,
     int MinTailFrames = 50,
     int MaxTimeMask = 20,
-    int MaxBandMask = 8);
+    int MaxBandMask = 8,
+    bool TrimSilence = false);
 
 internal sealed record EpochLog(int Epoch, double TrainLoss, double ValidationUa, double ValidationWa, double Seconds);
 
 /// <summary>
 /// Trains one <see cref="EmotionNet"/> on feature windows: each epoch visits every training utterance
-/// once, as a random window of a random variant (clean or one of the augmented copies), short
+/// once, as a random window of a random augmented copy (the original file when there are none), short
 /// utterances padded with silence at a random offset; SpecAugment-style time and band masks; a
 /// class-weighted loss balances the classes; Adam; early stopping on validation UA keeps the best epoch.
 /// </summary>
@@ -154,11 +155,15 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
         for (int k = 0; k < items.Length; k++)
         {
             var u = items[k];
-            int v = rng.Next(u.Variants.Length);
-            int frames = u.Frames[v];
+            // the augmented copies carry the level randomisation; the original (variant 0) is for evaluation
+            int v = u.Variants.Length > 1 ? 1 + rng.Next(u.Variants.Length - 1) : 0;
+            // trimmed: windows from the speech span only, so the share of leading/trailing silence in a window
+            // (which differs between corpora) cannot become a cue
+            var (first, end) = settings.TrimSilence ? u.Speech[v] : (0, u.Frames[v]);
+            int frames = end - first;
             var dst = buffer.AsSpan(k * _bands * w, _bands * w);
-            if (frames >= w) Windowing.Fill(u.Variants[v], _bands, rng.Next(frames - w + 1), w, 0, silence, w, dst);
-            else Windowing.Fill(u.Variants[v], _bands, 0, frames, rng.Next(w - frames + 1), silence, w, dst);
+            if (frames >= w) Windowing.Fill(u.Variants[v], _bands, first + rng.Next(frames - w + 1), w, 0, silence, w, dst);
+            else Windowing.Fill(u.Variants[v], _bands, first, frames, rng.Next(w - frames + 1), silence, w, dst);
             Mask(dst, w, rng);
             gender[k * 3 + GenderIndex(u.Row.Gender)] = 1;
             labels[k] = u.Row.Label;
@@ -179,7 +184,7 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
         }
     }
 
-    /// <summary>Per-band mean and standard deviation over every clean frame of the training set.</summary>
+    /// <summary>Per-band mean and standard deviation over every frame of the copies training draws from.</summary>
     private void SetNormalisation(IReadOnlyList<Utterance> train)
     {
         var sum = new double[_bands];
@@ -187,10 +192,13 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
         long n = 0;
         foreach (var u in train)
         {
-            var f = u.Variants[0];
-            for (int t = 0; t < u.Frames[0]; t++)
-                for (int b = 0; b < _bands; b++) { double v = f[t * _bands + b]; sum[b] += v; sq[b] += v * v; }
-            n += u.Frames[0];
+            for (int v = u.Variants.Length > 1 ? 1 : 0; v < u.Variants.Length; v++)
+            {
+                var f = u.Variants[v];
+                for (int t = 0; t < u.Frames[v]; t++)
+                    for (int b = 0; b < _bands; b++) { double x = f[t * _bands + b]; sum[b] += x; sq[b] += x * x; }
+                n += u.Frames[v];
+            }
         }
         _mean = sum.Select(s => (float)(s / n)).ToArray();
         var std = sq.Select((s, b) => (float)Math.Sqrt(Math.Max(1e-12, s / n - (sum[b] / n) * (sum[b] / n)))).ToArray();
