@@ -13,11 +13,16 @@ namespace Streaming.Ingest;
 /// <c>Streaming.Ingest replay [--url ws://127.0.0.1:5101/v1/audio] [--calls N] [--encoding pcm16|mulaw|alaw]
 /// [--tenant T] [--prefix ID] [--speed X | --fast] FILE.wav...</c>; call i replays file i mod count as call id PREFIX-i.
 /// <c>--speed 4</c> sends 4 s of audio per second (shorter tests); <c>--fast</c> sends as fast as the server takes it.
+/// <c>--latency HOST:PORT[/PREFIX]</c> subscribes to the aggregator's Redis update channel and reports, for this run's
+/// calls, the latency from the audio chunk accepted at ingest (the window's event time) to its timeline point in Redis.
 /// </summary>
 public static class ReplayClient
 {
     public sealed record Settings(Uri Url, int Calls, string Encoding, string Tenant, string Prefix, double Speed, IReadOnlyList<string> Files)
     {
+        /// <summary>Redis endpoint and key prefix of the timelines, when latency is measured.</summary>
+        public (string Endpoint, string KeyPrefix)? Latency { get; init; }
+
         /// <summary>Replay paced at <see cref="Speed"/> times real time; 0 = unpaced.</summary>
         public bool Paced => Speed > 0;
     }
@@ -34,11 +39,21 @@ public static class ReplayClient
             await Console.Error.WriteLineAsync($"replay: {e.Message}");
             return 2;
         }
+        await using var latency = settings.Latency is { } redis ? await LatencyProbe.StartAsync(redis.Endpoint, redis.KeyPrefix, settings.Prefix + "-") : null;
         var clock = Stopwatch.StartNew();
-        var results = await Task.WhenAll(Enumerable.Range(0, settings.Calls).Select(i =>
-            ReplayAsync(settings, settings.Files[i % settings.Files.Count], $"{settings.Prefix}-{i}", cancellationToken)));
+        var results = await Task.WhenAll(Enumerable.Range(0, settings.Calls).Select(async i =>
+        {
+            // spread the starts over a second, as real calls do not begin on the same 20 ms tick
+            await Task.Delay(TimeSpan.FromMilliseconds(1000.0 * i / settings.Calls), cancellationToken);
+            return await ReplayAsync(settings, settings.Files[i % settings.Files.Count], $"{settings.Prefix}-{i}", cancellationToken);
+        }));
         foreach (var line in results) Console.WriteLine(line);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"replay: {settings.Calls} call(s) in {clock.Elapsed.TotalSeconds:0.0} s"));
+        if (latency is not null)
+        {
+            await latency.WaitForFinalsAsync(settings.Calls * 2, TimeSpan.FromSeconds(60), cancellationToken);
+            Console.WriteLine(latency.Report());
+        }
         return results.All(r => r.Contains("stopped", StringComparison.Ordinal)) ? 0 : 1;
     }
 
@@ -102,6 +117,7 @@ public static class ReplayClient
         int calls = 1;
         string encoding = "pcm16", tenant = "demo", prefix = $"replay-{DateTime.UtcNow:HHmmss}";
         var speed = 1.0;
+        (string, string)? latency = null;
         var files = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
@@ -114,6 +130,10 @@ public static class ReplayClient
                 case "--tenant": tenant = Value(); break;
                 case "--prefix": prefix = Value(); break;
                 case "--fast": speed = 0; break;
+                case "--latency":
+                    var target = Value().Split('/', 2);
+                    latency = (target[0], target.Length > 1 ? target[1] : "emo:");
+                    break;
                 case "--speed": speed = double.TryParse(Value(), CultureInfo.InvariantCulture, out var x) && x > 0 ? x : throw new ArgumentException("--speed needs a positive number"); break;
                 default:
                     if (args[i].StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"unknown option {args[i]}");
@@ -123,6 +143,6 @@ public static class ReplayClient
         }
         if (files.Count == 0) throw new ArgumentException("no WAV file given");
         if (!CallStart.Encodings.ContainsKey(encoding)) throw new ArgumentException($"--encoding '{encoding}' is not pcm16, mulaw or alaw");
-        return new Settings(url, calls, encoding, tenant, prefix, speed, files);
+        return new Settings(url, calls, encoding, tenant, prefix, speed, files) { Latency = latency };
     }
 }

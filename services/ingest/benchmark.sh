@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The distributed benchmark (docs/benchmarks.md, "## Distributed"): the four services in Release on the local
+# Kafka 0.9 and Redis, N stereo calls replayed through ingest at real time, ingest-to-Redis latency from the timeline
+# update channel, and CPU seconds per process to name the bottleneck.
+# Usage: services/ingest/benchmark.sh CALLS [WAV]     (default WAV: samples/call-calm.wav, 52 s)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+CALLS="${1:?usage: benchmark.sh CALLS [WAV]}"
+WAV="${2:-samples/call-calm.wav}"
+MODEL="${MODEL:-models/emotion-cnn-bilstm.onnx}"
+NS="bench$(date +%s)."
+OUT=".servers/bench"
+mkdir -p "$OUT"
+
+bash scripts/servers.sh start >/dev/null
+set -a; . .servers/env; set +a
+for t in audio-chunks.v1 feature-frames.v1 emotion-windows.v1 dead-letter.v1; do bash scripts/servers.sh topic "$NS$t" 4; done
+for s in ingest featurizer classifier aggregator; do
+  dotnet build -c Release -v q -nologo "services/$s" >"$OUT/build-$s.log" 2>&1 || { tail -20 "$OUT/build-$s.log"; exit 1; }
+done
+
+declare -A PORT=([ingest]=5201 [featurizer]=5202 [classifier]=5203 [aggregator]=5204) PID=()
+cleanup() { for s in "${!PID[@]}"; do kill "${PID[$s]}" 2>/dev/null || true; done; }
+trap cleanup EXIT
+for s in aggregator classifier featurizer ingest; do
+  name="$(tr '[:lower:]' '[:upper:]' <<<"${s:0:1}")${s:1}"
+  Kafka__BootstrapServers="$KAFKA_BOOTSTRAP" Kafka__LegacyBroker09=true Kafka__Namespace="$NS" Kafka__ClientId="$s" \
+  Redis__Configuration="$REDIS_ENDPOINT" Redis__KeyPrefix="$NS" Model__Path="$MODEL" Urls="http://127.0.0.1:${PORT[$s]}" \
+  Logging__LogLevel__Default=Warning \
+    dotnet "services/$s/bin/Release/net10.0/Streaming.$name.dll" >"$OUT/$s.log" 2>&1 &
+  PID[$s]=$!
+done
+for s in "${!PORT[@]}"; do
+  for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:${PORT[$s]}/health" >/dev/null && break; sleep 0.2; done
+  curl -sf "http://127.0.0.1:${PORT[$s]}/health" >/dev/null || { echo "$s did not become healthy:"; tail -20 "$OUT/$s.log"; exit 1; }
+done
+
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime in clock ticks
+TICKS=$(getconf CLK_TCK)
+declare -A BEFORE=()
+ALL=("${!PID[@]}" kafka redis)
+pidof_() { case "$1" in kafka) cat .servers/kafka.pid ;; redis) cat .servers/redis.pid ;; *) echo "${PID[$1]}" ;; esac; }
+for s in "${ALL[@]}"; do BEFORE[$s]=$(cpu "$(pidof_ "$s")"); done
+START=$(date +%s.%N)
+
+dotnet services/ingest/bin/Release/net10.0/Streaming.Ingest.dll replay --url "ws://127.0.0.1:${PORT[ingest]}/v1/audio" \
+  --calls "$CALLS" --prefix bench --latency "$REDIS_ENDPOINT/$NS" "$WAV" | grep -v '"type":"stopped"' || true
+
+WALL=$(echo "$(date +%s.%N) - $START" | bc)
+echo "wall ${WALL} s; CPU seconds per process (share of one core over the run):"
+for s in "${ALL[@]}"; do
+  used=$(echo "scale=1; ($(cpu "$(pidof_ "$s")") - ${BEFORE[$s]}) / $TICKS" | bc)
+  echo "  $s: ${used} s ($(echo "scale=0; 100 * $used / $WALL" | bc) %)"
+done
