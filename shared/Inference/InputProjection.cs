@@ -16,14 +16,11 @@ internal sealed class InputProjection
     {
         var features = contract.Features;
         _mfcc = contract.InputKind == ModelContract.Mfcc ? new MfccTransform(features.MelBands, features.MfccCount) : null;
-        InputBands = contract.InputBands;
         var floorRow = new float[features.MelBands];
         Array.Fill(floorRow, MathF.Log(features.LogFloor));
-        PadRow = new float[InputBands];
+        PadRow = new float[contract.InputBands];
         Project(floorRow, PadRow);
     }
-
-    public int InputBands { get; }
 
     /// <summary>Model-input features of a frame at the log floor: what padding adds.</summary>
     public float[] PadRow { get; }

@@ -70,24 +70,17 @@ internal sealed class StreamClassifier : IDisposable
     public EmotionWindow? LastReported { get; set; }
     public VoteTracker Votes { get; }
 
-    /// <summary>Frames skipped because they never arrived (a gap in the stream); windows spanning a gap are not cut.</summary>
-    public long SkippedFrames { get; private set; }
-
     private long NextStart => _nextIndex * _shape.HopFrames;
 
     /// <summary>
     /// Appends <paramref name="count"/> log-mel rows starting at stream frame <paramref name="firstFrame"/> and cuts
     /// every window they complete. Rows before <see cref="FramesReceived"/> were seen already and are skipped.
     /// </summary>
-    public void Append(ReadOnlySpan<float> logMel, long firstFrame, int count, DateTimeOffset eventTime, WindowBatcher sink)
+    public void Append(ReadOnlySpan<float> logMel, long firstFrame, int count, DateTimeOffset eventTime, WindowBatcher batcher)
     {
         var end = firstFrame + count;
         if (end <= FramesReceived) return;
-        if (firstFrame > FramesReceived)
-        {
-            SkippedFrames += firstFrame - FramesReceived;
-            StartAt(firstFrame);
-        }
+        if (firstFrame > FramesReceived) StartAt(firstFrame); // frames never arrived: windows spanning the gap are not cut
 
         var skip = (int)(FramesReceived - firstFrame);
         var fresh = (int)(end - FramesReceived);
@@ -103,7 +96,7 @@ internal sealed class StreamClassifier : IDisposable
 
         while (NextStart + _shape.WindowFrames <= FramesReceived)
         {
-            Cut(NextStart, _shape.WindowFrames, isFinal: false, eventTime, sink);
+            Cut(NextStart, _shape.WindowFrames, isFinal: false, eventTime, batcher);
             _nextIndex++;
         }
     }
@@ -112,7 +105,7 @@ internal sealed class StreamClassifier : IDisposable
     /// Ends the stream: cuts a window for an uncovered tail (or pads a stream shorter than one window), or
     /// marks the last window final. Exactly one window of the stream ends up final.
     /// </summary>
-    public void Finish(DateTimeOffset eventTime, WindowBatcher sink)
+    public void Finish(DateTimeOffset eventTime, WindowBatcher batcher)
     {
         Closed = true;
         var end = FramesReceived;
@@ -121,8 +114,8 @@ internal sealed class StreamClassifier : IDisposable
             // Nothing cut yet: the stream (since its first frame or a gap) is shorter than a window.
             var start = Math.Max(NextStart, _bufferStart);
             var real = (int)Math.Max(0, end - start);
-            if (real >= _shape.MinClassifiedFrames) Cut(start, real, isFinal: true, eventTime, sink);
-            else sink.Add(new PendingWindow { Stream = this, Index = _nextIndex, StartFrame = start, RealFrames = real, Kind = WindowKind.Silence, IsFinal = true, EventTime = eventTime, Slot = -1 });
+            if (real >= _shape.MinClassifiedFrames) Cut(start, real, isFinal: true, eventTime, batcher);
+            else batcher.Add(new PendingWindow { Stream = this, Index = _nextIndex, StartFrame = start, RealFrames = real, Kind = WindowKind.Silence, IsFinal = true, EventTime = eventTime, Slot = -1 });
             return;
         }
 
@@ -131,19 +124,19 @@ internal sealed class StreamClassifier : IDisposable
         {
             // Aligned to the end of the stream so it is a whole window whenever the buffer holds one.
             var start = Math.Max(end - _shape.WindowFrames, _bufferStart);
-            Cut(start, (int)(end - start), isFinal: true, eventTime, sink);
+            Cut(start, (int)(end - start), isFinal: true, eventTime, batcher);
         }
         else if (PendingCount > 0)
         {
-            sink.MarkLastFinal(this);
+            batcher.MarkLastFinal(this);
         }
         else
         {
-            sink.Add(new PendingWindow { Stream = this, Index = _nextIndex - 1, Kind = WindowKind.Repeat, IsFinal = true, EventTime = eventTime, Slot = -1 });
+            batcher.Add(new PendingWindow { Stream = this, Index = _nextIndex - 1, Kind = WindowKind.Repeat, IsFinal = true, EventTime = eventTime, Slot = -1 });
         }
     }
 
-    private void Cut(long start, int real, bool isFinal, DateTimeOffset eventTime, WindowBatcher sink)
+    private void Cut(long start, int real, bool isFinal, DateTimeOffset eventTime, WindowBatcher batcher)
     {
         var offset = (int)(start - _bufferStart);
         var voiced = 0;
@@ -163,11 +156,11 @@ internal sealed class StreamClassifier : IDisposable
         };
         if (speech)
         {
-            window.Slot = sink.AllocateSlot();
-            WriteInput(offset, real, sink.Input(window.Slot));
+            window.Slot = batcher.AllocateSlot();
+            WriteInput(offset, real, batcher.Input(window.Slot));
         }
         _lastWindowStart = start;
-        sink.Add(window);
+        batcher.Add(window);
     }
 
     /// <summary>Writes frames [offset, offset + real) of the buffer as [bands, WindowFrames], padding the rest with the floor row.</summary>
