@@ -23,7 +23,11 @@ public static partial class ClassifierService
         builder.Services.TryAddSingleton<IEmotionModel>(sp =>
         {
             var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Streaming.Classifier.Model");
-            return EmotionModel.Load(sp.GetRequiredService<IOptions<EmotionModelOptions>>().Value, FeatureConfig.Telephone8k, line => LogModel(logger, line));
+            var options = sp.GetRequiredService<IOptions<EmotionModelOptions>>().Value;
+            // A relative path is tried in the working directory, then beside the service (where the build copies models/).
+            if (!Path.IsPathRooted(options.Path) && !File.Exists(options.Path) && File.Exists(Path.Combine(AppContext.BaseDirectory, options.Path)))
+                options.Path = Path.Combine(AppContext.BaseDirectory, options.Path);
+            return EmotionModel.Load(options, FeatureConfig.Telephone8k, line => LogModel(logger, line));
         });
         builder.Services.AddStageHost(FeatureFramesCodec.Instance,
             sp => new ClassifierStage(new ClassifierEngine(sp.GetRequiredService<IEmotionModel>(), sp.GetRequiredService<IOptions<ClassifierOptions>>().Value),
