@@ -386,9 +386,6 @@ public sealed class StageHostStatus
 
     internal void Brokers(bool up) => _brokersDown = !up;
 
-    /// <summary>The loop died: only a restart helps (the orchestrator restarts the process when health fails).</summary>
-    public bool IsFatal => _fatal;
-
     internal void Running() => _problem = null;
 
     internal void Succeeded()

@@ -96,7 +96,7 @@ public sealed class DistributedStack : IAsyncDisposable
         (await Store.GetCallAsync(callId, default))?.Speakers.Sum(s => s.Windows.Count) ?? 0;
 
     /// <summary>Waits until every stream of the call is complete in Redis; fails with the services' output otherwise.</summary>
-    public async Task<CallWindows> WaitCompleteAsync(string callId, int streams = 2, double seconds = 120)
+    public async Task<CallWindows> WaitCompleteAsync(string callId, int streams = 2, double seconds = 300)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (DateTime.UtcNow < deadline)

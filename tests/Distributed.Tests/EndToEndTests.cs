@@ -110,7 +110,7 @@ public sealed class EndToEndTests
     }
 
     private static Task WaitWindowsAsync(DistributedStack stack, string[] calls, string what) =>
-        Wait.UntilAsync(async () => await CountAsync(stack, calls) >= 2 * calls.Length, what);
+        Wait.UntilAsync(async () => await CountAsync(stack, calls) >= 2 * calls.Length, what, 180);
 
     private static async Task WaitHealthAsync(ServiceProcess service, bool healthy)
     {

@@ -100,7 +100,7 @@ public sealed class IngestTests(IngestFixture fixture) : IClassFixture<IngestFix
         });
 
         Assert.Equal(CloseCodes.IdleTimeout, code);
-        var chunks = await ReadChunksAsync(callId, finals: 2);
+        var chunks = ReadChunks(callId, finals: 2);
         Assert.Equal(["agent", "customer"], chunks.Where(c => c.IsFinal).Select(c => c.Stream.Speaker).Order());
         Assert.Contains($"call {callId}: closed with 4408", fixture.Ingest.Output);
     }
@@ -116,7 +116,7 @@ public sealed class IngestTests(IngestFixture fixture) : IClassFixture<IngestFix
         var ack = await ReceiveTextAsync(ws);
 
         Assert.Contains("\"streams\":[\"customer\"]", ack);
-        var chunks = await ReadChunksAsync(callId, finals: 1);
+        var chunks = ReadChunks(callId, finals: 1);
         Assert.All(chunks, c => Assert.Equal(SpeakerRole.Customer, c.Role));
         Assert.Equal(8000, chunks.Sum(c => c.Samples.Length));
     }
@@ -134,7 +134,7 @@ public sealed class IngestTests(IngestFixture fixture) : IClassFixture<IngestFix
 
         Assert.Contains("\"type\":\"stopped\"", await ReceiveTextAsync(ws));
         Assert.Equal(WebSocketCloseStatus.NormalClosure, (await ReceiveCloseAsync(ws)).Status);
-        var chunks = await ReadChunksAsync(good, finals: 2);
+        var chunks = ReadChunks(good, finals: 2);
         Assert.Equal(1600, chunks.Where(c => c.Stream.Speaker == "customer").Sum(c => c.Samples.Length));
     }
 
@@ -177,7 +177,7 @@ public sealed class IngestTests(IngestFixture fixture) : IClassFixture<IngestFix
         ws.SendAsync(new ArraySegment<byte>(Encoding.UTF8.GetBytes(text)), WebSocketMessageType.Text, true, default);
 
     /// <summary>The call's chunks from the ingest's audio topic, until <paramref name="finals"/> final chunks arrived.</summary>
-    private async Task<List<AudioChunk>> ReadChunksAsync(string callId, int finals)
+    private List<AudioChunk> ReadChunks(string callId, int finals)
     {
         using var consumer = new ConsumerBuilder<byte[], byte[]>(TestServers.Kafka().ConsumerConfig(TestServers.Unique("reader"))).Build();
         consumer.Subscribe(fixture.Namespace + AudioChunk.Topic);
@@ -192,7 +192,6 @@ public sealed class IngestTests(IngestFixture fixture) : IClassFixture<IngestFix
         }
         consumer.Close();
         Assert.True(chunks.Count(c => c.IsFinal) == finals, $"call {callId}: {chunks.Count(c => c.IsFinal)} final chunk(s) after 60 s, expected {finals}");
-        await Task.CompletedTask;
         return chunks;
     }
 }

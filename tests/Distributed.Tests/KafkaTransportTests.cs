@@ -35,7 +35,7 @@ public sealed class KafkaTransportTests
         }
 
         Assert.Equal(Enumerable.Range(0, 10).Select(i => (long)i), stage.Received.Select(c => c.Sequence));
-        var letter = Assert.Single(await ReadAllAsync(deadLetters, 1));
+        var letter = Assert.Single(ReadAll(deadLetters, 1));
         Assert.Equal(topic, letter.SourceTopic);
         Assert.Contains("not the envelope magic", letter.Reason);
         Assert.Equal(garbage, letter.OriginalValue);
@@ -63,7 +63,7 @@ public sealed class KafkaTransportTests
         }
 
         Assert.Equal(new long[] { 0, 1, 2, 4, 5, 6, 7 }, stage.Received.Select(c => c.Sequence).Distinct());
-        var letter = Assert.Single(await ReadAllAsync(deadLetters, 1));
+        var letter = Assert.Single(ReadAll(deadLetters, 1));
         Assert.StartsWith("rejected: test rejects", letter.Reason);
         Assert.Equal(3, AudioChunkCodec.Instance.Decode(letter.OriginalValue, out _).Sequence);
     }
@@ -133,7 +133,7 @@ public sealed class KafkaTransportTests
         Assert.Equal(window with { Probabilities = [] }, EmotionWindowCodec.Instance.Decode(result.Message.Value, out _) with { Probabilities = [] });
     }
 
-    private static async Task<List<DeadLetter>> ReadAllAsync(string topic, int expected)
+    private static List<DeadLetter> ReadAll(string topic, int expected)
     {
         var config = TestServers.Kafka().ConsumerConfig(TestServers.Unique("reader"));
         using var consumer = new ConsumerBuilder<byte[], byte[]>(config).Build();
@@ -148,7 +148,6 @@ public sealed class KafkaTransportTests
         var extra = consumer.Consume(TimeSpan.FromSeconds(1));
         if (extra is { IsPartitionEOF: false }) letters.Add(DeadLetterCodec.Instance.Decode(extra.Message.Value, out _));
         consumer.Close();
-        await Task.CompletedTask;
         return letters;
     }
 }

@@ -64,7 +64,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     }
 
     /// <summary>Waits until /health answers 200 (consumer joined, links up); fails with the process output otherwise.</summary>
-    public async Task WaitHealthyAsync(double seconds = 90)
+    public async Task WaitHealthyAsync(double seconds = 180)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
