@@ -12,18 +12,28 @@ using Streaming.Timelines.Redis;
 namespace Streaming.Aggregator;
 
 /// <summary>What the API needs to turn windows into timelines: the model's labels, in probability order.</summary>
-public sealed class TimelineOptions
+public sealed class TimelineOptions : IValidatableObject
 {
     public const string Section = "Timeline";
 
-    [MinLength(1)]
-    public string[] Labels { get; set; } = ["neutral", "happy", "sad", "angry"];
+    public static readonly string[] DefaultLabels = ["neutral", "happy", "sad", "angry"];
+
+    /// <summary>Empty: <see cref="DefaultLabels"/>. (No array default here: configuration binding appends to one.)</summary>
+    public string[] Labels { get; set; } = [];
+
+    public IReadOnlyList<string> EffectiveLabels => Labels.Length == 0 ? DefaultLabels : Labels;
 
     [Required(AllowEmptyStrings = false)]
     public string ModelName { get; set; } = "emotion-cnn-bilstm";
 
     [Required(AllowEmptyStrings = false)]
     public string ModelVersion { get; set; } = "unknown";
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Labels.Distinct().Count() != Labels.Length || Labels.Any(string.IsNullOrWhiteSpace))
+            yield return new ValidationResult($"Timeline:Labels [{string.Join(", ", Labels)}] must be distinct, non-empty labels", [nameof(Labels)]);
+    }
 }
 
 /// <summary>
@@ -49,7 +59,7 @@ public static class AggregatorService
         });
         builder.Services.AddSingleton<ITimelineStore>(sp =>
             new RedisTimelineStore(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<RedisOptions>>().Value));
-        builder.Services.AddSingleton(sp => new TimelineBuilder(sp.GetRequiredService<IOptions<TimelineOptions>>().Value.Labels));
+        builder.Services.AddSingleton(sp => new TimelineBuilder(sp.GetRequiredService<IOptions<TimelineOptions>>().Value.EffectiveLabels));
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
         builder.Services.AddStageHost(EmotionWindowCodec.Instance,
             sp => new AggregatorStage(sp.GetRequiredService<ITimelineStore>()),

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace Streaming.Tests.Distributed;
 
 /// <summary>
@@ -21,6 +23,20 @@ public sealed class EndToEndTests
         // a real comparison: both speakers have speech windows with model output
         Assert.All(embedded.Speakers, s => Assert.True(s.Windows.Count(w => w.Label != "silence") >= 5, $"{s.Speaker}: too few speech windows"));
         DistributedStack.AssertSameTimeline(embedded, await stack.WaitCompleteAsync("e2e-call"));
+
+        // the aggregator's REST API serves the same timeline, and every service exports Prometheus metrics
+        using var http = new HttpClient { BaseAddress = stack.Aggregator.BaseUrl };
+        var calls = (await GetJsonAsync(http, "/api/calls", stack)).RootElement;
+        Assert.Equal("e2e-call", Assert.Single(calls.EnumerateArray()).GetProperty("callId").GetString());
+        var timeline = (await GetJsonAsync(http, "/api/calls/e2e-call", stack)).RootElement;
+        var customer = timeline.GetProperty("speakers").EnumerateArray().Single(s => s.GetProperty("speaker").GetString() == "customer");
+        Assert.Equal(embedded.Speakers.Single(s => s.Speaker == "customer").Windows.Count, customer.GetProperty("windows").GetArrayLength());
+        Assert.True(timeline.GetProperty("summary").GetProperty("speakers").TryGetProperty("agent", out _));
+        var agent = (await GetJsonAsync(http, "/api/calls/e2e-call/speakers/agent", stack)).RootElement;
+        Assert.Equal("Agent", agent.GetProperty("role").GetString());
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/api/calls/nobody")).StatusCode);
+        var metrics = await http.GetStringAsync("/metrics");
+        Assert.Contains("streaming_kafka_consumed", metrics);
     }
 
     [Fact]
@@ -97,6 +113,14 @@ public sealed class EndToEndTests
         await replay;
 
         await AssertAllSameAsEmbeddedAsync(stack, calls);
+    }
+
+    private static async Task<JsonDocument> GetJsonAsync(HttpClient http, string path, DistributedStack stack)
+    {
+        var response = await http.GetAsync(path);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"GET {path}: {(int)response.StatusCode} {body}\n{stack.Logs()}");
+        return JsonDocument.Parse(body);
     }
 
     /// <summary>Paced replay: 4x real time keeps a 52 s call mid-stream for the 13 s a restart needs.</summary>
