@@ -7,7 +7,8 @@
 # and KAFKA_ZOOKEEPER; tests and scripts/test.sh read it.
 #
 # Usage: scripts/servers.sh start|stop|status|topic NAME [PARTITIONS]
-# Ports (override by env): KAFKA_PORT=19092 ZK_PORT=12181 REDIS_PORT=16379.
+# Ports (override by env): KAFKA_PORT=19092 ZK_PORT=12181 REDIS_PORT=16379; when one is taken (say, another checkout's
+# servers), the next free port above it is used and written to .servers/env.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD/.servers"
@@ -24,6 +25,16 @@ log() { echo "servers.sh: $*"; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# The first port from $1 up that nothing listens on: another checkout's servers (or anything else) may hold the default.
+free_port() {
+  local port="$1" i
+  for ((i = 0; i < 200; i++)); do
+    port_open "$port" || { echo "$port"; return 0; }
+    port=$((port + 1))
+  done
+  die "no free port in $1-$port"
+}
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi; }
 
@@ -70,8 +81,9 @@ wait_port() {
 }
 
 start_zookeeper() {
-  pid_alive "$ROOT/zk.pid" && return
-  port_open "$ZK_PORT" && die "port $ZK_PORT (ZooKeeper) is taken by another process; set ZK_PORT"
+  pid_alive "$ROOT/zk.pid" && { ZK_PORT="$(cat "$ROOT/zk.port")"; return; }
+  ZK_PORT="$(free_port "$ZK_PORT")"
+  echo "$ZK_PORT" >"$ROOT/zk.port"
   rm -rf "$ROOT/zk-data" && mkdir -p "$ROOT/zk-data"
   cat >"$ROOT/zk.properties" <<EOF
 dataDir=$ROOT/zk-data
@@ -87,8 +99,9 @@ EOF
 }
 
 start_kafka() {
-  pid_alive "$ROOT/kafka.pid" && return
-  port_open "$KAFKA_PORT" && die "port $KAFKA_PORT (Kafka) is taken by another process; set KAFKA_PORT"
+  pid_alive "$ROOT/kafka.pid" && { KAFKA_PORT="$(cat "$ROOT/kafka.port")"; return; }
+  KAFKA_PORT="$(free_port "$KAFKA_PORT")"
+  echo "$KAFKA_PORT" >"$ROOT/kafka.port"
   rm -rf "$ROOT/kafka-logs" && mkdir -p "$ROOT/kafka-logs"
   # Session timeouts up to 300 s so clients may pick their own; messages up to 16 MB (a long final feature batch).
   cat >"$ROOT/server.properties" <<EOF
@@ -119,8 +132,9 @@ EOF
 }
 
 start_redis() {
-  pid_alive "$ROOT/redis.pid" && return
-  port_open "$REDIS_PORT" && die "port $REDIS_PORT (Redis) is taken by another process; set REDIS_PORT"
+  pid_alive "$ROOT/redis.pid" && { REDIS_PORT="$(cat "$ROOT/redis.port")"; return; }
+  REDIS_PORT="$(free_port "$REDIS_PORT")"
+  echo "$REDIS_PORT" >"$ROOT/redis.port"
   mkdir -p "$ROOT/redis"
   cat >"$ROOT/redis.conf" <<EOF
 bind 127.0.0.1
@@ -214,6 +228,7 @@ case "${1:-}" in
   topic)
     [ -n "${2:-}" ] || die "usage: servers.sh topic NAME [PARTITIONS]"
     pid_alive "$ROOT/kafka.pid" || die "Kafka is not running: run scripts/servers.sh start first"
+    ZK_PORT="$(cat "$ROOT/zk.port")"
     topic "$2" "${3:-4}"
     ;;
   *) die "usage: servers.sh start|stop|status|topic NAME [PARTITIONS]" ;;
