@@ -17,7 +17,7 @@ namespace Streaming.Ingest;
 public sealed class CallSession : IDisposable
 {
     private readonly CallIngestor _ingestor;
-    private readonly KafkaPublisher _publisher;
+    private readonly KafkaMessageSink<AudioChunk> _sink;
     private readonly SampleEncoding _encoding;
     private readonly int _channels;
     private readonly int _bytesPerFrame;
@@ -25,14 +25,15 @@ public sealed class CallSession : IDisposable
     private float[] _samples = [];
     private long _frames;
 
-    public CallSession(CallStart start, bool customerOnly, KafkaPublisher publisher, IMessageSink<AudioChunk> sink, int chunkSamples)
+    /// <param name="sink">this call's own sink, tracking deliveries (so the stop confirms exactly this call's audio)</param>
+    public CallSession(CallStart start, bool customerOnly, KafkaMessageSink<AudioChunk> sink, int chunkSamples)
     {
         var (encoding, roles) = start.Validate();
         _encoding = encoding;
         _channels = start.Channels;
         _sampleRate = start.SampleRate;
         _bytesPerFrame = _channels * (encoding == SampleEncoding.Pcm16 ? 2 : 1);
-        _publisher = publisher;
+        _sink = sink;
         var assignments = roles.Select((role, channel) => new ChannelAssignment(channel, role switch
         {
             SpeakerRole.Customer => "customer",
@@ -71,7 +72,7 @@ public sealed class CallSession : IDisposable
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _ingestor.CompleteAsync(cancellationToken).ConfigureAwait(false);
-        await _publisher.DrainAsync(cancellationToken).ConfigureAwait(false);
+        await _sink.LastDelivery.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private void Decode(ReadOnlySpan<byte> src, Span<float> dst)

@@ -100,7 +100,8 @@ public static partial class IngestService
                     var start = CallStart.Parse(buffer.AsSpan(0, length));
                     callId = start.CallId ?? "(none)";
                     var customerOnly = start.Tenant is not null && options.IsCustomerOnly(start.Tenant);
-                    session = new CallSession(start, customerOnly, publisher, new KafkaMessageSink<AudioChunk>(publisher, AudioChunkCodec.Instance, kafka.Value.Topic(AudioChunk.Topic)), options.ChunkSamples);
+                    var sink = new KafkaMessageSink<AudioChunk>(publisher, AudioChunkCodec.Instance, kafka.Value.Topic(AudioChunk.Topic), trackDeliveries: true);
+                    session = new CallSession(start, customerOnly, sink, options.ChunkSamples);
                     if (!calls.TryAdd(session.CallId))
                     {
                         session.Dispose();

@@ -41,7 +41,11 @@ public sealed class KafkaPublisher : IDisposable
     public ValueTask PublishAsync<T>(IMessageCodec<T> codec, T message, CancellationToken cancellationToken) =>
         PublishAsync(codec, codec.Topic, message, cancellationToken);
 
-    public ValueTask PublishAsync<T>(IMessageCodec<T> codec, string topic, T message, CancellationToken cancellationToken)
+    public ValueTask PublishAsync<T>(IMessageCodec<T> codec, string topic, T message, CancellationToken cancellationToken) =>
+        PublishAsync(codec, topic, message, null, cancellationToken);
+
+    /// <param name="delivered">completed (or faulted) when the broker acknowledges this message</param>
+    public ValueTask PublishAsync<T>(IMessageCodec<T> codec, string topic, T message, TaskCompletionSource? delivered, CancellationToken cancellationToken)
     {
         var traceParent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity ? activity.Id : null;
         var kafkaMessage = new Message<byte[], byte[]>
@@ -60,21 +64,27 @@ public sealed class KafkaPublisher : IDisposable
             };
             if (traceParent is not null) kafkaMessage.Headers.Add("traceparent", Encoding.ASCII.GetBytes(traceParent));
         }
-        return ProduceAsync(topic, kafkaMessage, cancellationToken);
+        return ProduceAsync(topic, kafkaMessage, delivered, cancellationToken);
     }
 
     /// <summary>Publishes a value as it is (dead letters carry the original key and value).</summary>
     public ValueTask PublishRawAsync(string topic, byte[] key, byte[] value, CancellationToken cancellationToken) =>
-        ProduceAsync(topic, new Message<byte[], byte[]> { Key = key, Value = value }, cancellationToken);
+        ProduceAsync(topic, new Message<byte[], byte[]> { Key = key, Value = value }, null, cancellationToken);
 
-    private async ValueTask ProduceAsync(string topic, Message<byte[], byte[]> message, CancellationToken cancellationToken)
+    private async ValueTask ProduceAsync(string topic, Message<byte[], byte[]> message, TaskCompletionSource? delivered, CancellationToken cancellationToken)
     {
+        Action<DeliveryReport<byte[], byte[]>> handler = delivered is null ? OnDelivered : report =>
+        {
+            OnDelivered(report);
+            if (report.Error.IsError) delivered.TrySetException(new KafkaException(report.Error));
+            else delivered.TrySetResult();
+        };
         while (true)
         {
             Interlocked.Increment(ref _inFlight);
             try
             {
-                _producer.Produce(topic, message, OnDelivered);
+                _producer.Produce(topic, message, handler);
                 return;
             }
             catch (ProduceException<byte[], byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
@@ -132,10 +142,25 @@ public sealed class KafkaPublisher : IDisposable
 }
 
 /// <summary>A stage's output as a Kafka topic.</summary>
-public sealed class KafkaMessageSink<T>(KafkaPublisher publisher, IMessageCodec<T> codec, string? topic = null) : IMessageSink<T>
+/// <param name="trackDeliveries">keep <see cref="LastDelivery"/> (a sink used by one writer, e.g. one ingested call)</param>
+public sealed class KafkaMessageSink<T>(KafkaPublisher publisher, IMessageCodec<T> codec, string? topic = null, bool trackDeliveries = false) : IMessageSink<T>
 {
+    private Task _lastDelivery = Task.CompletedTask;
+
     public string Topic { get; } = topic ?? codec.Topic;
 
-    public ValueTask PublishAsync(T message, CancellationToken cancellationToken) =>
-        publisher.PublishAsync(codec, Topic, message, cancellationToken);
+    /// <summary>
+    /// Completes when the last message published through this sink is acknowledged. Messages with one key share a
+    /// partition and are acknowledged in order (one request in flight on 0.9, idempotence otherwise), so for a sink
+    /// that publishes one call this confirms all of the call's messages, whatever other calls are publishing.
+    /// </summary>
+    public Task LastDelivery => _lastDelivery;
+
+    public ValueTask PublishAsync(T message, CancellationToken cancellationToken)
+    {
+        if (!trackDeliveries) return publisher.PublishAsync(codec, Topic, message, cancellationToken);
+        var delivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _lastDelivery = delivered.Task;
+        return publisher.PublishAsync(codec, Topic, message, delivered, cancellationToken);
+    }
 }
