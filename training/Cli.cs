@@ -15,7 +15,8 @@ internal static class Cli
     private const string Licence =
         "Trained on RAVDESS (CC BY-NC-SA 4.0) and TurEV-DB (CC BY-NC-ND 4.0): non-commercial use only; see models/README.md";
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    // recall of a class absent from a fold is NaN, which JSON has no number for
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public static Command Build()
     {
@@ -41,7 +42,8 @@ internal static class Cli
     private static readonly Option<int> WindowOption = new("--window") { Description = "window frames (10 ms each)", DefaultValueFactory = _ => 200 };
     private static readonly Option<int> HopOption = new("--hop") { Description = "hop between windows, frames", DefaultValueFactory = _ => 100 };
     private static readonly Option<int> EpochsOption = new("--epochs") { DefaultValueFactory = _ => 30 };
-    private static readonly Option<int> PatienceOption = new("--patience") { DefaultValueFactory = _ => 6 };
+    private static readonly Option<int> PatienceOption = new("--patience") { Description = "stop after this many epochs without a validation UA gain", DefaultValueFactory = _ => 8 };
+    private static readonly Option<int> MinEpochsOption = new("--min-epochs") { Description = "never stop early before this epoch", DefaultValueFactory = _ => 10 };
     private static readonly Option<int> BatchOption = new("--batch") { DefaultValueFactory = _ => 32 };
     private static readonly Option<double> LrOption = new("--lr") { DefaultValueFactory = _ => 1e-3 };
     private static readonly Option<int> SeedOption = new("--seed") { DefaultValueFactory = _ => 1234 };
@@ -64,7 +66,7 @@ internal static class Cli
         var version = new Option<string>("--model-version") { DefaultValueFactory = _ => "1.0.0" };
         var cmd = new Command("train", "train on the manifest's train rows, early-stop on a held-out fold, score the cross-corpus rows, export ONNX")
         {
-            ManifestOption, ArchOption, ChannelsOption, HiddenOption, DropoutOption, WindowOption, HopOption, EpochsOption, PatienceOption,
+            ManifestOption, ArchOption, ChannelsOption, HiddenOption, DropoutOption, WindowOption, HopOption, EpochsOption, PatienceOption, MinEpochsOption,
             BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, CorporaOption, TimeMaskOption, BandMaskOption, TrimOption, valFold, output, checkpoint, name, version,
         };
         cmd.SetAction(p =>
@@ -85,7 +87,7 @@ internal static class Cli
         var folds = new Option<string>("--folds") { Description = "test folds, comma-separated", DefaultValueFactory = _ => "0,1,2,3,4,5" };
         var cmd = new Command("cv", "leave-one-fold-out cross-validation over the manifest's speaker folds")
         {
-            ManifestOption, ArchOption, ChannelsOption, HiddenOption, DropoutOption, WindowOption, HopOption, EpochsOption, PatienceOption,
+            ManifestOption, ArchOption, ChannelsOption, HiddenOption, DropoutOption, WindowOption, HopOption, EpochsOption, PatienceOption, MinEpochsOption,
             BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, CorporaOption, TimeMaskOption, BandMaskOption, TrimOption, folds,
         };
         cmd.SetAction(p =>
@@ -189,7 +191,7 @@ internal static class Cli
         var corpora = p.GetValue(CorporaOption)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var data = new DataOptions(p.GetValue(ManifestOption)!, FeatureConfig.Telephone8k, p.GetValue(AugmentOption), p.GetValue(CacheOption), threads, TrainCorpora: corpora);
         var settings = new TrainSettings(p.GetValue(BatchOption), p.GetValue(EpochsOption), p.GetValue(PatienceOption), p.GetValue(LrOption),
-            Seed: p.GetValue(SeedOption), MaxTimeMask: p.GetValue(TimeMaskOption), MaxBandMask: p.GetValue(BandMaskOption), TrimSilence: p.GetValue(TrimOption));
+            Seed: p.GetValue(SeedOption), MaxTimeMask: p.GetValue(TimeMaskOption), MaxBandMask: p.GetValue(BandMaskOption), TrimSilence: p.GetValue(TrimOption), MinEpochs: p.GetValue(MinEpochsOption));
         Log($"{spec.Architecture} channels [{string.Join(',', spec.Channels)}] hidden {spec.LstmHidden} dropout {spec.Dropout} window {spec.WindowFrames} hop {spec.HopFrames} norm {spec.Normalisation}; {settings}; threads {threads}; corpora {(corpora is null ? "all" : string.Join(',', corpora))}");
         return (data, spec, settings);
     }

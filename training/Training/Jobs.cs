@@ -64,6 +64,7 @@ internal static class Jobs
     {
         var (rows, _) = LoadRows(data, spec, log);
         var train = rows.Where(u => u.Row.Split == data.TrainSplit && u.Row.Fold is not null).ToList();
+        var crossCorpus = rows.Where(u => u.Row.Split == data.CrossCorpusSplit).ToList();
         var allFolds = train.Select(u => u.Row.Fold!.Value).Distinct().Order().ToList();
         var results = new List<FoldResult>();
         foreach (var fold in folds)
@@ -87,6 +88,9 @@ internal static class Jobs
                 byCorpus[corpus] = Metrics.Compute(idx.Select(i => test[i].Row.Label).ToList(), idx.Select(i => predicted[i]).ToList(), spec.Labels.Count);
             }
             var all = Metrics.Compute(test.Select(u => u.Row.Label).ToList(), predicted, spec.Labels.Count);
+            // every fold's model also meets the never-trained-on corpus: cross-corpus as mean ± std too
+            foreach (var corpus in crossCorpus.Select(u => u.Row.Corpus).Distinct().Order())
+                byCorpus[$"{corpus} (cross-corpus)"] = trainer.Score(crossCorpus.Where(u => u.Row.Corpus == corpus).ToList());
             var result = new FoldResult(fold, valFold, history.Count, clock.Elapsed.TotalSeconds / Math.Max(1, history.Count), byCorpus, all);
             results.Add(result);
             foreach (var (corpus, m) in byCorpus) log($"fold {fold} {corpus}: {Describe(m)}");

@@ -17,7 +17,8 @@ internal sealed record TrainSettings(
     int MinTailFrames = 50,
     int MaxTimeMask = 20,
     int MaxBandMask = 8,
-    bool TrimSilence = false);
+    bool TrimSilence = false,
+    int MinEpochs = 10);
 
 internal sealed record EpochLog(int Epoch, double TrainLoss, double ValidationUa, double ValidationWa, double Seconds);
 
@@ -80,7 +81,8 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
                 best?.Values.ToList().ForEach(t => t.Dispose());
                 best = net.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
             }
-            else if (++sinceBest >= settings.Patience)
+            // the CNN-BiLSTM can sit at chance for several epochs before it starts to learn: no stop before MinEpochs
+            else if (++sinceBest >= settings.Patience && epoch >= settings.MinEpochs)
             {
                 log($"early stop: no validation UA gain in {settings.Patience} epochs; best {bestUa:P1}");
                 break;
