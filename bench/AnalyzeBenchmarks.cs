@@ -14,7 +14,6 @@ namespace Streaming.Benchmarks;
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(Columns))]
-[SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 5)]
 public class AnalyzeBenchmarks
 {
     private const int CallSeconds = 600;
