@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
 using Streaming.Messaging.Kafka;
 using Streaming.Pipeline;
@@ -79,7 +80,15 @@ public sealed class KafkaBus : ITestBus
 
     public KafkaPublisher Publisher => _publisher;
 
-    public Task CreateTopicAsync<T>(string topic) => TestServers.CreateTopicAsync(topic);
+    public Task CreateTopicAsync<T>(string topic) => _options.LegacyBroker09 ? TestServers.CreateTopicAsync(topic) : CreateOnMockClusterAsync(topic);
+
+    /// <summary>The mock cluster has no controller for CreateTopics but creates a topic a producer asks metadata for.</summary>
+    private async Task CreateOnMockClusterAsync(string topic)
+    {
+        using var admin = new DependentAdminClientBuilder(_publisher.Handle).Build();
+        await Wait.UntilAsync(() => admin.GetMetadata(topic, TimeSpan.FromSeconds(5)).Topics.Any(t => t.Topic == topic && t.Partitions.Count > 0),
+            $"mock topic {topic}", 30);
+    }
 
     public IMessageSink<T> Sink<T>(string topic, IMessageCodec<T> codec) => new KafkaMessageSink<T>(_publisher, codec, topic);
 
