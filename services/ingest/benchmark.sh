@@ -2,10 +2,11 @@
 # The distributed benchmark (docs/benchmarks.md, "## Distributed"): the four services in Release on the local
 # Kafka 0.9 and Redis, N stereo calls replayed through ingest at real time, ingest-to-Redis latency from the timeline
 # update channel, and CPU seconds per process to name the bottleneck.
-# Usage: services/ingest/benchmark.sh CALLS [WAV]     (default WAV: samples/call-calm.wav, 52 s)
+# Usage: services/ingest/benchmark.sh "CALLS [CALLS...]" [WAV]   (default WAV: samples/call-calm.wav, 52 s)
+# The services start once; each CALLS value is one replay (calls started over one second, then real time).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-CALLS="${1:?usage: benchmark.sh CALLS [WAV]}"
+RUNS="${1:?usage: benchmark.sh \"CALLS [CALLS...]\" [WAV]}"
 WAV="${2:-samples/call-calm.wav}"
 MODEL="${MODEL:-models/emotion-cnn-bilstm.onnx}"
 NS="bench$(date +%s)."
@@ -37,18 +38,25 @@ done
 
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime in clock ticks
 TICKS=$(getconf CLK_TCK)
-declare -A BEFORE=()
-ALL=("${!PID[@]}" kafka redis)
+ALL=(ingest featurizer classifier aggregator kafka redis)
 pidof_() { case "$1" in kafka) cat .servers/kafka.pid ;; redis) cat .servers/redis.pid ;; *) echo "${PID[$1]}" ;; esac; }
-for s in "${ALL[@]}"; do BEFORE[$s]=$(cpu "$(pidof_ "$s")"); done
-START=$(date +%s.%N)
 
-dotnet services/ingest/bin/Release/net10.0/Streaming.Ingest.dll replay --url "ws://127.0.0.1:${PORT[ingest]}/v1/audio" \
-  --calls "$CALLS" --prefix bench --latency "$REDIS_ENDPOINT/$NS" "$WAV" | grep -v '"type":"stopped"' || true
-
-WALL=$(echo "$(date +%s.%N) - $START" | bc)
-echo "wall ${WALL} s; CPU seconds per process (share of one core over the run):"
-for s in "${ALL[@]}"; do
-  used=$(echo "scale=1; ($(cpu "$(pidof_ "$s")") - ${BEFORE[$s]}) / $TICKS" | bc)
-  echo "  $s: ${used} s ($(echo "scale=0; 100 * $used / $WALL" | bc) %)"
+for CALLS in $RUNS; do
+  declare -A BEFORE=()
+  for s in "${ALL[@]}"; do BEFORE[$s]=$(cpu "$(pidof_ "$s")"); done
+  START=$(date +%s.%N)
+  echo "== $CALLS call(s), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  # bash's `times` gives the CPU of finished children: the replay client's share is the difference around it
+  CHILD_BEFORE=$(times | tail -1 | awk '{print $1, $2}')
+  dotnet services/ingest/bin/Release/net10.0/Streaming.Ingest.dll replay --url "ws://127.0.0.1:${PORT[ingest]}/v1/audio" \
+    --calls "$CALLS" --prefix "bench$CALLS" --latency "$REDIS_ENDPOINT/$NS" "$WAV" | grep -v '"type":"stopped"' || true
+  WALL=$(echo "$(date +%s.%N) - $START" | bc)
+  CHILD_AFTER=$(times | tail -1 | awk '{print $1, $2}')
+  echo "replay client CPU (user sys, cumulative before -> after): $CHILD_BEFORE -> $CHILD_AFTER"
+  echo "wall ${WALL} s; CPU seconds per process (share of one core over the run):"
+  for s in "${ALL[@]}"; do
+    used=$(echo "scale=1; ($(cpu "$(pidof_ "$s")") - ${BEFORE[$s]}) / $TICKS" | bc)
+    echo "  $s: ${used} s ($(echo "scale=0; 100 * $used / $WALL" | bc) %)"
+  done
+  sleep 5
 done
