@@ -62,6 +62,24 @@ public sealed class EmotionModelTests : IDisposable
     }
 
     [Fact]
+    public void Run_FromManyThreads_EachCallGetsItsOwnResult()
+    {
+        using var model = EmotionModel.Load(WriteModel());
+        var results = new float[8][];
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            var input = new float[4 * 20];
+            for (var b = 0; b < 4; b++) Array.Fill(input, b == i % 4 ? 1f + i : 0f, b * 20, 20);
+            var probabilities = new float[4];
+            for (var repeat = 0; repeat < 50; repeat++) model.Run(input, 1, 20, probabilities);
+            results[i] = probabilities;
+        });
+
+        for (var i = 0; i < 8; i++) Assert.Equal(i % 4, Array.IndexOf(results[i], results[i].Max()));
+        Assert.True(results[4][0] > results[0][0]);  // a larger logit, a more confident softmax
+    }
+
+    [Fact]
     public void Run_FewerFramesThanContractMinimum_Throws()
     {
         using var model = EmotionModel.Load(WriteModel());
