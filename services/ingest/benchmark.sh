@@ -46,13 +46,9 @@ for CALLS in $RUNS; do
   for s in "${ALL[@]}"; do BEFORE[$s]=$(cpu "$(pidof_ "$s")"); done
   START=$(date +%s.%N)
   echo "== $CALLS call(s), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-  # bash's `times` gives the CPU of finished children: the replay client's share is the difference around it
-  CHILD_BEFORE=$(times | tail -1 | awk '{print $1, $2}')
-  dotnet services/ingest/bin/Release/net10.0/Streaming.Ingest.dll replay --url "ws://127.0.0.1:${PORT[ingest]}/v1/audio" \
-    --calls "$CALLS" --prefix "bench$CALLS" --latency "$REDIS_ENDPOINT/$NS" "$WAV" | grep -v '"type":"stopped"' || true
+  /usr/bin/time -f "  replay client: %U s user + %S s system" dotnet services/ingest/bin/Release/net10.0/Streaming.Ingest.dll replay --url "ws://127.0.0.1:${PORT[ingest]}/v1/audio" \
+    --calls "$CALLS" --prefix "bench$CALLS" --latency "$REDIS_ENDPOINT/$NS" "$WAV" 2>&1 | grep -v '"type":"stopped"' || true
   WALL=$(echo "$(date +%s.%N) - $START" | bc)
-  CHILD_AFTER=$(times | tail -1 | awk '{print $1, $2}')
-  echo "replay client CPU (user sys, cumulative before -> after): $CHILD_BEFORE -> $CHILD_AFTER"
   echo "wall ${WALL} s; CPU seconds per process (share of one core over the run):"
   for s in "${ALL[@]}"; do
     used=$(echo "scale=1; ($(cpu "$(pidof_ "$s")") - ${BEFORE[$s]}) / $TICKS" | bc)
