@@ -26,7 +26,7 @@ internal sealed record EpochLog(int Epoch, double TrainLoss, double ValidationUa
 /// Trains one <see cref="EmotionNet"/> on feature windows: each epoch visits every training utterance
 /// once, as a random window of a random augmented copy (the original file when there are none), short
 /// utterances padded with silence at a random offset; SpecAugment-style time and band masks; a
-/// class-weighted loss balances the classes; Adam; early stopping on validation UA keeps the best epoch.
+/// class-weighted loss balances the classes; AdamW; early stopping on validation UA keeps the best epoch.
 /// </summary>
 internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings settings, float[] silence, Action<string> log)
 {
