@@ -16,8 +16,13 @@ public sealed record ChannelRoles(int CustomerChannel = 0, int? AgentChannel = n
     {
         if (CustomerChannel == AgentChannel)
             throw new ArgumentException($"channel {CustomerChannel} cannot be both the customer and the agent");
+        // Checked here, not only by the ingestor, so the error names the role the user asked for.
+        if (CustomerChannel >= channels)
+            throw new ArgumentException($"customer channel {CustomerChannel} does not exist: the audio has {channels} channel(s)");
+        if (AgentChannel >= channels)
+            throw new ArgumentException($"agent channel {AgentChannel} does not exist: the audio has {channels} channel(s)");
         var agent = AgentChannel ?? (channels > 1 ? (CustomerChannel == 0 ? 1 : 0) : null);
-        return Enumerable.Range(0, Math.Max(channels, Math.Max(CustomerChannel, agent ?? 0) + 1)).Select(c =>
+        return Enumerable.Range(0, channels).Select(c =>
             c == CustomerChannel ? new ChannelAssignment(c, "customer", SpeakerRole.Customer)
             : c == agent ? new ChannelAssignment(c, "agent", SpeakerRole.Agent)
             : new ChannelAssignment(c, $"speaker{c}", SpeakerRole.Unknown)).ToList();

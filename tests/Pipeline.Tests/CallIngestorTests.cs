@@ -68,10 +68,24 @@ public sealed class CallIngestorTests
     }
 
     [Fact]
-    public void Constructor_ChannelBeyondTheAudio_NamesTheChannel()
+    public void Assign_AgentChannelBeyondTheAudio_NamesTheAgentChannel()
     {
-        var e = Assert.Throws<ArgumentException>(() =>
-            new CallIngestor("call-4", 8000, 1, new ChannelRoles(AgentChannel: 1).Assign(1), false, new CollectingSink<AudioChunk>()));
+        var e = Assert.Throws<ArgumentException>(() => new ChannelRoles(AgentChannel: 1).Assign(1));
+        Assert.Contains("agent channel 1 does not exist", e.Message);
+    }
+
+    [Fact]
+    public void Assign_CustomerChannelBeyondStereo_NamesTheCustomerChannelNotAnotherOne()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new ChannelRoles(CustomerChannel: 3).Assign(2));
+        Assert.StartsWith("customer channel 3 does not exist", e.Message);
+    }
+
+    [Fact]
+    public void Constructor_AssignmentBeyondTheAudio_NamesTheChannel()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new CallIngestor("call-4", 8000, 1,
+            [new ChannelAssignment(1, "agent", SpeakerRole.Agent)], false, new CollectingSink<AudioChunk>()));
         Assert.Contains("channel 1", e.Message);
     }
 
