@@ -55,6 +55,10 @@ public static class AnalyzeCommand
             settings.Classifier.Validate();
             if (settings.Threads < 1) throw new ArgumentException("--threads must be at least 1");
             if (settings.CustomerChannel < 0 || settings.AgentChannel < 0) throw new ArgumentException("channel numbers start at 0");
+            if (settings.CustomerChannel == settings.AgentChannel)
+                throw new ArgumentException($"--customer-channel and --agent-channel are both {settings.CustomerChannel}");
+            CheckWritable("--json", settings.Json);
+            CheckWritable("--html", settings.Html);
             emotionModel = EmotionModel.Load(new EmotionModelOptions { Path = settings.Model.FullName, IntraOpThreads = settings.Threads },
                 FeatureConfig.Telephone8k, settings.Quiet ? null : line => errors.WriteLine(line));
         }
@@ -76,21 +80,40 @@ public static class AnalyzeCommand
             {
                 foreach (var report in reports) TerminalReport.Write(console, report, emotionModel.Contract.Labels);
             }
+            var outputFailed = false;
             if (reports.Count > 0)
             {
                 if (settings.Json is { } json)
-                {
-                    CallReport.Write(json.FullName, reports);
-                    if (!settings.Quiet) console.MarkupLine($"JSON: [link]{Markup.Escape(json.FullName)}[/]");
-                }
+                    outputFailed |= !TryWrite("JSON", json, () => CallReport.Write(json.FullName, reports), settings.Quiet, console, errors);
                 if (settings.Html is { } html)
-                {
-                    HtmlReport.Write(html.FullName, reports, emotionModel.Contract.Labels);
-                    if (!settings.Quiet) console.MarkupLine($"HTML: [link]{Markup.Escape(html.FullName)}[/]");
-                }
+                    outputFailed |= !TryWrite("HTML", html, () => HtmlReport.Write(html.FullName, reports, emotionModel.Contract.Labels), settings.Quiet, console, errors);
             }
-            return results.Any(r => r.Error is not null) ? FileFailed : Ok;
+            return outputFailed || results.Any(r => r.Error is not null) ? FileFailed : Ok;
         }
+    }
+
+    /// <summary>Checked before any audio is read, so a typo in an output path does not cost a whole analysis.</summary>
+    private static void CheckWritable(string option, FileInfo? file)
+    {
+        if (file is null) return;
+        if (Directory.Exists(file.FullName)) throw new ArgumentException($"{option} {file.FullName}: is a directory");
+        if (file.Directory is { Exists: false } directory) throw new ArgumentException($"{option} {file.FullName}: directory {directory.FullName} does not exist");
+    }
+
+    /// <summary>Writes one output file; a failure (permissions, full disk) is one line, the other outputs still go out.</summary>
+    private static bool TryWrite(string kind, FileInfo file, Action write, bool quiet, IAnsiConsole console, TextWriter errors)
+    {
+        try
+        {
+            write();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            errors.WriteLine($"error: cannot write {file.FullName}: {e.Message}");
+            return false;
+        }
+        if (!quiet) console.MarkupLine($"{kind}: [link]{Markup.Escape(file.FullName)}[/]");
+        return true;
     }
 
     /// <summary>Progress bars on an interactive terminal; nothing extra in logs and pipes.</summary>

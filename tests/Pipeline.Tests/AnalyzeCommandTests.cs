@@ -126,6 +126,31 @@ public sealed class AnalyzeCommandTests
         Assert.DoesNotContain("   at ", stderr);
     }
 
+    [Theory]
+    [InlineData("--json", "/nonexistent-dir/out.json", "does not exist")]
+    [InlineData("--html", "/", "is a directory")]
+    [InlineData("--voting", "bogus", "bogus")]
+    [InlineData("--threads", "abc", "abc")]
+    [InlineData("--vote-windows", "0", "VotingWindows")]
+    [InlineData("--agent-channel", "0", "both 0")]
+    public void Analyze_BadOption_OneLineErrorAndExitCode2(string option, string value, string problem)
+    {
+        var (code, _, stderr) = Cli.Run("analyze", Cli.Sample("call-calm.wav"), "--quiet", option, value);
+
+        Assert.Equal(2, code);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(problem, line);
+    }
+
+    [Fact]
+    public void Analyze_CustomerChannelBeyondStereo_NamesTheCustomerChannel()
+    {
+        var (code, _, stderr) = Cli.Run("analyze", Cli.Sample("call-calm.wav"), "--quiet", "--customer-channel", "3");
+
+        Assert.Equal(1, code);
+        Assert.Contains("customer channel 3 does not exist", stderr);
+    }
+
     [Fact]
     public void Analyze_MissingWav_ExitCode1NamingTheFile()
     {
