@@ -53,7 +53,8 @@ public sealed class EmotionModel : IEmotionModel, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var path = options.Path;
-        if (!File.Exists(path)) throw new FileNotFoundException($"model file '{path}' does not exist", path);
+        if (!File.Exists(path))
+            throw new FileNotFoundException(Directory.Exists(path) ? $"model file '{path}' is a directory" : $"model file '{path}' does not exist", path);
 
         var (session, provider) = CreateSession(path, options, log);
         try

@@ -96,6 +96,13 @@ public sealed class EmotionModelTests : IDisposable
     }
 
     [Fact]
+    public void Load_PathIsADirectory_SaysSo()
+    {
+        var error = Assert.Throws<FileNotFoundException>(() => EmotionModel.Load(_dir));
+        Assert.Contains($"'{_dir}' is a directory", error.Message);
+    }
+
+    [Fact]
     public void Load_NotOnnx_ThrowsInvalidDataNamingFile()
     {
         var path = Write("RIFF....WAVEfmt definitely not a model"u8.ToArray(), "clip.onnx");
