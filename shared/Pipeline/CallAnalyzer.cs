@@ -24,7 +24,7 @@ public sealed class CallAnalyzer(IEmotionModel model, ClassifierOptions classifi
         var pipeline = new EmbeddedPipeline(model, classifierOptions, store, cancellationToken);
         var replays = files.Select(file => ReplayAsync(file, pipeline, customerOnly, realTime, progress, cancellationToken)).ToList();
         var outcomes = await Task.WhenAll(replays).ConfigureAwait(false);
-        await pipeline.CompleteAsync().ConfigureAwait(false);
+        await pipeline.CompleteAsync(cancellationToken).ConfigureAwait(false);
 
         var builder = new TimelineBuilder(model.Contract);
         var results = new List<CallResult>(files.Count);

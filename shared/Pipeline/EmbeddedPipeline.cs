@@ -50,9 +50,10 @@ public sealed class EmbeddedPipeline
     public ClassifierStage Classifier { get; }
 
     /// <summary>Ends the input and waits until every window has reached the store; rethrows a stage's failure.</summary>
-    public async Task CompleteAsync()
+    /// <param name="cancellationToken">Stops the wait only; the stages stop with the token given at construction.</param>
+    public async Task CompleteAsync(CancellationToken cancellationToken = default)
     {
         _audio.Writer.TryComplete();
-        await _completion.ConfigureAwait(false);
+        await _completion.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 }
