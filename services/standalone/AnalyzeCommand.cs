@@ -135,15 +135,19 @@ public static class AnalyzeCommand
         return results;
     }
 
-    /// <summary>Call ids from file names, made unique when two files share a name.</summary>
+    /// <summary>
+    /// Call ids from file names, made unique when two files share a name. Unique against every id handed out,
+    /// not only the same name's: a.wav, b/a.wav and a-2.wav must not share "a-2" (the store would merge them).
+    /// </summary>
     private static IEnumerable<(FileInfo File, string CallId)> CallIds(FileInfo[] files)
     {
-        var seen = new Dictionary<string, int>();
+        var taken = new HashSet<string>(StringComparer.Ordinal);
         foreach (var file in files)
         {
-            var id = Path.GetFileNameWithoutExtension(file.Name);
-            seen[id] = seen.GetValueOrDefault(id) + 1;
-            yield return (file, seen[id] == 1 ? id : $"{id}-{seen[id]}");
+            var name = Path.GetFileNameWithoutExtension(file.Name);
+            var id = name;
+            for (var n = 2; !taken.Add(id); n++) id = $"{name}-{n}";
+            yield return (file, id);
         }
     }
 }

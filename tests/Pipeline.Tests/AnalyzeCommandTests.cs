@@ -66,6 +66,21 @@ public sealed class AnalyzeCommandTests
         Assert.Equal(["call-calm", "call-angry-customer"], doc.RootElement.EnumerateArray().Select(c => c.GetProperty("callId").GetString()));
     }
 
+    [Fact]
+    public void Analyze_FileNamesThatWouldCollide_GetDistinctCallIds()
+    {
+        var dir = Directory.CreateTempSubdirectory("streaming-ids-").FullName;
+        Directory.CreateDirectory(Path.Combine(dir, "b"));
+        string[] paths = [Path.Combine(dir, "a.wav"), Path.Combine(dir, "b", "a.wav"), Path.Combine(dir, "a-2.wav")];
+        foreach (var path in paths) File.Copy(Cli.Sample("call-calm.wav"), path);
+        var json = Cli.TempFile(".json");
+        var (code, _, stderr) = Cli.Run(["analyze", .. paths, "--quiet", "--json", json]);
+
+        Assert.True(code == 0, $"exit {code}: {stderr}");
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal(["a", "a-2", "a-2-2"], doc.RootElement.EnumerateArray().Select(c => c.GetProperty("callId").GetString()));
+    }
+
     public static TheoryData<string, byte[], string> BadFiles => new()
     {
         { "corrupt", "this is not a wav file at all"u8.ToArray(), "RIFF" },
