@@ -20,7 +20,8 @@ public sealed class CallAnalyzer(IEmotionModel model, ClassifierOptions classifi
     public async Task<IReadOnlyList<CallResult>> AnalyzeAsync(IReadOnlyList<CallFile> files, bool customerOnly, bool realTime,
         IProgress<(CallFile File, double Fraction)>? progress, CancellationToken cancellationToken)
     {
-        var store = new InMemoryTimelineStore();
+        // Every call is read back after the last one ends: the store must not evict any of them.
+        var store = new InMemoryTimelineStore(maxEndedCalls: files.Count);
         var pipeline = new EmbeddedPipeline(model, classifierOptions, store, cancellationToken);
         var replays = files.Select(file => ReplayAsync(file, pipeline, customerOnly, realTime, progress, cancellationToken)).ToList();
         var outcomes = await Task.WhenAll(replays).ConfigureAwait(false);

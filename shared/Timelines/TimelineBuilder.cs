@@ -5,7 +5,7 @@ namespace Streaming.Timelines;
 /// <summary>
 /// Turns classified windows into per-speaker segments and call summaries.
 /// <para>
-/// Windows overlap (a 3 s window every 1 s), so each window is given the part of the time axis nearest to its
+/// Windows overlap (the shipped model: a 2 s window every 1 s), so each window is given the part of the time axis nearest to its
 /// centre: the boundary between consecutive overlapping windows is the midpoint of their centres; the first
 /// window starts at its own start and the last ends at its own end. Segments then tile the speaker's time
 /// without overlap, and durations add up to the stream's length. Consecutive windows with the same voted
