@@ -22,9 +22,16 @@ public sealed class CallAnalyzerTests
         }).ToList();
         using var model = EmotionModel.Load(AnalyzeCommand.DefaultModelPath, FeatureConfig.Telephone8k);
 
-        var results = await new CallAnalyzer(model, new ClassifierOptions())
-            .AnalyzeAsync(files, customerOnly: false, realTime: false, progress: null, CancellationToken.None);
+        try
+        {
+            var results = await new CallAnalyzer(model, new ClassifierOptions())
+                .AnalyzeAsync(files, customerOnly: false, realTime: false, progress: null, CancellationToken.None);
 
-        Assert.All(results, r => Assert.NotEmpty(Assert.Single(r.Timeline!.Speakers).Windows));
+            Assert.All(results, r => Assert.NotEmpty(Assert.Single(r.Timeline!.Speakers).Windows));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 }
