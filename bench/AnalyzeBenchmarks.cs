@@ -42,11 +42,10 @@ public class AnalyzeBenchmarks
     }
 
     [Benchmark]
-    public int Analyze()
+    public async Task<int> Analyze()
     {
         var analyzer = new CallAnalyzer(_model, new ClassifierOptions());
-        var results = analyzer.AnalyzeAsync([new CallFile(_call, "bench")], customerOnly: false, realTime: false, null, CancellationToken.None)
-            .GetAwaiter().GetResult();
+        var results = await analyzer.AnalyzeAsync([new CallFile(_call, "bench")], customerOnly: false, realTime: false, null, CancellationToken.None);
         return results[0].Timeline!.Speakers.Sum(s => s.Windows.Count);
     }
 
