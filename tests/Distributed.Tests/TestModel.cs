@@ -1,4 +1,4 @@
-using System.Text;
+using Streaming.Tests.Shared;
 using Streaming.Contracts;
 using Streaming.Features;
 
@@ -30,73 +30,29 @@ public static class TestModel
     private static byte[] Build()
     {
         var bands = Contract.Features.MelBands;
-        var graph = new Proto()
-            .Message(1, new Proto()
+        var graph = new OnnxProto()
+            .Message(1, new OnnxProto()
                 .String(1, "features").String(2, "mean").String(3, "reduce").String(4, "ReduceMean")
-                .Message(5, new Proto().String(1, "axes").Varint(8, 1).Varint(8, 3).Varint(20, 7))
-                .Message(5, new Proto().String(1, "keepdims").Varint(3, 0).Varint(20, 2)))
-            .Message(1, new Proto()
+                .Message(5, new OnnxProto().String(1, "axes").Varint(8, 1).Varint(8, 3).Varint(20, 7))
+                .Message(5, new OnnxProto().String(1, "keepdims").Varint(3, 0).Varint(20, 2)))
+            .Message(1, new OnnxProto()
                 .String(1, "mean").String(1, "starts").String(1, "ends").String(1, "axes").String(2, "logits").String(3, "slice").String(4, "Slice"))
             .String(2, "distributed-test")
             .Message(5, Int64Tensor("starts", 0))
             .Message(5, Int64Tensor("ends", Labels.Length))
             .Message(5, Int64Tensor("axes", 1))
-            .Message(11, ValueInfo("features", [null, 1, bands, null]))
-            .Message(12, ValueInfo("logits", [null, Labels.Length]));
-        var model = new Proto()
+            .Message(11, OnnxProto.FloatValueInfo("features", [null, 1, bands, null]))
+            .Message(12, OnnxProto.FloatValueInfo("logits", [null, Labels.Length]));
+        var model = new OnnxProto()
             .Varint(1, 8)
             .String(2, "Distributed.Tests")
             .Message(7, graph)
-            .Message(8, new Proto().String(1, "").Varint(2, 17));
-        foreach (var (key, value) in Contract.ToMetadata()) model.Message(14, new Proto().String(1, key).String(2, value));
+            .Message(8, new OnnxProto().String(1, "").Varint(2, 17));
+        foreach (var (key, value) in Contract.ToMetadata()) model.Message(14, new OnnxProto().String(1, key).String(2, value));
         return model.ToArray();
     }
 
     /// <summary>A one-element INT64 tensor of shape [1] (TensorProto: dims 1, data_type 2, name 8, raw_data 9).</summary>
-    private static Proto Int64Tensor(string name, long value) =>
-        new Proto().Varint(1, 1).Varint(2, 7).String(8, name).Bytes(9, BitConverter.GetBytes(value));
-
-    private static Proto ValueInfo(string name, long?[] dims)
-    {
-        var shape = new Proto();
-        for (var i = 0; i < dims.Length; i++)
-            shape.Message(1, dims[i] is { } d ? new Proto().Varint(1, d) : new Proto().String(2, $"d{i}"));
-        return new Proto().String(1, name).Message(2, new Proto().Message(1, new Proto().Varint(1, 1).Message(2, shape)));
-    }
-
-    private sealed class Proto
-    {
-        private readonly MemoryStream _bytes = new();
-
-        public Proto Varint(int field, long value)
-        {
-            WriteVarint((ulong)(field << 3));
-            WriteVarint((ulong)value);
-            return this;
-        }
-
-        public Proto String(int field, string value) => Bytes(field, Encoding.UTF8.GetBytes(value));
-
-        public Proto Message(int field, Proto message) => Bytes(field, message.ToArray());
-
-        public byte[] ToArray() => _bytes.ToArray();
-
-        public Proto Bytes(int field, byte[] value)
-        {
-            WriteVarint((ulong)((field << 3) | 2));
-            WriteVarint((ulong)value.Length);
-            _bytes.Write(value);
-            return this;
-        }
-
-        private void WriteVarint(ulong value)
-        {
-            while (value >= 0x80)
-            {
-                _bytes.WriteByte((byte)(value | 0x80));
-                value >>= 7;
-            }
-            _bytes.WriteByte((byte)value);
-        }
-    }
+    private static OnnxProto Int64Tensor(string name, long value) =>
+        new OnnxProto().Varint(1, 1).Varint(2, 7).String(8, name).Bytes(9, BitConverter.GetBytes(value));
 }
