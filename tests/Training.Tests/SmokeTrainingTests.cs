@@ -55,4 +55,28 @@ public sealed class SmokeTrainingTests
         Assert.Equal(1, result.SkippedRows);
         Assert.Contains(log, l => l.Contains("row 10") && l.Contains("missing.wav"));
     }
+
+    [Fact]
+    public void Train_CosinePassesAndCalibration_CalibratedValidationUaNotBelowBestEpoch()
+    {
+        torch.set_num_threads(1);
+        using var corpus = new GeneratedCorpus();
+        var data = new DataOptions(corpus.ManifestPath, FeatureConfig.Telephone8k, AugmentedCopies: 1);
+        var spec = new ModelSpec(ModelSpec.CnnBiLstmName, [4, 8, 8, 8], 8, 0.1, GeneratedCorpus.Labels, 100, 50,
+            "smoke", "0.0.1", "generated tones", "test only");
+        var settings = new TrainSettings(BatchSize: 8, MaxEpochs: 3, Patience: 10, LearningRate: 0.01, Seed: 7,
+            Passes: 2, CosineSchedule: true, CalibrateBias: true);
+        var log = new List<string>();
+
+        var result = Jobs.Train(data, spec, settings, validationFold: 3, log.Add);
+        using var net = result.Net;
+
+        Assert.Equal(3, result.History.Count);
+        Assert.Single(log, l => l.StartsWith("logit bias", StringComparison.Ordinal));
+        // the best epoch's weights are restored, then the offsets may only raise its validation UA
+        Assert.True(result.Validation!.Ua >= result.History.Max(e => e.ValidationUa) - 1e-9,
+            $"calibrated UA {result.Validation.Ua:F3} below best epoch {result.History.Max(e => e.ValidationUa):F3}");
+        Assert.Equal(GeneratedCorpus.Labels.Length, net.LogitBias.Length);
+        Assert.Equal(0f, net.LogitBias[0]);
+    }
 }
