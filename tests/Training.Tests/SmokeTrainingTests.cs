@@ -57,7 +57,7 @@ public sealed class SmokeTrainingTests
     }
 
     [Fact]
-    public void Train_CosinePassesAndCalibration_CalibratedValidationUaNotBelowBestEpoch()
+    public void Train_CosinePassesMixupAndCalibration_CalibratedValidationUaNotBelowBestEpoch()
     {
         torch.set_num_threads(1);
         using var corpus = new GeneratedCorpus();
@@ -65,7 +65,7 @@ public sealed class SmokeTrainingTests
         var spec = new ModelSpec(ModelSpec.CnnBiLstmName, [4, 8, 8, 8], 8, 0.1, GeneratedCorpus.Labels, 100, 50,
             "smoke", "0.0.1", "generated tones", "test only");
         var settings = new TrainSettings(BatchSize: 8, MaxEpochs: 3, Patience: 10, LearningRate: 0.01, Seed: 7,
-            Passes: 2, CosineSchedule: true, CalibrateBias: true);
+            Passes: 2, CosineSchedule: true, CalibrateBias: true, Mixup: 0.4);
         var log = new List<string>();
 
         var result = Jobs.Train(data, spec, settings, validationFold: 3, log.Add);
