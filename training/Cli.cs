@@ -56,7 +56,6 @@ internal static class Cli
     private static readonly Option<int> BandMaskOption = new("--band-mask") { Description = "SpecAugment: widest masked band stripe (0 = off)", DefaultValueFactory = _ => 8 };
     private static readonly Option<int> PassesOption = new("--passes") { Description = "random windows drawn from each training utterance per epoch", DefaultValueFactory = _ => 1 };
     private static readonly Option<bool> CosineOption = new("--cosine") { Description = "anneal the learning rate along a cosine to zero at --epochs" };
-    private static readonly Option<bool> CalibrateOption = new("--calibrate") { Description = "after training, set per-label logit offsets that maximise UA on the validation speakers" };
     private static readonly Option<double> MixupOption = new("--mixup") { Description = "mixup: blend each batch with a shuffled copy, weight ~ Beta(α, α); α (0 = off)", DefaultValueFactory = _ => 0 };
     private static readonly Option<bool> TrimOption = new("--trim-silence") { Description = "cut training windows from each file's speech span (leading/trailing silence dropped)" };
     private static readonly Option<string?> JsonOption = new("--json") { Description = "write the results as JSON here" };
@@ -71,7 +70,7 @@ internal static class Cli
         var cmd = new Command("train", "train on the manifest's train rows, early-stop on a held-out fold, score the cross-corpus rows, export ONNX")
         {
             ManifestOption, ArchOption, ChannelsOption, HiddenOption, DropoutOption, WindowOption, HopOption, EpochsOption, PatienceOption, MinEpochsOption,
-            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, CorporaOption, TimeMaskOption, BandMaskOption, TrimOption, PassesOption, CosineOption, CalibrateOption, MixupOption, valFold, output, checkpoint, name, version,
+            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, CorporaOption, TimeMaskOption, BandMaskOption, TrimOption, PassesOption, CosineOption, MixupOption, valFold, output, checkpoint, name, version,
         };
         cmd.SetAction(p =>
         {
@@ -92,7 +91,7 @@ internal static class Cli
         var cmd = new Command("cv", "leave-one-fold-out cross-validation over the manifest's speaker folds")
         {
             ManifestOption, ArchOption, ChannelsOption, HiddenOption, DropoutOption, WindowOption, HopOption, EpochsOption, PatienceOption, MinEpochsOption,
-            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, CorporaOption, TimeMaskOption, BandMaskOption, TrimOption, PassesOption, CosineOption, CalibrateOption, MixupOption, folds,
+            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, CorporaOption, TimeMaskOption, BandMaskOption, TrimOption, PassesOption, CosineOption, MixupOption, folds,
         };
         cmd.SetAction(p =>
         {
@@ -196,7 +195,7 @@ internal static class Cli
         var data = new DataOptions(p.GetValue(ManifestOption)!, FeatureConfig.Telephone8k, p.GetValue(AugmentOption), p.GetValue(CacheOption), threads, TrainCorpora: corpora);
         var settings = new TrainSettings(p.GetValue(BatchOption), p.GetValue(EpochsOption), p.GetValue(PatienceOption), p.GetValue(LrOption),
             Seed: p.GetValue(SeedOption), MaxTimeMask: p.GetValue(TimeMaskOption), MaxBandMask: p.GetValue(BandMaskOption), TrimSilence: p.GetValue(TrimOption), MinEpochs: p.GetValue(MinEpochsOption),
-            Passes: Math.Max(1, p.GetValue(PassesOption)), CosineSchedule: p.GetValue(CosineOption), CalibrateBias: p.GetValue(CalibrateOption), Mixup: p.GetValue(MixupOption));
+            Passes: Math.Max(1, p.GetValue(PassesOption)), CosineSchedule: p.GetValue(CosineOption), Mixup: p.GetValue(MixupOption));
         Log($"{spec.Architecture} channels [{string.Join(',', spec.Channels)}] hidden {spec.LstmHidden} dropout {spec.Dropout} window {spec.WindowFrames} hop {spec.HopFrames} norm {spec.Normalisation}; {settings}; threads {threads}; corpora {(corpora is null ? "all" : string.Join(',', corpora))}");
         return (data, spec, settings);
     }

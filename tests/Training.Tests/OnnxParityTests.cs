@@ -90,7 +90,6 @@ public sealed class OnnxParityTests
     {
         var bands = net.Bands;
         net.SetNormalisation(Enumerable.Range(0, bands).Select(i => -5f + 0.01f * i).ToArray(), Enumerable.Range(0, bands).Select(i => 2f + 0.02f * i).ToArray());
-        net.LogitBias = [0f, 0.3f, -0.7f, 1.1f];
         net.train();
         using var opt = optim.Adam(net.parameters(), 0.01);
         for (int step = 0; step < 3; step++)

@@ -57,26 +57,23 @@ public sealed class SmokeTrainingTests
     }
 
     [Fact]
-    public void Train_CosinePassesMixupAndCalibration_CalibratedValidationUaNotBelowBestEpoch()
+    public void Train_CosinePassesAndMixup_RunsEveryEpochWithFiniteFallingLoss()
     {
         torch.set_num_threads(1);
         using var corpus = new GeneratedCorpus();
         var data = new DataOptions(corpus.ManifestPath, FeatureConfig.Telephone8k, AugmentedCopies: 1);
         var spec = new ModelSpec(ModelSpec.CnnBiLstmName, [4, 8, 8, 8], 8, 0.1, GeneratedCorpus.Labels, 100, 50,
             "smoke", "0.0.1", "generated tones", "test only");
-        var settings = new TrainSettings(BatchSize: 8, MaxEpochs: 3, Patience: 10, LearningRate: 0.01, Seed: 7,
-            Passes: 2, CosineSchedule: true, CalibrateBias: true, Mixup: 0.4);
+        var settings = new TrainSettings(BatchSize: 8, MaxEpochs: 4, Patience: 10, LearningRate: 0.01, Seed: 7,
+            Passes: 2, CosineSchedule: true, Mixup: 0.4);
         var log = new List<string>();
 
         var result = Jobs.Train(data, spec, settings, validationFold: 3, log.Add);
-        using var net = result.Net;
+        result.Net.Dispose();
 
-        Assert.Equal(3, result.History.Count);
-        Assert.Single(log, l => l.StartsWith("logit bias", StringComparison.Ordinal));
-        // the best epoch's weights are restored, then the offsets may only raise its validation UA
-        Assert.True(result.Validation!.Ua >= result.History.Max(e => e.ValidationUa) - 1e-9,
-            $"calibrated UA {result.Validation.Ua:F3} below best epoch {result.History.Max(e => e.ValidationUa):F3}");
-        Assert.Equal(GeneratedCorpus.Labels.Length, net.LogitBias.Length);
-        Assert.Equal(0f, net.LogitBias[0]);
+        Assert.Equal(4, result.History.Count);
+        Assert.All(result.History, e => Assert.True(double.IsFinite(e.TrainLoss)));
+        Assert.True(result.History[^1].TrainLoss < result.History[0].TrainLoss,
+            $"loss did not fall: {string.Join(", ", result.History.Select(e => e.TrainLoss.ToString("F3")))}");
     }
 }

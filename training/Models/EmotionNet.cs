@@ -18,17 +18,14 @@ internal abstract class EmotionNet : nn.Module<Tensor, Tensor>
         Labels = labels;
         norm_mean = zeros(1, 1, bands, 1);
         norm_scale = ones(1, 1, bands, 1);
-        logit_bias = zeros(labels);
         // buffers, so they are saved with the weights
         register_buffer("norm_mean", norm_mean);
         register_buffer("norm_scale", norm_scale);
-        register_buffer("logit_bias", logit_bias);
     }
 
 #pragma warning disable IDE1006 // names are the state_dict keys
     private readonly Tensor norm_mean;
     private readonly Tensor norm_scale;
-    private readonly Tensor logit_bias;
 #pragma warning restore IDE1006
 
     public int Bands { get; }
@@ -60,23 +57,11 @@ internal abstract class EmotionNet : nn.Module<Tensor, Tensor>
         norm_scale.copy_(tensor(scale).reshape(1, 1, Bands, 1));
     }
 
-    /// <summary>Per-label offsets added to the logits (zero unless calibrated on held-out speakers).</summary>
-    public float[] LogitBias
-    {
-        get => Values(logit_bias);
-        set
-        {
-            if (value.Length != Labels) throw new ArgumentException($"logit bias needs {Labels} labels");
-            using var _ = no_grad();
-            logit_bias.copy_(tensor(value));
-        }
-    }
-
     public override Tensor forward(Tensor features) => Logits(features, null);
 
     /// <summary>Logits [batch, labels]; <paramref name="gender"/> ([batch, 3] one-hot M/F/unknown) is used by the fused baseline only.</summary>
     public Tensor Logits(Tensor features, Tensor? gender) =>
-        Classify((features - (PerWindowMean ? features.mean([3], keepdim: true) : norm_mean)) * norm_scale, gender) + logit_bias;
+        Classify((features - (PerWindowMean ? features.mean([3], keepdim: true) : norm_mean)) * norm_scale, gender);
 
     protected abstract Tensor Classify(Tensor normalised, Tensor? gender);
 
@@ -93,8 +78,7 @@ internal abstract class EmotionNet : nn.Module<Tensor, Tensor>
             : g.Floats("norm_mean", EmotionNet.Values(norm_mean), 1, 1, Bands, 1);
         var centred = g.Node("Sub", [input, mean]);
         var scaled = g.Node("Mul", [centred, g.Floats("norm_scale", EmotionNet.Values(norm_scale), 1, 1, Bands, 1)]);
-        var logits = g.Node("Add", [AppendOnnx(g, scaled), g.Floats("logit_bias", LogitBias, Labels)]);
-        g.Output(logits, outputName, "batch", Labels);
+        g.Output(AppendOnnx(g, scaled), outputName, "batch", Labels);
     }
 
     /// <summary>

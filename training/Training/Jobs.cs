@@ -49,7 +49,6 @@ internal static class Jobs
         log($"{spec.Architecture}: {net.ParameterCount():N0} parameters");
         var trainer = new Trainer(net, spec, settings, FeatureStore.SilenceFrame(data.Features, spec.InputKind), log);
         var history = trainer.Fit(train, validation);
-        if (settings.CalibrateBias && validation.Count > 0) trainer.CalibrateBias(validation);
         var valMetrics = validation.Count > 0 ? trainer.Score(validation) : null;
         var ccMetrics = crossCorpus.Count > 0 ? trainer.Score(crossCorpus) : null;
         if (valMetrics is not null) log($"validation: {Describe(valMetrics)}");
@@ -80,37 +79,23 @@ internal static class Jobs
             var trainer = new Trainer(net, spec, settings with { Seed = settings.Seed + fold }, FeatureStore.SilenceFrame(data.Features, spec.InputKind), log);
             var clock = Stopwatch.StartNew();
             var history = trainer.Fit(fit, validation);
+            var probabilities = trainer.Predict(test);
+            var predicted = probabilities.Select(p => Metrics.ArgMax(p)).ToList();
             var byCorpus = new Dictionary<string, Metrics>();
-            void Record(string suffix)
+            foreach (var corpus in test.Select(u => u.Row.Corpus).Distinct().Order())
             {
-                foreach (var (corpus, m) in ScoreByCorpus(trainer, test, spec)) byCorpus[corpus + suffix] = m;
-                // every fold's model also meets the never-trained-on corpus: cross-corpus as mean ± std too
-                foreach (var corpus in crossCorpus.Select(u => u.Row.Corpus).Distinct().Order())
-                    byCorpus[$"{corpus} (cross-corpus){suffix}"] = trainer.Score(crossCorpus.Where(u => u.Row.Corpus == corpus).ToList());
+                var idx = Enumerable.Range(0, test.Count).Where(i => test[i].Row.Corpus == corpus).ToList();
+                byCorpus[corpus] = Metrics.Compute(idx.Select(i => test[i].Row.Label).ToList(), idx.Select(i => predicted[i]).ToList(), spec.Labels.Count);
             }
-            if (settings.CalibrateBias)
-            {
-                // the numbers without the offsets too, so the calibration's effect is on record
-                Record(" (uncalibrated)");
-                trainer.CalibrateBias(validation);
-            }
-            Record("");
-            var all = trainer.Score(test);
+            var all = Metrics.Compute(test.Select(u => u.Row.Label).ToList(), predicted, spec.Labels.Count);
+            // every fold's model also meets the never-trained-on corpus: cross-corpus as mean ± std too
+            foreach (var corpus in crossCorpus.Select(u => u.Row.Corpus).Distinct().Order())
+                byCorpus[$"{corpus} (cross-corpus)"] = trainer.Score(crossCorpus.Where(u => u.Row.Corpus == corpus).ToList());
             var result = new FoldResult(fold, valFold, history.Count, clock.Elapsed.TotalSeconds / Math.Max(1, history.Count), byCorpus, all);
             results.Add(result);
             foreach (var (corpus, m) in byCorpus) log($"fold {fold} {corpus}: {Describe(m)}");
         }
         return results;
-    }
-
-    private static IEnumerable<(string Corpus, Metrics Metrics)> ScoreByCorpus(Trainer trainer, List<Utterance> test, ModelSpec spec)
-    {
-        var predicted = trainer.Predict(test).Select(p => Metrics.ArgMax(p)).ToList();
-        foreach (var corpus in test.Select(u => u.Row.Corpus).Distinct().Order())
-        {
-            var idx = Enumerable.Range(0, test.Count).Where(i => test[i].Row.Corpus == corpus).ToList();
-            yield return (corpus, Metrics.Compute(idx.Select(i => test[i].Row.Label).ToList(), idx.Select(i => predicted[i]).ToList(), spec.Labels.Count));
-        }
     }
 
     public static void Export(EmotionNet net, ModelSpec spec, FeatureConfig features, string path)

@@ -21,7 +21,6 @@ internal sealed record TrainSettings(
     int MinEpochs = 10,
     int Passes = 1,
     bool CosineSchedule = false,
-    bool CalibrateBias = false,
     double Mixup = 0);
 
 internal sealed record EpochLog(int Epoch, double TrainLoss, double ValidationUa, double ValidationWa, double Seconds);
@@ -155,61 +154,7 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
     }
 
     /// <summary>Mean softmax over each utterance's windows (clean variant), eval mode.</summary>
-    public List<float[]> Predict(IReadOnlyList<Utterance> utterances) =>
-        Average(WindowLogits(utterances), utterances.Count, new float[spec.Labels.Count]);
-
-    /// <summary>
-    /// Sets the logit offsets that maximise UA on held-out speakers (a grid of ±1.5 in steps of 0.1, the
-    /// first label fixed at 0, ties to the smallest offsets). Class weights balance the training loss, but a
-    /// model still leans towards the classes it separates most easily (neutral over sad); this moves the
-    /// decision boundaries back. Returns the UA before and after on those utterances.
-    /// </summary>
-    public (double Before, double After) CalibrateBias(IReadOnlyList<Utterance> heldOut)
-    {
-        int labels = spec.Labels.Count;
-        net.LogitBias = new float[labels];
-        var windows = WindowLogits(heldOut);
-        var truth = heldOut.Select(u => u.Row.Label).ToList();
-        double UaWith(float[] bias) =>
-            Metrics.Compute(truth, Average(windows, heldOut.Count, bias).Select(p => Metrics.ArgMax(p)).ToList(), labels).Ua;
-
-        double before = UaWith(new float[labels]), best = before, bestNorm = 0;
-        var bestBias = new float[labels];
-        var bias = new float[labels];
-        const int steps = 15; // ±1.5 in 0.1 steps
-        int combos = (int)Math.Pow(2 * steps + 1, labels - 1);
-        for (int c = 0; c < combos; c++)
-        {
-            for (int l = 1, rest = c; l < labels; l++, rest /= 2 * steps + 1) bias[l] = (rest % (2 * steps + 1) - steps) * 0.1f;
-            double ua = UaWith(bias), norm = bias.Sum(b => b * b);
-            if (ua > best + 1e-9 || (ua > best - 1e-9 && norm < bestNorm)) { best = ua; bestNorm = norm; bias.CopyTo(bestBias, 0); }
-        }
-        net.LogitBias = bestBias;
-        log($"logit bias [{string.Join(", ", bestBias.Select(b => b.ToString("F1")))}]: held-out UA {before:P1} → {best:P1}");
-        return (before, best);
-    }
-
-    private static List<float[]> Average(List<(int Utterance, float[] Logits)> windows, int count, float[] bias)
-    {
-        int labels = bias.Length;
-        var sums = Enumerable.Range(0, count).Select(_ => new float[labels]).ToList();
-        var windowCounts = new int[count];
-        var p = new float[labels];
-        foreach (var (u, logits) in windows)
-        {
-            float max = float.NegativeInfinity, total = 0;
-            for (int l = 0; l < labels; l++) max = MathF.Max(max, p[l] = logits[l] + bias[l]);
-            for (int l = 0; l < labels; l++) total += p[l] = MathF.Exp(p[l] - max);
-            for (int l = 0; l < labels; l++) sums[u][l] += p[l] / total;
-            windowCounts[u]++;
-        }
-        for (int i = 0; i < count; i++)
-            for (int l = 0; l < labels; l++) sums[i][l] /= windowCounts[i];
-        return sums;
-    }
-
-    /// <summary>Logits of every window of every utterance (clean variant), eval mode, with the current logit bias.</summary>
-    private List<(int Utterance, float[] Logits)> WindowLogits(IReadOnlyList<Utterance> utterances)
+    public List<float[]> Predict(IReadOnlyList<Utterance> utterances)
     {
         net.eval();
         int w = spec.WindowFrames, labels = spec.Labels.Count;
@@ -217,7 +162,8 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
         for (int i = 0; i < utterances.Count; i++)
             foreach (var s in Windowing.Starts(utterances[i].Frames[0], w, spec.HopFrames, settings.MinTailFrames))
                 jobs.Add((i, s));
-        var result = new List<(int, float[])>(jobs.Count);
+        var sums = utterances.Select(_ => new float[labels]).ToList();
+        var windowCounts = new int[utterances.Count];
         const int maxBatch = 64;
         var buffer = new float[maxBatch * _bands * w];
         var gender = new float[maxBatch * 3];
@@ -237,10 +183,17 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
             using var _ = no_grad();
             var x = tensor(buffer.AsSpan(0, n * _bands * w).ToArray(), [n, 1, _bands, w]);
             var g = tensor(gender.AsSpan(0, n * 3).ToArray(), [n, 3]);
-            var logits = EmotionNet.Values(net.Logits(x, g));
-            for (int k = 0; k < n; k++) result.Add((jobs[j + k].Utterance, logits.AsSpan(k * labels, labels).ToArray()));
+            var p = EmotionNet.Values(nn.functional.softmax(net.Logits(x, g), 1));
+            for (int k = 0; k < n; k++)
+            {
+                var ui = jobs[j + k].Utterance;
+                for (int l = 0; l < labels; l++) sums[ui][l] += p[k * labels + l];
+                windowCounts[ui]++;
+            }
         }
-        return result;
+        for (int i = 0; i < sums.Count; i++)
+            for (int l = 0; l < labels; l++) sums[i][l] /= windowCounts[i];
+        return sums;
     }
 
     private (Tensor X, Tensor Gender, Tensor Y) Batch(Utterance[] items, Random rng)
