@@ -12,8 +12,6 @@ namespace Streaming.Training;
 internal static class Cli
 {
     private const string DefaultManifest = "../shared/data/emotion/manifest.csv";
-    private const string Licence =
-        "Trained on RAVDESS (CC BY-NC-SA 4.0) and TurEV-DB (CC BY-NC-ND 4.0): non-commercial use only; see models/README.md";
 
     // recall of a class absent from a fold is NaN, which JSON has no number for
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
@@ -77,9 +75,9 @@ internal static class Cli
             var (data, spec, settings) = Read(p, p.GetValue(name)!, p.GetValue(version)!);
             var result = Jobs.Train(data, spec, settings, p.GetValue(valFold), Log);
             using var net = result.Net;
-            if (p.GetValue(checkpoint) is string dir) { Jobs.SaveCheckpoint(net, spec, dir); Log($"checkpoint written to {dir}"); }
-            if (p.GetValue(output) is string path) { Jobs.Export(net, spec, data.Features, path); Log($"ONNX model written to {path} ({new FileInfo(path).Length:N0} bytes)"); }
-            WriteJson(p.GetValue(JsonOption), new { spec, settings, result.History, validation = result.Validation, cross_corpus = result.CrossCorpus, skipped_rows = result.SkippedRows });
+            if (p.GetValue(checkpoint) is string dir) { Jobs.SaveCheckpoint(net, result.Spec, dir); Log($"checkpoint written to {dir}"); }
+            if (p.GetValue(output) is string path) { Jobs.Export(net, result.Spec, data.Features, path); Log($"ONNX model written to {path} ({new FileInfo(path).Length:N0} bytes)"); }
+            WriteJson(p.GetValue(JsonOption), new { spec = result.Spec, settings, result.History, validation = result.Validation, cross_corpus = result.CrossCorpus, skipped_rows = result.SkippedRows });
             return 0;
         });
         return cmd;
@@ -188,7 +186,7 @@ internal static class Cli
         torch.set_num_threads(Math.Max(1, threads));
         var spec = new ModelSpec(p.GetValue(ArchOption)!, ParseInts(p.GetValue(ChannelsOption)!, "--channels"), p.GetValue(HiddenOption),
             p.GetValue(DropoutOption), ModelSpec.DefaultLabels, p.GetValue(WindowOption), p.GetValue(HopOption), name, version,
-            "RAVDESS speech + TurEV-DB (train split), 8 kHz, telephone augmentation", Licence, p.GetValue(NormOption)!);
+            TrainingData: "", Licence: "", p.GetValue(NormOption)!); // train states both from the rows it trains on
         if (!ModelSpec.Architectures.Contains(spec.Architecture))
             throw new ArgumentException($"--arch '{spec.Architecture}' is not one of {string.Join(", ", ModelSpec.Architectures)}");
         var corpora = p.GetValue(CorporaOption)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

@@ -27,9 +27,12 @@ public sealed class SmokeTrainingTests
         Assert.True(result.History[^1].TrainLoss < result.History[0].TrainLoss,
             $"loss did not fall: {string.Join(", ", result.History.Select(e => e.TrainLoss.ToString("F3")))}");
         Assert.Equal(0, result.SkippedRows);
+        // the metadata names the corpus actually trained on, not a fixed list
+        Assert.StartsWith("gen (train split)", result.Spec.TrainingData);
+        Assert.Contains("licence not recorded", result.Spec.Licence);
 
         var onnx = Path.Combine(corpus.Folder, "smoke.onnx");
-        Jobs.Export(net, spec, data.Features, onnx);
+        Jobs.Export(net, result.Spec, data.Features, onnx);
         var report = OnnxEvaluator.Run(onnx, corpus.ManifestPath, split: null, corpus: null, threads: 1, log.Add);
 
         Assert.Equal(48, report.Count);

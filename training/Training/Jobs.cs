@@ -23,7 +23,8 @@ internal sealed record DataOptions(
 internal sealed record FoldResult(int Fold, int ValidationFold, int Epochs, double SecondsPerEpoch,
     Dictionary<string, Metrics> ByCorpus, Metrics All);
 
-internal sealed record TrainResult(EmotionNet Net, List<EpochLog> History, Metrics? Validation, Metrics? CrossCorpus, int SkippedRows);
+/// <summary><paramref name="Spec"/>: the spec trained, its training data and licence stated from the rows trained on.</summary>
+internal sealed record TrainResult(EmotionNet Net, ModelSpec Spec, List<EpochLog> History, Metrics? Validation, Metrics? CrossCorpus, int SkippedRows);
 
 /// <summary>The training tool's commands as library calls (the CLI and the tests both use these).</summary>
 internal static class Jobs
@@ -53,7 +54,8 @@ internal static class Jobs
         var ccMetrics = crossCorpus.Count > 0 ? trainer.Score(crossCorpus) : null;
         if (valMetrics is not null) log($"validation: {Describe(valMetrics)}");
         if (ccMetrics is not null) log($"cross-corpus: {Describe(ccMetrics)}");
-        return new TrainResult(net, history, valMetrics, ccMetrics, skipped);
+        var (trainingData, licence) = CorpusLicences.Describe(train.Concat(validation).Select(u => u.Row.Corpus));
+        return new TrainResult(net, spec with { TrainingData = trainingData, Licence = licence }, history, valMetrics, ccMetrics, skipped);
     }
 
     /// <summary>
