@@ -37,9 +37,9 @@ public sealed class DistributedStack : IAsyncDisposable
 
     public ServiceProcess Ingest { get; private set; } = null!;
 
-    public ServiceProcess Featurizer { get; set; } = null!;
+    public ServiceProcess Featurizer { get; private set; } = null!;
 
-    public ServiceProcess Classifier { get; set; } = null!;
+    public ServiceProcess Classifier { get; private set; } = null!;
 
     public ServiceProcess Aggregator { get; private set; } = null!;
 
@@ -55,6 +55,22 @@ public sealed class DistributedStack : IAsyncDisposable
         stack.Ingest = stack.Start("ingest");
         foreach (var service in stack._processes) await service.WaitHealthyAsync();
         return stack;
+    }
+
+    /// <summary>SIGKILLs the running classifier or featurizer and starts a fresh instance in its place, healthy on return.</summary>
+    public async Task KillAndRestartAsync(string service)
+    {
+        var running = service switch
+        {
+            "classifier" => Classifier,
+            "featurizer" => Featurizer,
+            _ => throw new ArgumentOutOfRangeException(nameof(service), service, "only the classifier and featurizer are restarted"),
+        };
+        await running.KillAsync();
+        var fresh = Start(service);
+        await fresh.WaitHealthyAsync();
+        if (service == "classifier") Classifier = fresh;
+        else Featurizer = fresh;
     }
 
     /// <summary>Starts one more instance of a service with the stack's settings (it is disposed with the stack).</summary>

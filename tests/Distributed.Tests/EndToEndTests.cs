@@ -39,33 +39,17 @@ public sealed class EndToEndTests
         Assert.Contains("streaming_kafka_consumed", metrics);
     }
 
-    [Fact]
-    public async Task Classifier_KilledAndRestartedMidCall_TimelinesCompleteWithoutDuplicates()
+    [Theory]
+    [InlineData("classifier")]
+    [InlineData("featurizer")]
+    public async Task Stage_KilledAndRestartedMidCall_TimelinesCompleteWithoutDuplicates(string service)
     {
         await using var stack = await DistributedStack.StartAsync();
-        string[] calls = ["kill-c-0", "kill-c-1", "kill-c-2"];
+        string[] calls = [$"kill-{service}-0", $"kill-{service}-1", $"kill-{service}-2"];
 
         var replay = stack.ReplayAsync(Sample, calls, Speed);
         await WaitWindowsAsync(stack, calls, "windows before the kill");
-        await stack.Classifier.KillAsync();
-        stack.Classifier = stack.Start("classifier");
-        await stack.Classifier.WaitHealthyAsync();
-        await replay;
-
-        await AssertAllSameAsEmbeddedAsync(stack, calls);
-    }
-
-    [Fact]
-    public async Task Featurizer_KilledAndRestartedMidCall_TimelinesCompleteWithoutDuplicates()
-    {
-        await using var stack = await DistributedStack.StartAsync();
-        string[] calls = ["kill-f-0", "kill-f-1", "kill-f-2"];
-
-        var replay = stack.ReplayAsync(Sample, calls, Speed);
-        await WaitWindowsAsync(stack, calls, "windows before the kill");
-        await stack.Featurizer.KillAsync();
-        stack.Featurizer = stack.Start("featurizer");
-        await stack.Featurizer.WaitHealthyAsync();
+        await stack.KillAndRestartAsync(service);
         await replay;
 
         await AssertAllSameAsEmbeddedAsync(stack, calls);
