@@ -245,6 +245,15 @@ public sealed class AudioHookSessionTests
     }
 
     [Fact]
+    public void Text_InvalidUtf8InsideAString_IsAViolation()
+    {
+        // Found by fuzzing: JsonDocument parses this, and only reading the string throws.
+        var client = new Client();
+        client.Collect(client.Session.OnText((byte[])[.. "{\"version\":\""u8, 0x80, .. "\"}"u8]));
+        Assert.Contains("UTF-8", AssertDisconnect(client, "error"));
+    }
+
+    [Fact]
     public void Text_Oversized_IsAViolation()
     {
         var client = new Client();

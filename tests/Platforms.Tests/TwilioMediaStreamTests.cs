@@ -192,5 +192,9 @@ public sealed class TwilioMediaStreamTests
     }
 
     [Fact]
+    public void Text_InvalidUtf8InsideAString_Closes1007() =>
+        Assert.Equal(TwilioCloseCodes.InvalidPayload, Assert.Single(new TwilioMediaStream().OnText((byte[])[.. "{\"event\":\""u8, 0xBF, .. "\"}"u8]).OfType<CloseSocket>()).Code);
+
+    [Fact]
     public void Binary_Closes1003() => Assert.Equal(TwilioCloseCodes.UnsupportedData, Assert.Single(new TwilioMediaStream().OnBinary().OfType<CloseSocket>()).Code);
 }

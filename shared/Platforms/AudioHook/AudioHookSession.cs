@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using static Streaming.Platforms.JsonFields;
 using Streaming.Audio;
 using Streaming.Contracts;
@@ -87,6 +88,8 @@ public sealed class AudioHookSession
         _actions.Clear();
         if (State == AudioHookState.Closed) return _actions;
         if (utf8.Length > MaxTextBytes) return Violation($"text message of {utf8.Length} bytes is larger than {MaxTextBytes}");
+        // JsonDocument only checks the UTF-8 of a string when it is read (and then throws InvalidOperationException).
+        if (!Utf8.IsValid(utf8.Span)) return Violation("text message is not valid UTF-8");
         JsonDocument document;
         try
         {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using static Streaming.Platforms.JsonFields;
 using Streaming.Audio;
 using Streaming.Contracts;
@@ -69,6 +70,8 @@ public sealed class TwilioMediaStream
         _actions.Clear();
         if (_ended) return _actions;
         if (utf8.Length > MaxTextBytes) return Fail(TwilioCloseCodes.TooBig, $"message of {utf8.Length} bytes is larger than {MaxTextBytes}");
+        // JsonDocument only checks the UTF-8 of a string when it is read (and then throws InvalidOperationException).
+        if (!Utf8.IsValid(utf8.Span)) return Fail(TwilioCloseCodes.InvalidPayload, "message is not valid UTF-8");
         JsonDocument document;
         try
         {
