@@ -61,7 +61,7 @@ public sealed class TwilioMediaStreamTests
     [Fact]
     public void Start_OutboundConfiguredAsCustomer_SwapsTheRoles()
     {
-        var start = Assert.Single(Send(new TwilioMediaStream(TwilioCustomerTrack.Outbound), Start("inbound", "outbound")).OfType<StartCall>());
+        var start = Assert.Single(Send(new TwilioMediaStream(new Dictionary<string, SpeakerRole> { ["inbound"] = SpeakerRole.Agent, ["outbound"] = SpeakerRole.Customer }), Start("inbound", "outbound")).OfType<StartCall>());
         Assert.Equal([SpeakerRole.Agent, SpeakerRole.Customer], start.Roles);
     }
 

@@ -6,9 +6,6 @@ using Streaming.Contracts;
 
 namespace Streaming.Platforms.Twilio;
 
-/// <summary>Which Twilio track carries the customer: <c>inbound</c> (audio Twilio receives from the caller) by default.</summary>
-public enum TwilioCustomerTrack { Inbound, Outbound }
-
 /// <summary>WebSocket close codes the Twilio endpoint uses (RFC 6455).</summary>
 public static class TwilioCloseCodes
 {
@@ -43,14 +40,19 @@ public sealed class TwilioMediaStream
 
     private const byte MuLawSilence = 0xFF;
 
-    private readonly TwilioCustomerTrack _customerTrack;
+    /// <summary>Twilio's default: the inbound track (what Twilio receives from the caller) is the customer.</summary>
+    public static readonly IReadOnlyDictionary<string, SpeakerRole> DefaultTrackRoles =
+        new Dictionary<string, SpeakerRole> { ["inbound"] = SpeakerRole.Customer, ["outbound"] = SpeakerRole.Agent };
+
+    private readonly IReadOnlyDictionary<string, SpeakerRole> _trackRoles;
     private readonly List<PlatformAction> _actions = [];
     private TrackBuffer[] _tracks = [];
     private byte[] _frames = [];
     private bool _started;
     private bool _ended;
 
-    public TwilioMediaStream(TwilioCustomerTrack customerTrack = TwilioCustomerTrack.Inbound) => _customerTrack = customerTrack;
+    /// <param name="trackRoles">which party each track carries (the tenant's TwilioTrackRoles); a track not named is <see cref="SpeakerRole.Unknown"/></param>
+    public TwilioMediaStream(IReadOnlyDictionary<string, SpeakerRole>? trackRoles = null) => _trackRoles = trackRoles ?? DefaultTrackRoles;
 
     /// <summary>The call id (Twilio's callSid) once <c>start</c> arrived.</summary>
     public string? CallId { get; private set; }
@@ -164,8 +166,7 @@ public sealed class TwilioMediaStream
         StreamSid = streamSid;
         _tracks = [.. names.Select(n => new TrackBuffer(n))];
         _frames = new byte[_tracks.Length * (MaxSkewBytes + MaxPayloadBytes)];
-        var customer = _customerTrack == TwilioCustomerTrack.Inbound ? "inbound" : "outbound";
-        var roles = names.Select(n => n == customer ? SpeakerRole.Customer : SpeakerRole.Agent).ToArray();
+        var roles = names.Select(n => _trackRoles.GetValueOrDefault(n, SpeakerRole.Unknown)).ToArray();
 
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         CallMetadata.TryAdd(metadata, "platform", "twilio");
