@@ -174,6 +174,15 @@ public sealed class TwilioMediaStreamTests
     }
 
     [Fact]
+    public void Start_SampleRateAsString_Closes1003()
+    {
+        // Found by AFL++: reading a JSON string as a number threw InvalidOperationException.
+        var start = Start("inbound");
+        start["start"]!["mediaFormat"]!["sampleRate"] = "8000";
+        Assert.Equal(TwilioCloseCodes.UnsupportedData, Assert.Single(Send(new TwilioMediaStream(), start).OfType<CloseSocket>()).Code);
+    }
+
+    [Fact]
     public void Start_Twice_Closes1008()
     {
         var stream = new TwilioMediaStream();

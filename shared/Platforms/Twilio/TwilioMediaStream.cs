@@ -134,8 +134,8 @@ public sealed class TwilioMediaStream
         TryGetString(start, "streamSid", out var streamSid);
         if (!start.TryGetProperty("mediaFormat", out var format) || format.ValueKind != JsonValueKind.Object
             || !TryGetString(format, "encoding", out var encoding) || encoding != "audio/x-mulaw"
-            || !format.TryGetProperty("sampleRate", out var rate) || !rate.TryGetInt32(out var sampleRate) || sampleRate != SampleRate
-            || (format.TryGetProperty("channels", out var channels) && (!channels.TryGetInt32(out var count) || count != 1)))
+            || !TryGetLong(format, "sampleRate", out var sampleRate) || sampleRate != SampleRate
+            || (format.TryGetProperty("channels", out _) && (!TryGetLong(format, "channels", out var count) || count != 1)))
         {
             Fail(TwilioCloseCodes.UnsupportedData, "start: 'mediaFormat' must be audio/x-mulaw, 8000 Hz, 1 channel");
             return;
