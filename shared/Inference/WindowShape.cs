@@ -17,6 +17,7 @@ internal sealed class WindowShape
         SecondsPerFrame = (double)features.HopLength / features.SampleRate;
         MinClassifiedFrames = Math.Max(1, (int)Math.Round(options.MinClassifiedSeconds / SecondsPerFrame));
         MinVoicedFraction = options.MinVoicedFraction;
+        RejectNonSpeech = options.RejectNonSpeech && contract.InputKind == ModelContract.LogMel;
         Gate = new SpeechGate(features, options.SpeechThresholdDbfs);
         Projection = new InputProjection(contract);
     }
@@ -33,6 +34,9 @@ internal sealed class WindowShape
     public double SecondsPerFrame { get; }
     public int MinClassifiedFrames { get; }
     public float MinVoicedFraction { get; }
+
+    /// <summary>Voiced windows must also pass <see cref="SpeechGate.IsSpeechWindow"/> (the buffered rows are log-mels).</summary>
+    public bool RejectNonSpeech { get; }
     public SpeechGate Gate { get; }
     public InputProjection Projection { get; }
 }
