@@ -204,14 +204,15 @@ internal static class Cli
         var clips = new Option<int>("--clips") { Description = "generated clips per kind", DefaultValueFactory = _ => 20 };
         var seconds = new Option<double>("--seconds") { Description = "length of each clip", DefaultValueFactory = _ => 20 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
+        var levelOnly = new Option<bool>("--level-only") { Description = "the level rule alone, without the window decision (what the gate did before it)" };
         var cmd = new Command("nonspeech", "run generated non-speech (DTMF, call-progress tones, hold music, line noise, a synthetic voice) through the speech gate and model; print the share of windows given an emotion label")
         {
-            model, clips, seconds, seed, JsonOption,
+            model, clips, seconds, seed, levelOnly, JsonOption,
         };
         cmd.SetAction(p =>
         {
             using var m = OnnxEvaluator.OpenModel(p.GetValue(model)!, 1);
-            var results = NonSpeechEvaluator.Run(m, p.GetValue(clips), p.GetValue(seconds), p.GetValue(seed));
+            var results = NonSpeechEvaluator.Run(m, p.GetValue(clips), p.GetValue(seconds), p.GetValue(seed), new Streaming.Inference.ClassifierOptions { RejectNonSpeech = !p.GetValue(levelOnly) });
             foreach (var r in results)
                 Console.WriteLine($"{r.Kind,-16} {r.Clips} clips, {r.Windows} windows, {r.Labelled} with an emotion label: {r.FalseLabelRate:P1}");
             WriteJson(p.GetValue(JsonOption), results);

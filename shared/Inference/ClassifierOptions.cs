@@ -42,7 +42,7 @@ public sealed class ClassifierOptions
     /// <summary>
     /// Also require that a voiced window sounds like speech (<see cref="SpeechGate.IsSpeechWindow"/>): key tones,
     /// ring-back, hold music and line noise are then reported as silence instead of getting an emotion. Applies to
-    /// log-mel models (the decision reads log-mels); off only for tests that feed synthetic constant frames.
+    /// log-mel models with the 8 kHz telephone features it was fitted on; off only for tests that feed synthetic constant frames.
     /// </summary>
     public bool RejectNonSpeech { get; set; } = true;
 

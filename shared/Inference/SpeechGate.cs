@@ -34,7 +34,11 @@ public sealed class SpeechGate
         ThresholdDbfs = thresholdDbfs;
         var reference = 0.5 * (3.0 * features.WindowLength / 8.0) * features.FftSize / features.SampleRate;
         _lnReference = (float)Math.Log(reference);
+        WindowDecisionFits = features == FeatureConfig.Telephone8k;
     }
+
+    /// <summary>The window decision's constants were fitted on <see cref="FeatureConfig.Telephone8k"/> log-mels; other configurations use the level rule alone.</summary>
+    public bool WindowDecisionFits { get; }
 
     public int Bands { get; }
 

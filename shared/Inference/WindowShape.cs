@@ -17,8 +17,8 @@ internal sealed class WindowShape
         SecondsPerFrame = (double)features.HopLength / features.SampleRate;
         MinClassifiedFrames = Math.Max(1, (int)Math.Round(options.MinClassifiedSeconds / SecondsPerFrame));
         MinVoicedFraction = options.MinVoicedFraction;
-        RejectNonSpeech = options.RejectNonSpeech && contract.InputKind == ModelContract.LogMel;
         Gate = new SpeechGate(features, options.SpeechThresholdDbfs);
+        RejectNonSpeech = options.RejectNonSpeech && contract.InputKind == ModelContract.LogMel && Gate.WindowDecisionFits;
         Projection = new InputProjection(contract);
     }
 
@@ -35,7 +35,7 @@ internal sealed class WindowShape
     public int MinClassifiedFrames { get; }
     public float MinVoicedFraction { get; }
 
-    /// <summary>Voiced windows must also pass <see cref="SpeechGate.IsSpeechWindow"/> (the buffered rows are log-mels).</summary>
+    /// <summary>Voiced windows must also pass <see cref="SpeechGate.IsSpeechWindow"/> (the buffered rows are log-mels of the configuration it was fitted on).</summary>
     public bool RejectNonSpeech { get; }
     public SpeechGate Gate { get; }
     public InputProjection Projection { get; }

@@ -29,7 +29,8 @@ internal sealed record EvaluationReport(
 /// </summary>
 internal static class OnnxEvaluator
 {
-    public static EvaluationReport Run(string modelPath, string manifestPath, string? split, string? corpus, int threads, Action<string> log)
+    /// <param name="rejectNonSpeech">The gate's window decision (<see cref="ClassifierOptions.RejectNonSpeech"/>); off only for generated tone corpora.</param>
+    public static EvaluationReport Run(string modelPath, string manifestPath, string? split, string? corpus, int threads, Action<string> log, bool rejectNonSpeech = true)
     {
         using var model = OpenModel(modelPath, threads);
         var contract = model.Contract;
@@ -41,7 +42,7 @@ internal static class OnnxEvaluator
         var truth = new List<int>();
         var predicted = new List<int>();
         int windowCount = 0, noSpeech = 0;
-        foreach (var (row, windows) in SpeechWindows(model, rows, problems))
+        foreach (var (row, windows) in SpeechWindows(model, rows, problems, rejectNonSpeech))
         {
             var mean = new float[contract.Labels.Count];
             foreach (var w in windows)
@@ -61,10 +62,10 @@ internal static class OnnxEvaluator
     /// Each readable row with the probabilities of its speech windows, as the classifier engine reports them (one
     /// stream per file); rows that cannot be read are added to <paramref name="problems"/> and left out.
     /// </summary>
-    public static IEnumerable<(ManifestRow Row, List<float[]> Windows)> SpeechWindows(IEmotionModel model, IEnumerable<ManifestRow> rows, List<string> problems)
+    public static IEnumerable<(ManifestRow Row, List<float[]> Windows)> SpeechWindows(IEmotionModel model, IEnumerable<ManifestRow> rows, List<string> problems, bool rejectNonSpeech = true)
     {
         var contract = model.Contract;
-        using var engine = new ClassifierEngine(model, new ClassifierOptions { Voting = VotingMode.Average });
+        using var engine = new ClassifierEngine(model, new ClassifierOptions { Voting = VotingMode.Average, RejectNonSpeech = rejectNonSpeech });
         var windows = new List<EmotionWindow>();
         foreach (var row in rows)
         {
