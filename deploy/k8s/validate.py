@@ -90,11 +90,6 @@ def check_workload(doc, config_maps, secrets, gpu):
         if service:
             check_hardening(pod, c, cw)
         for source in c.get("envFrom") or []:
-            # A Secret (the tenants' keys) is created by the operator, never committed: only ConfigMaps must be here.
-            need(("configMapRef" in source) != ("secretRef" in source), cw, "envFrom entry needs exactly one of configMapRef/secretRef")
-            if "secretRef" in source:
-                need(isinstance(source["secretRef"].get("name"), str), cw, "envFrom secretRef without a name")
-                continue
             ref = (source.get("configMapRef") or {}).get("name")
             need(ref is None or ref in config_maps, cw, f"envFrom ConfigMap {ref!r} does not exist")
         for ref in secret_refs(pod, c):
