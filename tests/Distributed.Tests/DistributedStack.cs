@@ -27,6 +27,7 @@ public sealed class DistributedStack : IAsyncDisposable
     public const string OtherApiKey = "other-api-key-0123456789";
 
     private readonly List<ServiceProcess> _processes = [];
+    private IReadOnlyDictionary<string, string> _settings = new Dictionary<string, string>();
 
     private DistributedStack(string ns, string redisEndpoint)
     {
@@ -53,9 +54,10 @@ public sealed class DistributedStack : IAsyncDisposable
     public ServiceProcess Aggregator { get; private set; } = null!;
 
     /// <param name="redisEndpoint">another Redis than the shared test server (the outage test pauses its own)</param>
-    public static async Task<DistributedStack> StartAsync(string? redisEndpoint = null)
+    /// <param name="settings">more settings for every service (e.g. OTEL_* variables)</param>
+    public static async Task<DistributedStack> StartAsync(string? redisEndpoint = null, IReadOnlyDictionary<string, string>? settings = null)
     {
-        var stack = new DistributedStack(TestServers.Unique("e2e"), redisEndpoint ?? TestServers.RedisEndpoint);
+        var stack = new DistributedStack(TestServers.Unique("e2e"), redisEndpoint ?? TestServers.RedisEndpoint) { _settings = settings ?? new Dictionary<string, string>() };
         foreach (var topic in new[] { AudioChunk.Topic, FeatureFrames.Topic, EmotionWindow.Topic, DeadLetter.Topic })
             await TestServers.CreateTopicAsync(stack.Namespace + topic);
         stack.Aggregator = stack.Start("aggregator");
@@ -106,7 +108,9 @@ public sealed class DistributedStack : IAsyncDisposable
             // the tests replay faster than real time
             [$"Tenants:{Tenant}:MaxRealTimeFactor"] = "1000",
             ["Tenants:other:ApiKey"] = OtherApiKey,
+            ["OTEL_SERVICE_NAME"] = service,
         };
+        foreach (var (key, value) in _settings) settings[key] = value;
         var process = ServiceProcess.Start(service, settings);
         _processes.Add(process);
         return process;
