@@ -102,7 +102,7 @@ public sealed class SecureTransportTests
 
         await store.AppendAsync(TimelineStoreContractTests.Window("secure", "customer", 0), default);
 
-        var call = await store.GetCallAsync("secure", default);
+        var call = await store.GetCallAsync(StreamKey.DefaultTenant, "secure", default);
         Assert.NotNull(call);
     }
 

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Streaming.Audio;
-using Streaming.Ingest;
+using Streaming.Ingest.Sessions;
 using Streaming.Platforms;
 using Streaming.Platforms.AudioHook;
 using Streaming.Platforms.Twilio;

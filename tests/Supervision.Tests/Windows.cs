@@ -10,7 +10,7 @@ internal static class Windows
     public static EmotionWindow At(long index, string voted, string call = "call-1", SpeakerRole role = SpeakerRole.Customer, bool isFinal = false)
     {
         float[] probabilities = voted == EmotionWindow.Silence ? [] : voted == "angry" ? [0.1f, 0.1f, 0.1f, 0.7f] : [0.7f, 0.1f, 0.1f, 0.1f];
-        return new EmotionWindow(new StreamKey(call, role == SpeakerRole.Customer ? "customer" : "agent"), role, index, index, index + 2,
+        return new EmotionWindow(new StreamKey(StreamKey.DefaultTenant, call, role == SpeakerRole.Customer ? "customer" : "agent"), role, index, index, index + 2,
             voted, voted, probabilities.Length == 0 ? 0 : probabilities.Max(), probabilities, isFinal, CallStart.AddSeconds(index + 2));
     }
 
