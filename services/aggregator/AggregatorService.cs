@@ -62,7 +62,7 @@ public static class AggregatorService
         builder.Services.AddSingleton(sp => new TimelineBuilder(sp.GetRequiredService<IOptions<TimelineOptions>>().Value.EffectiveLabels));
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
         builder.Services.AddStageHost(EmotionWindowCodec.Instance,
-            sp => new AggregatorStage(sp.GetRequiredService<ITimelineStore>()),
+            (sp, _) => new AggregatorStage(sp.GetRequiredService<ITimelineStore>()),
             (sp, _) =>
             {
                 var kafka = sp.GetRequiredService<IOptions<KafkaOptions>>().Value;
