@@ -26,12 +26,13 @@ public sealed class DeliveryFaultTests
         options.DeadLetterTopic = TestServers.Unique("dlq");
         var input = TestServers.Unique("chunks");
         var output = TestServers.Unique("frames");
-        await using var bus = new KafkaBus(options);
-        await bus.CreateTopicAsync<AudioChunk>(input);
-        await bus.CreateTopicAsync<FeatureFrames>(output);
-        await bus.CreateTopicAsync<DeadLetter>(options.DeadLetterTopic);
+        // The input is published with the default delivery timeout: a broker that has just started may be slow to take it.
+        await using var setup = new KafkaBus(broker.Options());
+        await setup.CreateTopicAsync<AudioChunk>(input);
+        await setup.CreateTopicAsync<FeatureFrames>(output);
+        await setup.CreateTopicAsync<DeadLetter>(options.DeadLetterTopic);
         var chunks = new List<AudioChunk>();
-        var sink = bus.Sink(input, AudioChunkCodec.Instance);
+        var sink = setup.Sink(input, AudioChunkCodec.Instance);
         for (var i = 0; i < ChunksPerCall; i++)
         {
             for (var c = 0; c < Calls; c++)
@@ -40,9 +41,9 @@ public sealed class DeliveryFaultTests
                 chunks.Add(chunk);
                 await sink.PublishAsync(chunk, CancellationToken.None);
             }
-            if (i == ChunksPerCall / 2) await bus.Publisher.PublishRawAsync(input, Encoding.UTF8.GetBytes("call0"), Encoding.ASCII.GetBytes("poison"), CancellationToken.None);
+            if (i == ChunksPerCall / 2) await setup.Publisher.PublishRawAsync(input, Encoding.UTF8.GetBytes("call0"), Encoding.ASCII.GetBytes("poison"), CancellationToken.None);
         }
-        await bus.FlushAsync();
+        await setup.FlushAsync();
 
         // The broker stops while the host decodes the batch holding the poison: that batch's dead letter and the frames the
         // featurizer computes from it (its state moves on) are produced while the broker is down, and time out.
@@ -53,6 +54,7 @@ public sealed class DeliveryFaultTests
             broker.Pause();
             outage = Task.Delay(options.DeliveryTimeoutMs + 4000).ContinueWith(_ => broker.Resume(), TaskScheduler.Default);
         });
+        await using var bus = new KafkaBus(options);
         var outbox = new KafkaOutbox(bus.Publisher);
         var featurizer = new FeaturizerStage(FeatureConfig.Telephone8k, outbox.Sink(FeatureFramesCodec.Instance, output));
         await using (bus.Run(new StageHostSettings(input, TestServers.Unique("g")), codec, featurizer, outbox))
