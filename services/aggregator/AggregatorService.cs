@@ -36,7 +36,7 @@ public static class AggregatorService
             new RedisTimelineStore(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<RedisOptions>>().Value));
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
         builder.Services.AddStageHost(EmotionWindowCodec.Instance,
-            sp => new AggregatorStage(sp.GetRequiredService<ITimelineStore>()),
+            (sp, _) => new AggregatorStage(sp.GetRequiredService<ITimelineStore>()),
             (sp, _) =>
             {
                 var kafka = sp.GetRequiredService<IOptions<KafkaOptions>>().Value;

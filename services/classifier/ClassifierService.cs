@@ -30,8 +30,8 @@ public static partial class ClassifierService
             return EmotionModel.Load(options, FeatureConfig.Telephone8k, line => LogModel(logger, line));
         });
         builder.Services.AddStageHost(FeatureFramesCodec.Instance,
-            sp => new ClassifierStage(new ClassifierEngine(sp.GetRequiredService<IEmotionModel>(), sp.GetRequiredService<IOptions<ClassifierOptions>>().Value),
-                new KafkaMessageSink<EmotionWindow>(sp.GetRequiredService<KafkaPublisher>(), EmotionWindowCodec.Instance, Kafka(sp).Topic(EmotionWindow.Topic))),
+            (sp, outbox) => new ClassifierStage(new ClassifierEngine(sp.GetRequiredService<IEmotionModel>(), sp.GetRequiredService<IOptions<ClassifierOptions>>().Value),
+                outbox.Sink(EmotionWindowCodec.Instance, Kafka(sp).Topic(EmotionWindow.Topic))),
             (sp, stage) => new StageHostSettings(Kafka(sp).Topic(FeatureFrames.Topic), Kafka(sp).Group(Group)) { WarmupMessages = Kafka(sp).WarmupMessages, ReleaseCall = callId => ((ClassifierStage)stage).Engine.DropCall(callId) });
         return builder;
     }

@@ -17,8 +17,7 @@ public static class FeaturizerService
     {
         builder.Services.AddKafka();
         builder.Services.AddStageHost(AudioChunkCodec.Instance,
-            sp => new FeaturizerStage(FeatureConfig.Telephone8k, new KafkaMessageSink<FeatureFrames>(sp.GetRequiredService<KafkaPublisher>(),
-                FeatureFramesCodec.Instance, Kafka(sp).Topic(FeatureFrames.Topic))),
+            (sp, outbox) => new FeaturizerStage(FeatureConfig.Telephone8k, outbox.Sink(FeatureFramesCodec.Instance, Kafka(sp).Topic(FeatureFrames.Topic))),
             (sp, stage) => new StageHostSettings(Kafka(sp).Topic(AudioChunk.Topic), Kafka(sp).Group(Group)) { WarmupMessages = Kafka(sp).WarmupMessages, ReleaseCall = ((FeaturizerStage)stage).DropCall });
         return builder;
     }

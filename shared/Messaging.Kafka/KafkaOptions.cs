@@ -63,6 +63,13 @@ public sealed class KafkaOptions : IValidatableObject
     [Range(0, 1_000_000)]
     public int WarmupMessages { get; set; } = 2000;
 
+    /// <summary>
+    /// How long the producer tries to deliver a message before reporting it failed (librdkafka message.timeout.ms).
+    /// A stage host then sends its batch's outbox again (nothing is lost); ingest closes the call with 1011.
+    /// </summary>
+    [Range(1000, 3_600_000)]
+    public int DeliveryTimeoutMs { get; set; } = 300_000;
+
     /// <summary>Seconds between retries of a batch whose processing failed for a reason other than the message (e.g. Redis down).</summary>
     [Range(0.01, 60)]
     public double RetryBackoffSeconds { get; set; } = 1;
@@ -186,6 +193,7 @@ public sealed class KafkaOptions : IValidatableObject
             Acks = Acks.All,
             LingerMs = LingerMs,
             MessageMaxBytes = 16 * 1024 * 1024,
+            MessageTimeoutMs = DeliveryTimeoutMs,
             // Keep the per-key order on retries: with idempotence librdkafka guarantees it; without, one request in flight does.
             MaxInFlight = LegacyBroker09 ? 1 : 5,
         };

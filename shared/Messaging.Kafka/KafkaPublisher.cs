@@ -45,7 +45,11 @@ public sealed class KafkaPublisher : IDisposable
         PublishAsync(codec, topic, message, null, cancellationToken);
 
     /// <param name="delivered">completed (or faulted) when the broker acknowledges this message</param>
-    public ValueTask PublishAsync<T>(IMessageCodec<T> codec, string topic, T message, TaskCompletionSource? delivered, CancellationToken cancellationToken)
+    public ValueTask PublishAsync<T>(IMessageCodec<T> codec, string topic, T message, TaskCompletionSource? delivered, CancellationToken cancellationToken) =>
+        ProduceAsync(topic, Build(codec, message), delivered, cancellationToken);
+
+    /// <summary>The Kafka message for <paramref name="message"/>: key, envelope (with the current span) and, on modern brokers, header mirrors.</summary>
+    internal Message<byte[], byte[]> Build<T>(IMessageCodec<T> codec, T message)
     {
         var traceParent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity ? activity.Id : null;
         var kafkaMessage = new Message<byte[], byte[]>
@@ -64,14 +68,14 @@ public sealed class KafkaPublisher : IDisposable
             };
             if (traceParent is not null) kafkaMessage.Headers.Add("traceparent", Encoding.ASCII.GetBytes(traceParent));
         }
-        return ProduceAsync(topic, kafkaMessage, delivered, cancellationToken);
+        return kafkaMessage;
     }
 
     /// <summary>Publishes a value as it is (dead letters carry the original key and value).</summary>
     public ValueTask PublishRawAsync(string topic, byte[] key, byte[] value, CancellationToken cancellationToken) =>
         ProduceAsync(topic, new Message<byte[], byte[]> { Key = key, Value = value }, null, cancellationToken);
 
-    private async ValueTask ProduceAsync(string topic, Message<byte[], byte[]> message, TaskCompletionSource? delivered, CancellationToken cancellationToken)
+    internal async ValueTask ProduceAsync(string topic, Message<byte[], byte[]> message, TaskCompletionSource? delivered, CancellationToken cancellationToken)
     {
         Action<DeliveryReport<byte[], byte[]>> handler = delivered is null ? OnDelivered : report =>
         {

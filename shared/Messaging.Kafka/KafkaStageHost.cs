@@ -42,6 +42,7 @@ public sealed partial class KafkaStageHost<T> : IDisposable
     private readonly IMessageCodec<T> _codec;
     private readonly IStage<T> _stage;
     private readonly KafkaPublisher _publisher;
+    private readonly KafkaOutbox _outbox;
     private readonly ILogger _logger;
     private readonly Dictionary<TopicPartition, Dictionary<string, long>> _callsByPartition = [];
     private readonly List<ConsumeResult<byte[], byte[]>> _results = [];
@@ -50,9 +51,11 @@ public sealed partial class KafkaStageHost<T> : IDisposable
     private readonly List<ConsumeResult<byte[], byte[]>> _decoded = [];
     private int _batches;
 
+    /// <param name="outbox">where the stage's sinks write (<see cref="KafkaOutbox.Sink{TOut}"/>); the host publishes it after each batch</param>
     public KafkaStageHost(KafkaOptions options, StageHostSettings settings, IMessageCodec<T> codec, IStage<T> stage,
-        KafkaPublisher publisher, ILogger logger)
+        KafkaPublisher publisher, ILogger logger, KafkaOutbox? outbox = null)
     {
+        _outbox = outbox ?? new KafkaOutbox(publisher);
         _options = options;
         _settings = settings;
         _codec = codec;
@@ -80,20 +83,20 @@ public sealed partial class KafkaStageHost<T> : IDisposable
             .SetStatisticsHandler((_, json) => Statistics(json))
             .Build();
         consumer.Subscribe(_settings.Topic);
+        using var metadata = new DependentAdminClientBuilder(consumer.Handle).Build();
         Status.Running();
         KafkaInstrumentation.Register(_settings.Topic);
         try
         {
+            var partitions = new PartitionCountCheck(metadata, _settings.Topic);
             while (!stoppingToken.IsCancellationRequested)
             {
+                partitions.ThrowIfChanged();
                 ConsumeResult<byte[], byte[]> first;
                 try
                 {
-                    first = consumer.Consume(stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
+                    // A timeout, not the stopping token, so that the partition check also runs while the topic is quiet.
+                    first = consumer.Consume(TimeSpan.FromMilliseconds(500));
                 }
                 catch (ConsumeException e)
                 {
@@ -142,11 +145,16 @@ public sealed partial class KafkaStageHost<T> : IDisposable
         }
     }
 
-    /// <summary>Decodes, hands the batch to the stage, waits for its output. False when stopping interrupted a retry.</summary>
+    /// <summary>
+    /// Decodes, hands the batch to the stage, publishes its outbox and waits until all of it is acknowledged. A failure
+    /// retries: the stage again while it has not returned (it skips what it already did), the whole outbox again once it
+    /// has. False when stopping interrupted a retry.
+    /// </summary>
     private async Task<bool> ProcessBatchAsync(CancellationToken stoppingToken)
     {
         _messages.Clear();
         _decoded.Clear();
+        _outbox.Clear();
         var now = Stopwatch.GetTimestamp();
         foreach (var result in _results)
         {
@@ -158,18 +166,22 @@ public sealed partial class KafkaStageHost<T> : IDisposable
             }
             catch (MessageDecodeException e)
             {
-                await DeadLetterAsync(result, $"undecodable: {e.Message}", CancellationToken.None).ConfigureAwait(false);
+                DeadLetter(result, $"undecodable: {e.Message}");
             }
         }
 
         using var activity = StartActivity();
+        var handled = false;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 // The batch in hand is finished even when stopping: graceful shutdown commits it instead of redoing it.
-                if (_messages.Count > 0) await HandleAsync().ConfigureAwait(false);
+                if (!handled && _messages.Count > 0) await HandleAsync().ConfigureAwait(false);
+                handled = true;
+                await _outbox.ProduceAllAsync(CancellationToken.None).ConfigureAwait(false);
                 await _publisher.DrainAsync(CancellationToken.None).ConfigureAwait(false);
+                _outbox.Clear();
                 KafkaInstrumentation.Consumed.Add(_results.Count, new KeyValuePair<string, object?>("topic", _settings.Topic));
                 Status.Succeeded();
                 return true;
@@ -204,7 +216,7 @@ public sealed partial class KafkaStageHost<T> : IDisposable
         }
         catch (MessageRejectedException e)
         {
-            await DeadLetterAsync(_decoded[0], $"rejected: {e.Message}", CancellationToken.None).ConfigureAwait(false);
+            DeadLetter(_decoded[0], $"rejected: {e.Message}");
             return;
         }
         var single = new T[1];
@@ -217,18 +229,19 @@ public sealed partial class KafkaStageHost<T> : IDisposable
             }
             catch (MessageRejectedException e)
             {
-                await DeadLetterAsync(_decoded[i], $"rejected: {e.Message}", CancellationToken.None).ConfigureAwait(false);
+                DeadLetter(_decoded[i], $"rejected: {e.Message}");
             }
         }
     }
 
-    private async Task DeadLetterAsync(ConsumeResult<byte[], byte[]> result, string reason, CancellationToken cancellationToken)
+    /// <summary>Adds the dead letter to the batch's outbox: it is published, and retried, with the batch's outputs.</summary>
+    private void DeadLetter(ConsumeResult<byte[], byte[]> result, string reason)
     {
         var key = result.Message.Key is null ? "" : Encoding.UTF8.GetString(result.Message.Key);
         LogDeadLetter(_logger, result.Topic, result.Partition.Value, result.Offset.Value, key, reason);
         var letter = new DeadLetter(result.Topic, result.Partition.Value, result.Offset.Value, DeadLetterCodec.Truncate(reason),
             result.Message.Key, result.Message.Value, DateTimeOffset.UtcNow);
-        await _publisher.PublishAsync(DeadLetterCodec.Instance, _options.Topic(_options.DeadLetterTopic), letter, cancellationToken).ConfigureAwait(false);
+        _outbox.Add(DeadLetterCodec.Instance, _options.Topic(_options.DeadLetterTopic), letter);
         KafkaInstrumentation.DeadLettered.Add(1, new KeyValuePair<string, object?>("topic", result.Topic));
     }
 

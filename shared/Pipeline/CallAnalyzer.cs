@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Streaming.Audio;
 using Streaming.Contracts;
 using Streaming.Inference;
@@ -25,7 +26,17 @@ public sealed class CallAnalyzer(IEmotionModel model, ClassifierOptions classifi
         var store = new InMemoryTimelineStore(maxEndedCalls: files.Count);
         var pipeline = new EmbeddedPipeline(model, classifierOptions, store, cancellationToken);
         var replays = files.Select(file => ReplayAsync(file, pipeline, customerOnly, realTime, progress, cancellationToken)).ToList();
-        var outcomes = await Task.WhenAll(replays).ConfigureAwait(false);
+        (CallFile File, string? Error, double Seconds)[] outcomes;
+        try
+        {
+            outcomes = await Task.WhenAll(replays).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            // A stage failed and closed the pipeline under the replays: report the stage's error, not the closed channel.
+            await pipeline.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            throw;
+        }
         await pipeline.CompleteAsync(cancellationToken).ConfigureAwait(false);
 
         var builder = new TimelineBuilder(model.Contract);

@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using Streaming.Contracts;
 using Streaming.Features;
@@ -27,6 +28,7 @@ public sealed class EmbeddedPipeline
 
     private readonly Channel<AudioChunk> _audio = Channel.CreateBounded<AudioChunk>(Bounded);
     private readonly Task _completion;
+    private Exception? _failure;
 
     public EmbeddedPipeline(IEmotionModel model, ClassifierOptions classifierOptions, ITimelineStore store, CancellationToken cancellationToken)
     {
@@ -37,11 +39,22 @@ public sealed class EmbeddedPipeline
         Classifier = new ClassifierStage(new ClassifierEngine(model, classifierOptions), new ChannelSink<EmotionWindow>(windows.Writer));
         var aggregator = new AggregatorStage(store);
 
+        // A failing stage completes every channel with its error: writers upstream of it would otherwise wait forever on
+        // a full channel nobody reads (ingest blocked, analyze hung); now they fail with ChannelClosedException(error).
+        void Fail(Exception? error)
+        {
+            if (error is null) return;
+            Interlocked.CompareExchange(ref _failure, error, null);
+            _audio.Writer.TryComplete(error);
+            frames.Writer.TryComplete(error);
+            windows.Writer.TryComplete(error);
+        }
+
         _completion = Task.WhenAll(
-            Task.Run(() => StageRunner.RunAsync(_audio.Reader, featurizer, 64, e => frames.Writer.TryComplete(e), cancellationToken), cancellationToken),
+            Task.Run(() => StageRunner.RunAsync(_audio.Reader, featurizer, 64, e => { Fail(e); frames.Writer.TryComplete(); }, cancellationToken), cancellationToken),
             // The classifier takes larger batches: more ready windows per model call.
-            Task.Run(() => StageRunner.RunAsync(frames.Reader, Classifier, classifierOptions.MaxBatch * 4, e => windows.Writer.TryComplete(e), cancellationToken), cancellationToken),
-            Task.Run(() => StageRunner.RunAsync(windows.Reader, aggregator, 256, _ => { }, cancellationToken), cancellationToken));
+            Task.Run(() => StageRunner.RunAsync(frames.Reader, Classifier, classifierOptions.MaxBatch * 4, e => { Fail(e); windows.Writer.TryComplete(); }, cancellationToken), cancellationToken),
+            Task.Run(() => StageRunner.RunAsync(windows.Reader, aggregator, 256, Fail, cancellationToken), cancellationToken));
     }
 
     /// <summary>Where ingest publishes audio chunks.</summary>
@@ -49,11 +62,22 @@ public sealed class EmbeddedPipeline
 
     public ClassifierStage Classifier { get; }
 
-    /// <summary>Ends the input and waits until every window has reached the store; rethrows a stage's failure.</summary>
+    /// <summary>
+    /// Ends the input and waits until every window has reached the store; rethrows a stage's failure (the first one:
+    /// the stages downstream of a failed one fail with the same error).
+    /// </summary>
     /// <param name="cancellationToken">Stops the wait only; the stages stop with the token given at construction.</param>
     public async Task CompleteAsync(CancellationToken cancellationToken = default)
     {
         _audio.Writer.TryComplete();
-        await _completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (Volatile.Read(ref _failure) is { } failure && !cancellationToken.IsCancellationRequested)
+        {
+            // Stages downstream of the failed one report ChannelClosedException; the caller wants the cause.
+            ExceptionDispatchInfo.Throw(failure);
+        }
     }
 }

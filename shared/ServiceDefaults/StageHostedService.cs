@@ -44,13 +44,15 @@ public static class StageHostExtensions
     /// and adds its health check ("consumer") to /health.
     /// </summary>
     public static IServiceCollection AddStageHost<T>(this IServiceCollection services, IMessageCodec<T> codec,
-        Func<IServiceProvider, IStage<T>> stage, Func<IServiceProvider, IStage<T>, StageHostSettings> settings)
+        Func<IServiceProvider, KafkaOutbox, IStage<T>> stage, Func<IServiceProvider, IStage<T>, StageHostSettings> settings)
     {
         services.AddSingleton(sp =>
         {
-            var instance = stage(sp);
+            var publisher = sp.GetRequiredService<KafkaPublisher>();
+            var outbox = new KafkaOutbox(publisher);
+            var instance = stage(sp, outbox);
             return new KafkaStageHost<T>(sp.GetRequiredService<IOptions<KafkaOptions>>().Value, settings(sp, instance), codec, instance,
-                sp.GetRequiredService<KafkaPublisher>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger($"Streaming.Stage.{typeof(T).Name}"));
+                publisher, sp.GetRequiredService<ILoggerFactory>().CreateLogger($"Streaming.Stage.{typeof(T).Name}"), outbox);
         });
         services.AddSingleton<StageHostedService<T>>();
         services.AddHostedService(sp => sp.GetRequiredService<StageHostedService<T>>());

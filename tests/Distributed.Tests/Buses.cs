@@ -80,7 +80,8 @@ public sealed class KafkaBus : ITestBus
 
     public KafkaPublisher Publisher => _publisher;
 
-    public Task CreateTopicAsync<T>(string topic) => _options.LegacyBroker09 ? TestServers.CreateTopicAsync(topic) : CreateOnMockClusterAsync(topic);
+    public Task CreateTopicAsync<T>(string topic) =>
+        _options.LegacyBroker09 ? TestServers.CreateTopicAsync(topic, bootstrap: _options.BootstrapServers) : CreateOnMockClusterAsync(topic);
 
     /// <summary>The mock cluster has no controller for CreateTopics but creates a topic a producer asks metadata for.</summary>
     private async Task CreateOnMockClusterAsync(string topic)
@@ -97,9 +98,10 @@ public sealed class KafkaBus : ITestBus
     public IAsyncDisposable Run<T>(string topic, string group, IMessageCodec<T> codec, IStage<T> stage) =>
         Run(new StageHostSettings(topic, group), codec, stage);
 
-    public RunningHost<T> Run<T>(StageHostSettings settings, IMessageCodec<T> codec, IStage<T> stage)
+    /// <param name="outbox">the outbox the stage's sinks write into, if they do</param>
+    public RunningHost<T> Run<T>(StageHostSettings settings, IMessageCodec<T> codec, IStage<T> stage, KafkaOutbox? outbox = null)
     {
-        var host = new KafkaStageHost<T>(_options, settings, codec, stage, _publisher, NullLogger.Instance);
+        var host = new KafkaStageHost<T>(_options, settings, codec, stage, _publisher, NullLogger.Instance, outbox);
         var cts = new CancellationTokenSource();
         return new RunningHost<T>(host, cts, host.RunAsync(cts.Token));
     }

@@ -97,6 +97,34 @@ public sealed class KafkaTransportTests
     }
 
     [Fact]
+    public async Task Run_InputTopicGainsPartitionsWhileRunning_HostStopsNamingTheChange()
+    {
+        var topic = TestServers.Unique("grow");
+        await using var bus = new KafkaBus();
+        await bus.CreateTopicAsync<AudioChunk>(topic);
+        var stage = new RecordingStage<AudioChunk>();
+        var running = bus.Run(new StageHostSettings(topic, TestServers.Unique("g")), AudioChunkCodec.Instance, stage);
+        var refused = false;
+        try
+        {
+            var sink = bus.Sink(topic, AudioChunkCodec.Instance);
+            for (var i = 0; i < 4; i++) await sink.PublishAsync(BusContractTests.Chunk($"call{i}", "customer", 0, false), CancellationToken.None);
+            await bus.FlushAsync();
+            await Wait.UntilAsync(() => stage.Count == 4, "the first messages");
+
+            await TestServers.AddPartitionsAsync(topic, 6);
+
+            await Wait.UntilAsync(() => running.Host.Status.Problem?.Contains("went from 4 to 6 partitions") == true, "the host to refuse the new partition count", 120);
+            refused = true;
+        }
+        finally
+        {
+            var stopped = await Record.ExceptionAsync(async () => await running.DisposeAsync());
+            if (refused) Assert.IsType<InvalidOperationException>(stopped); // the loop ended with the error it reported
+        }
+    }
+
+    [Fact]
     public async Task PublishAsync_ModernSettings_HeadersMirrorTheEnvelope()
     {
         // The 0.9 broker drops headers; librdkafka's mock cluster speaks the modern protocol (idempotence, zstd, headers).

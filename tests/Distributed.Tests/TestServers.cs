@@ -16,6 +16,15 @@ public static class TestServers
 
     public static string RedisEndpoint => Endpoint("REDIS_ENDPOINT", "Redis");
 
+    /// <summary>Another value scripts/servers.sh start writes (KAFKA_HOME, KAFKA_ZOOKEEPER), or the variable of that name.</summary>
+    public static string Setting(string variable)
+    {
+        var value = Environment.GetEnvironmentVariable(variable);
+        if (string.IsNullOrWhiteSpace(value)) EnvFile.Value.TryGetValue(variable, out value);
+        if (string.IsNullOrWhiteSpace(value)) Assert.Fail($"{variable} unknown: set it or run `scripts/servers.sh start` (writes .servers/env)");
+        return value!;
+    }
+
     /// <summary>The test broker's SSL listener (certificate for 127.0.0.1 signed by <see cref="TlsFile"/>("TLS_CA")).</summary>
     public static string KafkaSslBootstrap => Endpoint("KAFKA_SSL_BOOTSTRAP", "Kafka's SSL listener");
 
@@ -44,26 +53,51 @@ public static class TestServers
     public static string Unique(string what) => $"{what}-{Guid.NewGuid():N}"[..(what.Length + 13)];
 
     /// <summary>Creates a topic through the 0.9 broker's auto-create and waits until every partition has a leader.</summary>
-    public static async Task CreateTopicAsync(string topic, int partitions = 4)
+    public static async Task CreateTopicAsync(string topic, int partitions = 4, string? bootstrap = null)
     {
         // The broker's num.partitions (scripts/servers.sh) is 4: asking for another count needs TopicCommand.
         Assert.Equal(4, partitions);
         using var admin = new AdminClientBuilder(new AdminClientConfig
         {
-            BootstrapServers = KafkaBootstrap,
+            BootstrapServers = bootstrap ?? KafkaBootstrap,
             ApiVersionRequest = false,
             BrokerVersionFallback = "0.9.0.1",
         }).Build();
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
             // A metadata request for an unknown topic makes a 0.9 broker create it.
-            var metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(5));
-            var info = metadata.Topics.SingleOrDefault(t => t.Topic == topic);
+            TopicMetadata? info = null;
+            try
+            {
+                info = admin.GetMetadata(topic, TimeSpan.FromSeconds(5)).Topics.SingleOrDefault(t => t.Topic == topic);
+            }
+            catch (KafkaException e) when (e.Error.Code == ErrorCode.Local_TimedOut)
+            {
+                // a broker that has just opened its port may not answer metadata yet
+            }
             if (info is { Error.IsError: false } && info.Partitions.Count == partitions && info.Partitions.All(p => p.Leader >= 0)) return;
-            if (DateTime.UtcNow > deadline) Assert.Fail($"topic {topic} has no leader for every partition after 30 s: {info?.Error.Reason}");
+            if (DateTime.UtcNow > deadline) Assert.Fail($"topic {topic} has no leader for every partition after 60 s: {info?.Error.Reason}");
             await Task.Delay(200);
         }
+    }
+
+    /// <summary>Gives a topic of the shared broker more partitions (0.9: kafka.admin.TopicCommand through ZooKeeper).</summary>
+    public static async Task AddPartitionsAsync(string topic, int partitions)
+    {
+        var home = Setting("KAFKA_HOME");
+        var info = new System.Diagnostics.ProcessStartInfo("java", ["-Xmx128m", "-cp", Path.Combine(home, "libs", "*"), "kafka.admin.TopicCommand",
+            "--zookeeper", Setting("KAFKA_ZOOKEEPER"), "--alter", "--topic", topic, "--partitions", partitions.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0 && (await output).Contains("succeeded", StringComparison.OrdinalIgnoreCase),
+            $"TopicCommand --alter {topic} --partitions {partitions}: exit {process.ExitCode}: {await output} {await errors}");
     }
 
     private static string Endpoint(string variable, string server)

@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using Streaming.Messaging.Kafka;
+
+namespace Streaming.Tests.Distributed;
+
+/// <summary>
+/// A Kafka 0.9 broker of one test's own (the jars scripts/servers.sh installed, the shared ZooKeeper under a chroot of
+/// its own), so the test can stop it (SIGSTOP: clients' requests hang, as on a network partition or a stalled broker)
+/// and start it again (SIGCONT) without disturbing the other tests.
+/// </summary>
+public sealed class PrivateKafka : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _directory;
+
+    private PrivateKafka(Process process, int port, string directory)
+    {
+        _process = process;
+        _directory = directory;
+        Bootstrap = $"127.0.0.1:{port}";
+    }
+
+    public string Bootstrap { get; }
+
+    public static async Task<PrivateKafka> StartAsync()
+    {
+        _ = TestServers.KafkaBootstrap; // the shared broker being up proves the jars and ZooKeeper are there
+        var home = TestServers.Setting("KAFKA_HOME");
+        var zookeeper = TestServers.Setting("KAFKA_ZOOKEEPER");
+        var port = LocalProcess.FreePort();
+        var directory = Directory.CreateTempSubdirectory("private-kafka-").FullName;
+        var properties = Path.Combine(directory, "server.properties");
+        // As scripts/servers.sh, with a chroot: a cluster of its own on the shared ZooKeeper.
+        File.WriteAllText(properties, string.Join('\n',
+            "broker.id=0",
+            $"listeners=PLAINTEXT://127.0.0.1:{port}",
+            $"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+            $"zookeeper.connect={zookeeper}/{Path.GetFileName(directory)}",
+            $"log.dirs={Path.Combine(directory, "logs")}",
+            "num.partitions=4",
+            "auto.create.topics.enable=true",
+            "offsets.topic.replication.factor=1",
+            "offsets.topic.num.partitions=4",
+            "group.max.session.timeout.ms=300000",
+            "group.min.session.timeout.ms=1000",
+            "message.max.bytes=16777216",
+            "replica.fetch.max.bytes=16777216",
+            "log.cleaner.enable=false",
+            "num.io.threads=2",
+            "num.network.threads=2"));
+        var info = new ProcessStartInfo("java", ["-Xmx256m", "-Xms64m", "-cp", Path.Combine(home, "libs", "*"),
+            $"-Dlog4j.configuration=file:{Path.Combine(home, "config", "log4j.properties")}", $"-Dkafka.logs.dir={Path.Combine(directory, "log4j")}",
+            "kafka.Kafka", properties])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        var process = Process.Start(info) ?? throw new InvalidOperationException("java did not start");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var kafka = new PrivateKafka(process, port, directory);
+        await LocalProcess.WaitForPortAsync(port, $"the private Kafka broker on port {port}", 90);
+        return kafka;
+    }
+
+    /// <summary>The test client settings (<see cref="TestServers.Kafka"/>) pointed at this broker.</summary>
+    public KafkaOptions Options(int maxBatch = 64)
+    {
+        var options = TestServers.Kafka(maxBatch);
+        options.BootstrapServers = Bootstrap;
+        return options;
+    }
+
+    public void Pause() => LocalProcess.Signal(_process, LocalProcess.Stop);
+
+    public void Resume() => LocalProcess.Signal(_process, LocalProcess.Continue);
+
+    public async ValueTask DisposeAsync()
+    {
+        Resume();
+        _process.Kill();
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+}
