@@ -5,6 +5,7 @@ using Streaming.Ingest.Sessions;
 using Streaming.Platforms;
 using Streaming.Platforms.AudioHook;
 using Streaming.Platforms.Twilio;
+using Streaming.Tenancy;
 
 namespace Streaming.Fuzz;
 
@@ -24,12 +25,17 @@ public static class FuzzTargets
         ["wav"] = Wav,
     };
 
+    private static readonly Tenant NativeTenant = new TenantRegistry(Microsoft.Extensions.Options.Options.Create(new TenantsOptions
+    {
+        Tenants = { ["acme"] = new TenantOptions { ApiKey = "fuzz-key-0123456789abcdef" } },
+    })).Find("acme")!;
+
     /// <summary>The native protocol's start message: parsing and validation refuse with <see cref="IngestProtocolException"/> only.</summary>
     public static void NativeStart(byte[] input)
     {
         try
         {
-            CallStart.Parse(input).Validate();
+            CallStart.Parse(input).ToSession(NativeTenant);
         }
         catch (IngestProtocolException e) when (e.Code is >= 1000 and < 5000 && e.Message.Length > 0)
         {
