@@ -1,32 +1,34 @@
 using System.Diagnostics;
+using System.Globalization;
 using Streaming.Features;
 
 namespace Streaming.Benchmarks;
 
 /// <summary>
-/// `bench features RATE MODE [RUNS] [INPUT]`: the workloads of the C peer in ../shared/peers/c
+/// `bench features RATE MODE [RUNS] [INPUT] [WARMUP]`: the workloads of the C peer in ../shared/peers/c
 /// (feat_c_live_*), measured the way it measures them, so the two run interleaved by
 /// bench/features-vs-peers.sh. RATE 16k (the Reference16k workload) or 8k (Telephone8k; the input
 /// decimated by two, as the peer does); MODE live (log-mel in 20 ms chunks), logmel or mfcc (the
 /// whole minute in one call, plus 40 MFCC). INPUT: 60 s of 16 kHz float32 samples (the peers'
 /// data/speech60.f32); without it a synthetic minute. Prints the median and fastest run in process
-/// CPU time after warm-up runs, which also bring the JIT to its final code.
+/// CPU time after WARMUP runs (default 30), which also bring the JIT to its final code.
 /// </summary>
 public static class FeaturesCommand
 {
-    private const int Seconds = 60, WarmUpRuns = 30;
+    private const int Seconds = 60;
 
     public static int Run(string[] args)
     {
         if (args.Length < 2 || args[0] is not ("16k" or "8k") || args[1] is not ("live" or "logmel" or "mfcc"))
         {
-            Console.Error.WriteLine("usage: bench features 16k|8k live|logmel|mfcc [runs=11] [input.f32]");
+            Console.Error.WriteLine("usage: bench features 16k|8k live|logmel|mfcc [runs=11] [input.f32|-] [warmup=30]");
             return 2;
         }
         var config = args[0] == "16k" ? FeatureConfig.Reference16k : FeatureConfig.Telephone8k;
         string mode = args[1];
-        int runs = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 11;
-        var signal = Input(args.Length > 3 ? args[3] : null, config.SampleRate);
+        int runs = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 11;
+        var signal = Input(args.Length > 3 && args[3] != "-" ? args[3] : null, config.SampleRate);
+        int warmUp = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 30;
 
         var extractor = new LogMelExtractor(config);
         var mfcc = new MfccTransform(config.MelBands, config.MfccCount);
@@ -54,7 +56,7 @@ public static class FeaturesCommand
                 mfcc.Transform(logMel.AsSpan(0, (int)frames * config.MelBands), mfccFrames);
         }
 
-        for (int i = 0; i < WarmUpRuns; i++) Once();
+        for (int i = 0; i < warmUp; i++) Once();
         var process = Process.GetCurrentProcess();
         var times = new double[runs];
         for (int r = 0; r < runs; r++)

@@ -29,17 +29,16 @@ internal sealed class FeaturePlan
     public int[] BitReverse { get; }
 
     /// <summary>
-    /// Radix-4 pass twiddles of the sub-transform, pass after pass (spans h = 4, 16, 64, ...): for
+    /// Radix-4 pass twiddles of the sub-transform, pass after pass (spans h = 4, 16, 64, ... or,
+    /// when log2(SubSize) is odd, 2, 8, 32, ... after a twiddle-free radix-2 first stage): for
     /// each j &lt; h the triples (re, im, -im) of W^j, W^2j, W^3j with W = exp(-2πi/4h), nine floats per j.
     /// </summary>
     public float[] Radix4Twiddles { get; }
 
-    /// <summary>Triples (re, im, -im) of exp(-2πij/SubSize), j &lt; SubSize/2, for the final radix-2 stage when log2(SubSize) is odd.</summary>
-    public float[] Radix2Twiddles { get; }
-
     /// <summary>
     /// For each sub-transform bin k the triple (re, im, -im) of vectors whose lane l holds
-    /// exp(-2πi·r·k/Half) for the residue r = <see cref="LaneResidue"/>[l] that lane carries.
+    /// exp(-2πi·r·k/Half) for the residue r = <see cref="LaneResidue"/>[l] that lane carries
+    /// (all 1 for k = 0: multiplying by them is exact).
     /// </summary>
     public Vector256<float>[] LaneTwiddles { get; }
 
@@ -85,17 +84,11 @@ internal sealed class FeaturePlan
         }
 
         var radix4 = new List<float>();
-        int span = sub >= 4 ? 4 : 1;
-        for (; 4 * span <= sub; span *= 4)
+        for (int span = FirstRadix4Span(sub); 4 * span <= sub; span *= 4)
             for (int j = 0; j < span; j++)
                 for (int power = 1; power <= 3; power++)
                     AddTwiddle(radix4, 2 * Math.PI * power * j / (4 * span));
         Radix4Twiddles = [.. radix4];
-        var radix2 = new List<float>();
-        if (span < sub)
-            for (int j = 0; j < span; j++)
-                AddTwiddle(radix2, 2 * Math.PI * j / sub);
-        Radix2Twiddles = [.. radix2];
 
         LaneTwiddles = new Vector256<float>[3 * sub];
         Span<float> re = stackalloc float[FrameKernel.Lanes], im = stackalloc float[FrameKernel.Lanes];
@@ -149,6 +142,13 @@ internal sealed class FeaturePlan
         }
         MelGroupWeights = [.. weights];
     }
+
+    /// <summary>
+    /// Span of the first radix-4 pass with twiddles: 2 after a radix-2 first stage when log2(size)
+    /// is odd, else 4 after a twiddle-free radix-4 first stage (1 for a size-1 transform: no passes).
+    /// </summary>
+    public static int FirstRadix4Span(int size) =>
+        System.Numerics.BitOperations.Log2((uint)size) % 2 == 1 ? 2 : Math.Min(size, 4);
 
     private static void AddTwiddle(List<float> table, double angle)
     {

@@ -17,6 +17,7 @@ namespace Streaming.Features;
 /// is per thread, not per stream: a stream's state stays its sample carry. Not re-entrant; a
 /// call never yields, so a thread-static instance is safe.
 /// </summary>
+[SkipLocalsInit]
 internal sealed unsafe class FrameKernel
 {
     public const int Lanes = 8;
@@ -127,20 +128,33 @@ internal sealed unsafe class FrameKernel
 
     /// <summary>
     /// In-place decimation-in-time complex FFT of size SubSize over bit-reversed input, in every
-    /// lane at once: radix-4 passes (3 complex multiplications per 4 points), then one radix-2
-    /// stage if log2(SubSize) is odd. In bit-reversed layout the four sub-transforms of a radix-4
-    /// group at a, a+h, a+2h, a+3h are those of the indices ≡ 0, 2, 1, 3 (mod 4), hence the
-    /// twiddle powers 0, 2, 1, 3.
+    /// lane at once: a twiddle-free first stage (radix-2 when log2(SubSize) is odd, else radix-4),
+    /// then radix-4 passes (3 complex multiplications per 4 points). In bit-reversed layout the
+    /// four sub-transforms of a radix-4 group at a, a+h, a+2h, a+3h are those of the indices
+    /// ≡ 0, 2, 1, 3 (mod 4), hence the twiddle powers 0, 2, 1, 3.
     /// </summary>
     private void SubTransforms(FeaturePlan plan)
     {
-        int size = plan.SubSize, h = 1;
+        int size = plan.SubSize, h = FeaturePlan.FirstRadix4Span(size);
         ref var re = ref MemoryMarshal.GetArrayDataReference(_re);
         ref var im = ref MemoryMarshal.GetArrayDataReference(_im);
 
-        if (size >= 4)
+        if (h == 2)
         {
-            // span 1: all twiddles are 1
+            for (int a = 0; a < size; a += 2)
+            {
+                ref var r = ref Unsafe.Add(ref re, a);
+                ref var i = ref Unsafe.Add(ref im, a);
+                var r1 = Unsafe.Add(ref r, 1);
+                var i1 = Unsafe.Add(ref i, 1);
+                Unsafe.Add(ref r, 1) = r - r1;
+                Unsafe.Add(ref i, 1) = i - i1;
+                r += r1;
+                i += i1;
+            }
+        }
+        else if (h == 4)
+        {
             for (int a = 0; a < size; a += 4)
             {
                 ref var r = ref Unsafe.Add(ref re, a);
@@ -148,7 +162,6 @@ internal sealed unsafe class FrameKernel
                 Butterfly4(ref r, ref i, 1, r, i, Unsafe.Add(ref r, 2), Unsafe.Add(ref i, 2),
                     Unsafe.Add(ref r, 1), Unsafe.Add(ref i, 1), Unsafe.Add(ref r, 3), Unsafe.Add(ref i, 3));
             }
-            h = 4;
         }
 
         ref float tw = ref MemoryMarshal.GetArrayDataReference(plan.Radix4Twiddles);
@@ -176,21 +189,6 @@ internal sealed unsafe class FrameKernel
                     var (t3r, t3i) = Multiply(Unsafe.Add(ref r, 3 * h), Unsafe.Add(ref i, 3 * h), w3r, w3i, w3n);
                     Butterfly4(ref r, ref i, h, r, i, t1r, t1i, t2r, t2i, t3r, t3i);
                 }
-            }
-        }
-
-        if (h < size)
-        {
-            ref float w = ref MemoryMarshal.GetArrayDataReference(plan.Radix2Twiddles);
-            for (int j = 0; j < h; j++, w = ref Unsafe.Add(ref w, 3))
-            {
-                ref var r0 = ref Unsafe.Add(ref re, j);
-                ref var i0 = ref Unsafe.Add(ref im, j);
-                ref var r1 = ref Unsafe.Add(ref r0, h);
-                ref var i1 = ref Unsafe.Add(ref i0, h);
-                var (tr, ti) = Multiply(r1, i1, Vector256.Create(w), Vector256.Create(Unsafe.Add(ref w, 1)), Vector256.Create(Unsafe.Add(ref w, 2)));
-                r1 = r0 - tr; i1 = i0 - ti;
-                r0 += tr; i0 += ti;
             }
         }
     }
@@ -231,23 +229,24 @@ internal sealed unsafe class FrameKernel
     /// </summary>
     private void Combine(FeaturePlan plan)
     {
-        int sub = plan.SubSize, half = plan.Half;
-        ref var twiddle = ref MemoryMarshal.GetArrayDataReference(plan.LaneTwiddles);
-        // bin 0's twiddles are all 1
-        for (int k = 1; k < sub; k++)
-            (_re[k], _im[k]) = Multiply(_re[k], _im[k], Unsafe.Add(ref twiddle, 3 * k), Unsafe.Add(ref twiddle, 3 * k + 1), Unsafe.Add(ref twiddle, 3 * k + 2));
-
+        int sub = plan.SubSize, half = plan.Half, rows = Math.Min(sub, Lanes);
+        var rowRe = stackalloc Vector256<float>[Lanes];
+        var rowIm = stackalloc Vector256<float>[Lanes];
         var tr = stackalloc Vector256<float>[Lanes];
         var ti = stackalloc Vector256<float>[Lanes];
-        var rows = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * Lanes;
-        fixed (Vector256<float>* re = _re, im = _im)
+        for (int i = rows; i < Lanes; i++)
+            rowRe[i] = rowIm[i] = Vector256<float>.Zero;
+        fixed (Vector256<float>* re = _re, im = _im, twiddles = plan.LaneTwiddles)
         fixed (float* zRe = _zRe, zIm = _zIm)
         {
             for (int k0 = 0; k0 < sub; k0 += Lanes)
             {
-                // tr[l] lane j = bin k0 + j of the residue LaneResidue[l] (rows past SubSize are unused lanes)
-                Transpose8((float*)(re + k0), rows, tr);
-                Transpose8((float*)(im + k0), rows, ti);
+                var w = twiddles + 3 * k0;
+                for (int i = 0; i < rows; i++, w += 3)
+                    (rowRe[i], rowIm[i]) = Multiply(re[k0 + i], im[k0 + i], w[0], w[1], w[2]);
+                // tr[l] lane j = bin k0 + j of the residue LaneResidue[l] (lanes past SubSize are unused)
+                Transpose8(rowRe, tr);
+                Transpose8(rowIm, ti);
                 // LaneResidue is an involution: residue r sits at LaneResidue[r]
                 Radix8(tr[0], ti[0], tr[1], ti[1], tr[4], ti[4], tr[5], ti[5],
                        tr[2], ti[2], tr[3], ti[3], tr[6], ti[6], tr[7], ti[7], tr, ti);
@@ -320,25 +319,17 @@ internal sealed unsafe class FrameKernel
         y3r = d0r - d1i; y3i = d0i + d1r;
     }
 
-    /// <summary>columns[j] lane l = src[offsets[l] + j], j &lt; 8.</summary>
+    /// <summary>columns[j] lane l = rows[l] lane j.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8(float* src, Vector256<int> offsets, Vector256<float>* columns)
+    private static void Transpose8(Vector256<float>* rows, Vector256<float>* columns)
     {
         if (!Avx.IsSupported)
         {
             for (int j = 0; j < Lanes; j++)
-                columns[j] = Vector256.Create(src[offsets[0] + j], src[offsets[1] + j], src[offsets[2] + j], src[offsets[3] + j],
-                                              src[offsets[4] + j], src[offsets[5] + j], src[offsets[6] + j], src[offsets[7] + j]);
+                columns[j] = Vector256.Create(rows[0][j], rows[1][j], rows[2][j], rows[3][j], rows[4][j], rows[5][j], rows[6][j], rows[7][j]);
             return;
         }
-        var r0 = Avx.LoadVector256(src + offsets.GetElement(0));
-        var r1 = Avx.LoadVector256(src + offsets.GetElement(1));
-        var r2 = Avx.LoadVector256(src + offsets.GetElement(2));
-        var r3 = Avx.LoadVector256(src + offsets.GetElement(3));
-        var r4 = Avx.LoadVector256(src + offsets.GetElement(4));
-        var r5 = Avx.LoadVector256(src + offsets.GetElement(5));
-        var r6 = Avx.LoadVector256(src + offsets.GetElement(6));
-        var r7 = Avx.LoadVector256(src + offsets.GetElement(7));
+        Vector256<float> r0 = rows[0], r1 = rows[1], r2 = rows[2], r3 = rows[3], r4 = rows[4], r5 = rows[5], r6 = rows[6], r7 = rows[7];
         var t0 = Avx.UnpackLow(r0, r1);
         var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3);
@@ -420,25 +411,24 @@ internal sealed unsafe class FrameKernel
     private void LogMel(FeaturePlan plan, Span<float> row)
     {
         var floor = Vector256.Create(plan.Config.LogFloor);
-        ref var weights = ref MemoryMarshal.GetArrayDataReference(plan.MelGroupWeights);
         fixed (float* power = _power, mel = _mel)
+        fixed (Vector256<float>* weights = plan.MelGroupWeights)
         {
+            var w = weights;
             for (int g = 0; g < plan.MelGroupStart.Length; g++)
             {
-                float* p = power + plan.MelGroupStart[g];
-                int length = plan.MelGroupLength[g], j = 0;
+                float* p = power + plan.MelGroupStart[g], end = p + plan.MelGroupLength[g];
                 // four independent chains: the loop waits on FMA throughput, not latency
                 Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                for (; j + 4 <= length; j += 4)
+                for (; p + 4 <= end; p += 4, w += 4)
                 {
-                    a0 = Vector256.FusedMultiplyAdd(Vector256.Create(p[j]), Unsafe.Add(ref weights, j), a0);
-                    a1 = Vector256.FusedMultiplyAdd(Vector256.Create(p[j + 1]), Unsafe.Add(ref weights, j + 1), a1);
-                    a2 = Vector256.FusedMultiplyAdd(Vector256.Create(p[j + 2]), Unsafe.Add(ref weights, j + 2), a2);
-                    a3 = Vector256.FusedMultiplyAdd(Vector256.Create(p[j + 3]), Unsafe.Add(ref weights, j + 3), a3);
+                    a0 = Vector256.FusedMultiplyAdd(Vector256.Create(p[0]), w[0], a0);
+                    a1 = Vector256.FusedMultiplyAdd(Vector256.Create(p[1]), w[1], a1);
+                    a2 = Vector256.FusedMultiplyAdd(Vector256.Create(p[2]), w[2], a2);
+                    a3 = Vector256.FusedMultiplyAdd(Vector256.Create(p[3]), w[3], a3);
                 }
-                for (; j < length; j++)
-                    a0 = Vector256.FusedMultiplyAdd(Vector256.Create(p[j]), Unsafe.Add(ref weights, j), a0);
-                weights = ref Unsafe.Add(ref weights, length);
+                for (; p < end; p++, w++)
+                    a0 = Vector256.FusedMultiplyAdd(Vector256.Create(*p), *w, a0);
                 ((a0 + a1) + (a2 + a3) + floor).Store(mel + g * Lanes);
             }
         }
