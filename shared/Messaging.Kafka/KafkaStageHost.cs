@@ -45,6 +45,7 @@ public sealed partial class KafkaStageHost<T> : IDisposable
     private readonly ILogger _logger;
     private readonly Dictionary<TopicPartition, Dictionary<string, long>> _callsByPartition = [];
     private readonly List<ConsumeResult<byte[], byte[]>> _results = [];
+    private readonly List<ActivityLink> _links = [];
     private readonly List<T> _messages = [];
     private readonly List<ConsumeResult<byte[], byte[]>> _decoded = [];
     private int _batches;
@@ -230,21 +231,26 @@ public sealed partial class KafkaStageHost<T> : IDisposable
 
     private Activity? StartActivity()
     {
-        // One span per batch, parented on the first message's trace (envelope first: headers do not survive 0.9).
-        ActivityContext parent = default;
-        if (_results.Count > 0)
+        // One span per batch, parented on the first message's trace and linked to every message's trace (a batch
+        // mixes many calls' chunks: without links only the first chunk's journey would be traceable through here).
+        // Envelope first: headers do not survive 0.9.
+        _links.Clear();
+        foreach (var result in _results)
         {
             try
             {
-                var envelope = Envelope.Read(_results[0].Message.Value, out _);
-                if (envelope.TraceParent is { } traceParent) ActivityContext.TryParse(traceParent, null, out parent);
+                var envelope = Envelope.Read(result.Message.Value, out _);
+                if (envelope.TraceParent is { } traceParent && ActivityContext.TryParse(traceParent, null, out var context)
+                    && !_links.Exists(l => l.Context == context))
+                    _links.Add(new ActivityLink(context));
             }
             catch (MessageDecodeException)
             {
-                // already dead-lettered; the span simply has no parent
+                // already dead-lettered; no context to link
             }
         }
-        var activity = KafkaInstrumentation.Source.StartActivity($"process {_settings.Topic}", ActivityKind.Consumer, parent);
+        var parent = _links.Count > 0 ? _links[0].Context : default;
+        var activity = KafkaInstrumentation.Source.StartActivity($"process {_settings.Topic}", ActivityKind.Consumer, parent, links: _links);
         activity?.SetTag("messaging.system", "kafka");
         activity?.SetTag("messaging.destination.name", _settings.Topic);
         activity?.SetTag("messaging.batch.message_count", _results.Count);

@@ -1,0 +1,88 @@
+using ParquetSharp;
+using Streaming.Archive;
+using Streaming.Contracts;
+using Streaming.Timelines;
+
+namespace Streaming.Tests.Supervision;
+
+/// <summary>The archive written by Parquet.Net, read back by Apache Arrow's C++ Parquet reader (ParquetSharp): an independent implementation.</summary>
+public sealed class ArchiveTests : IDisposable
+{
+    private static readonly string[] Labels = ["neutral", "happy", "sad", "angry"];
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "archive-" + Guid.NewGuid().ToString("N"));
+
+    private static CallWindows Call(string callId)
+    {
+        var customer = Windows.Sequence("nnaa-a", call: callId).ToList();
+        var agent = Windows.Sequence("nnn", call: callId).Select(w => w with { Stream = w.Stream with { Speaker = "agent" }, Role = SpeakerRole.Agent }).ToList();
+        return new CallWindows(callId, [new SpeakerWindows("agent", SpeakerRole.Agent, agent, true), new SpeakerWindows("customer", SpeakerRole.Customer, customer, true)]);
+    }
+
+    [Fact]
+    public async Task WriteCallAsync_IndependentReaderSeesOneRowPerWindowWithEveryField()
+    {
+        var archive = new ParquetArchive(_directory, Labels);
+        var call = Call("call-1");
+
+        var path = await archive.WriteCallAsync("tenant-a", call, default);
+
+        Assert.Equal(Path.Combine(_directory, "tenant=tenant-a", "date=2026-11-30", "call-1.parquet"), path);
+        using var file = new ParquetFileReader(path);
+        var meta = file.FileMetaData;
+        Assert.Equal("neutral,happy,sad,angry", meta.KeyValueMetadata[ParquetArchive.LabelsKey]);
+        Assert.Equal("1", meta.KeyValueMetadata[ParquetArchive.SchemaVersionKey]);
+        var columns = Enumerable.Range(0, meta.Schema.NumColumns).Select(i => meta.Schema.Column(i).Path.ToDotString()).ToList();
+        Assert.Equal(["tenant", "call_id", "speaker", "role", "window_index", "start_seconds", "end_seconds", "label", "voted_label",
+            "confidence", "probabilities.list.element", "event_time"], columns);
+
+        var expected = call.Speakers.SelectMany(s => s.Windows).ToList();
+        Assert.Equal(expected.Count, meta.NumRows);
+        using var group = file.RowGroup(0);
+        var rows = (int)group.MetaData.NumRows;
+        var speakers = group.Column(2).LogicalReader<string>().ReadAll(rows);
+        var roles = group.Column(3).LogicalReader<string>().ReadAll(rows);
+        var indices = group.Column(4).LogicalReader<long>().ReadAll(rows);
+        var starts = group.Column(5).LogicalReader<double>().ReadAll(rows);
+        var voted = group.Column(8).LogicalReader<string>().ReadAll(rows);
+        var confidence = group.Column(9).LogicalReader<float>().ReadAll(rows);
+        var probabilities = group.Column(10).LogicalReader<float[]>().ReadAll(rows);
+        var times = group.Column(11).LogicalReader<DateTime>().ReadAll(rows);
+        Assert.Equal(["tenant-a"], group.Column(0).LogicalReader<string>().ReadAll(rows).Distinct());
+        Assert.Equal(["call-1"], group.Column(1).LogicalReader<string>().ReadAll(rows).Distinct());
+        for (var i = 0; i < rows; i++)
+        {
+            var w = expected[i];
+            Assert.Equal((w.Stream.Speaker, w.Role == SpeakerRole.Agent ? "agent" : "customer", w.Index, w.StartSeconds, w.VotedLabel, w.Confidence),
+                (speakers[i], roles[i], indices[i], starts[i], voted[i], confidence[i]));
+            Assert.Equal(w.Probabilities, probabilities[i]);
+            Assert.Equal(w.EventTime.UtcDateTime, times[i]);
+        }
+    }
+
+    [Fact]
+    public async Task WriteCallAsync_Again_ReplacesTheFileAndLeavesNoTemporaryFile()
+    {
+        var archive = new ParquetArchive(_directory, Labels);
+        await archive.WriteCallAsync("t", Call("c"), default);
+
+        var path = await archive.WriteCallAsync("t", Call("c"), default);
+
+        Assert.Equal([path], Directory.GetFiles(_directory, "*", SearchOption.AllDirectories));
+        using var file = new ParquetFileReader(path);
+        Assert.Equal(9, file.FileMetaData.NumRows);
+    }
+
+    [Theory]
+    [InlineData("../../etc", "%2E%2E%2F%2E%2E%2Fetc")]
+    [InlineData("a b/ü", "a%20b%2F%C3%BC")]
+    [InlineData("call_1-x", "call_1-x")]
+    public void Encode_KeepsIdsInsideTheirDirectory(string id, string encoded)
+    {
+        Assert.Equal(encoded, ParquetArchive.Encode(id));
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_directory)) Directory.Delete(_directory, recursive: true);
+    }
+}
