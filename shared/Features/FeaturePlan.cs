@@ -25,15 +25,13 @@ internal sealed class FeaturePlan
     /// <summary>Periodic Hann of WindowLength, zero-padded to FftSize: samples past the window weigh 0.</summary>
     public float[] Window { get; }
 
-    /// <summary>Bit-reversed index of each position of a sub-transform, for the in-place decimation-in-time FFT.</summary>
-    public int[] BitReverse { get; }
+    /// <summary>Bit-reversed positions and radix-4 twiddles (<see cref="LaneFft"/>) of a sub-transform (per-frame kernel).</summary>
+    public int[] SubBitReverse { get; }
+    public float[] SubTwiddles { get; }
 
-    /// <summary>
-    /// Radix-4 pass twiddles of the sub-transform, pass after pass (spans h = 4, 16, 64, ... or,
-    /// when log2(SubSize) is odd, 2, 8, 32, ... after a twiddle-free radix-2 first stage): for
-    /// each j &lt; h the triples (re, im, -im) of W^j, W^2j, W^3j with W = exp(-2πi/4h), nine floats per j.
-    /// </summary>
-    public float[] Radix4Twiddles { get; }
+    /// <summary>The same for the whole half-size transform (eight-frame kernel).</summary>
+    public int[] HalfBitReverse { get; }
+    public float[] HalfTwiddles { get; }
 
     /// <summary>
     /// For each sub-transform bin k the triple (re, im, -im) of vectors whose lane l holds
@@ -74,21 +72,10 @@ internal sealed class FeaturePlan
         for (int i = 0; i < win; i++)
             Window[i] = (float)(0.5 - 0.5 * Math.Cos(2 * Math.PI * i / win));
 
-        int bits = System.Numerics.BitOperations.Log2((uint)sub);
-        BitReverse = new int[sub];
-        for (int i = 0; i < sub; i++)
-        {
-            int r = 0;
-            for (int b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b);
-            BitReverse[i] = r;
-        }
-
-        var radix4 = new List<float>();
-        for (int span = FirstRadix4Span(sub); 4 * span <= sub; span *= 4)
-            for (int j = 0; j < span; j++)
-                for (int power = 1; power <= 3; power++)
-                    AddTwiddle(radix4, 2 * Math.PI * power * j / (4 * span));
-        Radix4Twiddles = [.. radix4];
+        SubBitReverse = LaneFft.BitReverse(sub);
+        SubTwiddles = LaneFft.Twiddles(sub);
+        HalfBitReverse = LaneFft.BitReverse(half);
+        HalfTwiddles = LaneFft.Twiddles(half);
 
         LaneTwiddles = new Vector256<float>[3 * sub];
         Span<float> re = stackalloc float[FrameKernel.Lanes], im = stackalloc float[FrameKernel.Lanes];
@@ -141,21 +128,6 @@ internal sealed class FeaturePlan
             }
         }
         MelGroupWeights = [.. weights];
-    }
-
-    /// <summary>
-    /// Span of the first radix-4 pass with twiddles: 2 after a radix-2 first stage when log2(size)
-    /// is odd, else 4 after a twiddle-free radix-4 first stage (1 for a size-1 transform: no passes).
-    /// </summary>
-    public static int FirstRadix4Span(int size) =>
-        System.Numerics.BitOperations.Log2((uint)size) % 2 == 1 ? 2 : Math.Min(size, 4);
-
-    private static void AddTwiddle(List<float> table, double angle)
-    {
-        float im = (float)-Math.Sin(angle);
-        table.Add((float)Math.Cos(angle));
-        table.Add(im);
-        table.Add(-im);
     }
 
     public static FeaturePlan For(FeatureConfig config) => Cache.GetOrAdd(config, static c => new FeaturePlan(c));
