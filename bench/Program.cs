@@ -5,5 +5,10 @@ using BenchmarkDotNet.Running;
 // BenchmarkDotNet's default toolchain rebuilds the benchmarks from "<assembly name>.csproj", but the
 // assembly is "bench" and the project Streaming.Benchmarks.csproj (both fixed by the solution
 // layout), so it cannot find the project: benchmarks always run in-process instead.
+// `bench features ...` is the plain command the peer comparison script runs (FeaturesCommand).
+if (args.Length > 0 && args[0] == "features")
+    return Streaming.Benchmarks.FeaturesCommand.Run(args[1..]);
+
 string[] effective = args.Contains("--inProcess") || args.Contains("-i") ? args : [.. args, "--inProcess"];
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(effective);
+return 0;

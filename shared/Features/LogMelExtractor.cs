@@ -5,7 +5,8 @@ namespace Streaming.Features;
 /// of the stream (no centre padding, so a frame is emitted as soon as its last sample arrives);
 /// each frame is windowed by a periodic Hann, transformed by an unnormalised real FFT, reduced to
 /// |X|², summed by Slaney-normalised Slaney-scale mel filters and mapped to ln(mel + LogFloor).
-/// The output does not depend on how the stream is chunked. Not thread-safe: one per stream.
+/// The output depends on how the stream is chunked by float rounding only (see FrameKernel).
+/// Not thread-safe: one per stream.
 /// </summary>
 public sealed class LogMelExtractor
 {

@@ -42,7 +42,9 @@ public class LogMelExtractorTests
 
         Assert.True(wholeFrames > 10);
         Assert.Equal(wholeFrames, extractor.FramesEmitted);
-        Assert.Equal(whole, chunked.ToArray());
+        // small chunks run the per-frame kernel, the whole signal mostly the eight-frame one: they
+        // differ by float rounding only
+        AssertClose(whole, chunked);
     }
 
     [Theory]
@@ -98,8 +100,8 @@ public class LogMelExtractorTests
             narrowRows.AddRange(rows);
         }
 
-        Assert.Equal(wideAlone, wideRows.ToArray());
-        Assert.Equal(narrowAlone, narrowRows.ToArray());
+        AssertClose(wideAlone, wideRows);
+        AssertClose(narrowAlone, narrowRows);
     }
 
     [Fact]
@@ -183,5 +185,15 @@ public class LogMelExtractorTests
         static double ToHz(double mel) => mel < 15 ? mel * 200 / 3 : 1000 * Math.Exp((mel - 15) * Math.Log(6.4) / 27);
         double lo = ToMel(config.FMin), hi = ToMel(config.FMax);
         return Enumerable.Range(1, config.MelBands).Select(i => ToHz(lo + (hi - lo) * i / (config.MelBands + 1))).ToArray();
+    }
+
+    // the per-frame and eight-frame kernels round differently: float rounding, far below 1e-5
+    private static void AssertClose(float[] expected, List<float> actual)
+    {
+        Assert.Equal(expected.Length, actual.Count);
+        float worst = 0;
+        for (int i = 0; i < expected.Length; i++)
+            worst = Math.Max(worst, Math.Abs(expected[i] - actual[i]));
+        Assert.InRange(worst, 0f, 1e-5f);
     }
 }

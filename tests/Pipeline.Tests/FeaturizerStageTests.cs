@@ -15,6 +15,14 @@ public sealed class FeaturizerStageTests
         return Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
     }
 
+    // the extractor computes frames that arrive eight or more at a time in another kernel than the
+    // rest: values depend on the chunking by float rounding only
+    private static void AssertClose(float[] expected, float[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        Assert.InRange(expected.Zip(actual, (e, a) => Math.Abs(e - a)).DefaultIfEmpty().Max(), 0f, 1e-5f);
+    }
+
     private static List<AudioChunk> Chunks(float[] signal, int size)
     {
         var chunks = new List<AudioChunk>();
@@ -37,7 +45,7 @@ public sealed class FeaturizerStageTests
 
         var expected = FeatureExtraction.LogMel(signal, Config, out var frames);
         Assert.Equal(frames, sink.Messages.Sum(m => m.FrameCount));
-        Assert.Equal(expected, sink.Messages.SelectMany(m => m.LogMel));
+        AssertClose(expected, sink.Messages.SelectMany(m => m.LogMel).ToArray());
         Assert.Equal(0, stage.ActiveStreams); // the final chunk released the stream
     }
 
@@ -68,7 +76,7 @@ public sealed class FeaturizerStageTests
         Assert.Equal((5000 + 79) / 80, first);
         var wholeRows = whole.Messages.SelectMany(m => m.LogMel).Skip((int)first * Config.MelBands).ToArray();
         var takeoverRows = takeover.Messages.SelectMany(m => m.LogMel).ToArray();
-        Assert.Equal(wholeRows, takeoverRows);
+        AssertClose(wholeRows, takeoverRows);
     }
 
     [Fact]

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The feature extractor against the FFTW C peers (../shared/peers/c/feat_c_live.c), in one sitting.
+#   bench/features-vs-peers.sh [rounds=5]       wall clock: peer and project interleaved, round after round
+#   bench/features-vs-peers.sh callgrind        instructions per run (valgrind), load-independent
+# Workloads (the peer's modes, 60 s of the peers' data/speech60.f32): 16k live and 8k live (log-mel,
+# 20 ms chunks), 16k mfcc (whole minute, log-mel + 40 MFCC). PEERS: a writable copy of ../shared/peers
+# on which setup.sh has run (default /tmp/peers). Prints medians per workload and project/peer ratios
+# (throughput ratio: above 1 means the project is faster).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PEERS=${PEERS:-/tmp/peers}
+INPUT=$PEERS/data/speech60.f32
+[ -f "$INPUT" ] || { echo "no $INPUT: copy ../shared/peers to $PEERS and run its setup.sh (or gen_audio.sh and c/build.sh)" >&2; exit 2; }
+dotnet build "$ROOT/bench" -c Release -nologo -v q >/dev/null
+BENCH=$ROOT/bench/bin/Release/net10.0/bench
+WORKLOADS=("16k live" "8k live" "16k mfcc")
+load() { echo "# $(date -u +%H:%M:%SZ) load average $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"; }
+peer() { (cd "$PEERS/c" && "./feat_c_live_$1" "$2" "$3"); }
+
+if [ "${1:-}" = callgrind ]; then
+  # valgrind 3.19 has no AVX-512: the peer is rebuilt for AVX2 + FMA (x86-64-v3), and under valgrind
+  # .NET sees no AVX-512 either, so both run their 256-bit code. Instructions of one run =
+  # (total with 12 runs - total with 2 runs) / 10: start-up, JIT and FFTW planning cancel out.
+  # FFTW plans from wisdom made under valgrind, so both peer runs execute the same plan.
+  CG=$(mktemp -d)
+  for sr in 16000:512:400:160:7600:16k 8000:256:200:80:4000:8k; do
+    IFS=: read -r rate fft win hop fmax name <<<"$sr"
+    gcc -O3 -march=x86-64-v3 -ffast-math -DSR=$rate -DNFFT=$fft -DWIN=$win -DHOP=$hop -DFMAX=$fmax \
+      -o "$CG/feat_c_live_$name" "$PEERS/c/feat_c_live.c" -lfftw3f -lm
+  done
+  valgrind -q fftwf-wisdom -n -m -o "$CG/wisdom" rof512 rof256
+  count() { valgrind --tool=callgrind --callgrind-out-file="$CG/out" "$@" >/dev/null 2>"$CG/log"; grep -o 'Collected : [0-9]*' "$CG/log" | grep -o '[0-9]*$'; }
+  load
+  for w in "${WORKLOADS[@]}"; do
+    read -r rate mode <<<"$w"
+    p2=$(cd "$PEERS/c" && FFTW_WISDOM_FILE=$CG/wisdom count "$CG/feat_c_live_$rate" "$mode" 2)
+    p12=$(cd "$PEERS/c" && FFTW_WISDOM_FILE=$CG/wisdom count "$CG/feat_c_live_$rate" "$mode" 12)
+    c2=$(DOTNET_TieredCompilation=0 count "$BENCH" features "$rate" "$mode" 2 "$INPUT" 2)
+    c12=$(DOTNET_TieredCompilation=0 count "$BENCH" features "$rate" "$mode" 12 "$INPUT" 2)
+    awk -v w="$w" -v p=$(( (p12 - p2) / 10 )) -v c=$(( (c12 - c2) / 10 )) \
+      'BEGIN { printf "%-9s instructions per 60 s: peer %.1f M, project %.1f M, ratio %.2fx (peer/project)\n", w, p / 1e6, c / 1e6, p / c }'
+  done
+  load
+  rm -rf "$CG"
+  exit 0
+fi
+
+ROUNDS=${1:-5}
+RESULTS=$(mktemp)
+load
+for ((r = 1; r <= ROUNDS; r++)); do
+  for w in "${WORKLOADS[@]}"; do
+    read -r rate mode <<<"$w"
+    echo "$w peer $(peer "$rate" "$mode" 11 | grep -o 'audio_s_per_cpu_s=[0-9.]*' | cut -d= -f2)" >>"$RESULTS"
+    echo "$w project $("$BENCH" features "$rate" "$mode" 11 "$INPUT" | grep -o 'audio_s_per_cpu_s=[0-9.]*' | cut -d= -f2)" >>"$RESULTS"
+  done
+done
+load
+for w in "${WORKLOADS[@]}"; do
+  p=$(grep "^$w peer" "$RESULTS" | awk '{print $4}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  c=$(grep "^$w project" "$RESULTS" | awk '{print $4}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  awk -v w="$w" -v p="$p" -v c="$c" -v n="$ROUNDS" \
+    'BEGIN { printf "%-9s audio-s per CPU-s, median of %d rounds: peer %.0f, project %.0f, ratio %.2fx\n", w, n, p, c, c / p }'
+done
+rm -f "$RESULTS"
