@@ -57,8 +57,11 @@ internal sealed class WindowBatcher(WindowShape shape, int initialSlots)
         for (var first = 0; first < _slots; first += maxBatch)
         {
             var count = Math.Min(maxBatch, _slots - first);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             model.Run(_input.AsSpan(first * shape.WindowFloats, count * shape.WindowFloats), count, shape.WindowFrames,
                 _probabilities.AsSpan(first * _labels, count * _labels));
+            InferenceInstrumentation.DurationPerWindow.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds / count);
+            InferenceInstrumentation.BatchSize.Record(count);
         }
     }
 

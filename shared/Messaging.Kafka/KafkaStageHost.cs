@@ -77,10 +77,11 @@ public sealed partial class KafkaStageHost<T> : IDisposable
             .SetPartitionsRevokedHandler((c, partitions) => Revoked(c, partitions.Select(p => p.TopicPartition).ToList()))
             .SetPartitionsLostHandler((_, partitions) => Lost(partitions.Select(p => p.TopicPartition).ToList()))
             .SetErrorHandler((_, error) => BrokerError(error))
-            .SetStatisticsHandler((_, json) => Status.Brokers(KafkaStatistics.AnyBrokerUp(json)))
+            .SetStatisticsHandler((_, json) => Statistics(json))
             .Build();
         consumer.Subscribe(_settings.Topic);
         Status.Running();
+        KafkaInstrumentation.Register(_settings.Topic);
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -129,6 +130,7 @@ public sealed partial class KafkaStageHost<T> : IDisposable
         finally
         {
             Status.Stopped();
+            KafkaInstrumentation.ForgetLag(consumer.Name);
             try
             {
                 consumer.Close(); // commits stored offsets and leaves the group, so the partitions move at once
@@ -168,13 +170,14 @@ public sealed partial class KafkaStageHost<T> : IDisposable
                 // The batch in hand is finished even when stopping: graceful shutdown commits it instead of redoing it.
                 if (_messages.Count > 0) await HandleAsync().ConfigureAwait(false);
                 await _publisher.DrainAsync(CancellationToken.None).ConfigureAwait(false);
-                KafkaInstrumentation.Consumed.Add(_results.Count);
+                KafkaInstrumentation.Consumed.Add(_results.Count, new KeyValuePair<string, object?>("topic", _settings.Topic));
                 Status.Succeeded();
                 return true;
             }
             catch (Exception e) when (e is not MessageRejectedException)
             {
                 Status.Failing(e);
+                KafkaInstrumentation.BatchFailures.Add(1, new KeyValuePair<string, object?>("topic", _settings.Topic));
                 LogBatchFailed(_logger, e, _settings.Topic, attempt, _options.RetryBackoffSeconds);
                 try
                 {
@@ -226,7 +229,15 @@ public sealed partial class KafkaStageHost<T> : IDisposable
         var letter = new DeadLetter(result.Topic, result.Partition.Value, result.Offset.Value, DeadLetterCodec.Truncate(reason),
             result.Message.Key, result.Message.Value, DateTimeOffset.UtcNow);
         await _publisher.PublishAsync(DeadLetterCodec.Instance, _options.Topic(_options.DeadLetterTopic), letter, cancellationToken).ConfigureAwait(false);
-        KafkaInstrumentation.DeadLettered.Add(1);
+        KafkaInstrumentation.DeadLettered.Add(1, new KeyValuePair<string, object?>("topic", result.Topic));
+    }
+
+    /// <summary>librdkafka's statistics (every 5 s): the broker link for health, the lag per partition for metrics.</summary>
+    private void Statistics(string json)
+    {
+        Status.Brokers(KafkaStatistics.AnyBrokerUp(json));
+        var (client, lags) = KafkaStatistics.ConsumerLag(json, _settings.GroupId);
+        KafkaInstrumentation.ReportLag(client, lags);
     }
 
     private Activity? StartActivity()

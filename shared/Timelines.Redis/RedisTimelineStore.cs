@@ -95,12 +95,16 @@ public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOption
         var json = JsonSerializer.SerializeToUtf8Bytes(StoredWindow.From(window), StoreJson.Default.StoredWindow);
         var speaker = window.Stream.Speaker;
         var windows = WindowsKey(window.Stream.CallId, speaker);
+        Task<bool>? added = null;
         await WriteAsync(window.Stream.CallId, speaker, window.Index, window.IsFinal, window.EventTime, (batch, tasks) =>
         {
-            tasks.Add(batch.HashSetAsync(windows, window.Index, json, When.NotExists));
+            tasks.Add(added = batch.HashSetAsync(windows, window.Index, json, When.NotExists));
             tasks.Add(batch.KeyExpireAsync(windows, options.Retention));
             tasks.Add(batch.HashSetAsync(MetaKey(window.Stream.CallId), "role:" + speaker, window.Role.ToString(), When.NotExists));
         }).WaitAsync(cancellationToken).ConfigureAwait(false);
+        // First stores only: a redelivered window would count its replay delay, not the pipeline's.
+        if (await added!.ConfigureAwait(false) && window.EventTime != default)
+            TimelineInstrumentation.Latency.Record((_time.GetUtcNow() - window.EventTime).TotalSeconds);
     }
 
     public async ValueTask CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken)

@@ -18,6 +18,7 @@ namespace Streaming.Tests.Distributed;
 public sealed class DistributedStack : IAsyncDisposable
 {
     private readonly List<ServiceProcess> _processes = [];
+    private IReadOnlyDictionary<string, string> _settings = new Dictionary<string, string>();
 
     private DistributedStack(string ns, string redisEndpoint)
     {
@@ -44,9 +45,10 @@ public sealed class DistributedStack : IAsyncDisposable
     public ServiceProcess Aggregator { get; private set; } = null!;
 
     /// <param name="redisEndpoint">another Redis than the shared test server (the outage test pauses its own)</param>
-    public static async Task<DistributedStack> StartAsync(string? redisEndpoint = null)
+    /// <param name="settings">more settings for every service (e.g. OTEL_* variables)</param>
+    public static async Task<DistributedStack> StartAsync(string? redisEndpoint = null, IReadOnlyDictionary<string, string>? settings = null)
     {
-        var stack = new DistributedStack(TestServers.Unique("e2e"), redisEndpoint ?? TestServers.RedisEndpoint);
+        var stack = new DistributedStack(TestServers.Unique("e2e"), redisEndpoint ?? TestServers.RedisEndpoint) { _settings = settings ?? new Dictionary<string, string>() };
         foreach (var topic in new[] { AudioChunk.Topic, FeatureFrames.Topic, EmotionWindow.Topic, DeadLetter.Topic })
             await TestServers.CreateTopicAsync(stack.Namespace + topic);
         stack.Aggregator = stack.Start("aggregator");
@@ -92,7 +94,9 @@ public sealed class DistributedStack : IAsyncDisposable
             ["Timeline:Labels:1"] = TestModel.Labels[1],
             ["Timeline:Labels:2"] = TestModel.Labels[2],
             ["Timeline:Labels:3"] = TestModel.Labels[3],
+            ["OTEL_SERVICE_NAME"] = service,
         };
+        foreach (var (key, value) in _settings) settings[key] = value;
         var process = ServiceProcess.Start(service, settings);
         _processes.Add(process);
         return process;

@@ -1,0 +1,66 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Streaming.Tests.Distributed;
+
+/// <summary>
+/// Traces and metrics of the running distributed pipeline: every service exports its spans over OTLP (configured by
+/// the standard OTEL_* variables only), one chunk's journey is one trace across the four services, and every metric
+/// the dashboard and the alert rules name is one the services export.
+/// </summary>
+public sealed partial class ObservabilityTests
+{
+    private static readonly string Sample = Path.Combine(ServiceProcess.RepoRoot, "samples", "call-calm.wav");
+    private static readonly string Observability = Path.Combine(ServiceProcess.RepoRoot, "deploy", "observability");
+    private static readonly string[] Services = ["ingest", "featurizer", "classifier", "aggregator"];
+
+    [Fact]
+    public async Task Replay_OneCall_OneTraceSpansAllFourServicesAndDashboardMetricsExported()
+    {
+        await using var collector = new OtlpTestCollector();
+        await using var stack = await DistributedStack.StartAsync(settings: collector.Settings);
+
+        await stack.ReplayAsync(Sample, ["traced-call"], speed: 0);
+        await stack.WaitCompleteAsync("traced-call");
+
+        // The span exporter sends every 200 ms: wait until some trace holds a span of every service.
+        await Wait.UntilAsync(() => collector.Spans.ToArray().GroupBy(s => s.TraceId).Any(t => Services.All(service => t.Any(s => s.Service == service))),
+            "one trace with spans from ingest, featurizer, classifier and aggregator", 60);
+        var trace = collector.Spans.ToArray().GroupBy(s => s.TraceId).First(t => Services.All(service => t.Any(s => s.Service == service))).ToList();
+        // the consumers' batch spans chain: each one's parent is a span of the same trace
+        foreach (var span in trace.Where(s => s.Name.StartsWith("process ", StringComparison.Ordinal)))
+            Assert.Contains(trace, parent => parent.SpanId == span.ParentSpanId);
+
+        // Lag comes from librdkafka statistics every 5 s: wait for one report after the call went through.
+        var exported = new HashSet<string>();
+        await Wait.UntilAsync(async () =>
+        {
+            exported.Clear();
+            foreach (var service in new[] { stack.Ingest, stack.Featurizer, stack.Classifier, stack.Aggregator })
+            {
+                using var http = new HttpClient { BaseAddress = service.BaseUrl };
+                foreach (Match name in MetricLine().Matches(await http.GetStringAsync("/metrics"))) exported.Add(name.Groups[1].Value);
+            }
+            return exported.Contains("streaming_kafka_consumer_lag");
+        }, "a consumer lag report", 30);
+        var named = NamedMetrics();
+        Assert.True(named.Count >= 8, $"only {named.Count} metrics found in deploy/observability");
+        Assert.All(named, metric => Assert.True(exported.Contains(metric), $"{metric} is named in deploy/observability but no service exports it"));
+    }
+
+    /// <summary>Every streaming_* metric the dashboard's queries and the alert rules use (histogram and counter suffixes as written).</summary>
+    private static HashSet<string> NamedMetrics()
+    {
+        var dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(Observability, "grafana-dashboard.json")));
+        var queries = dashboard.RootElement.GetProperty("panels").EnumerateArray()
+            .SelectMany(p => p.GetProperty("targets").EnumerateArray()).Select(t => t.GetProperty("expr").GetString()!);
+        var text = string.Join("\n", queries) + File.ReadAllText(Path.Combine(Observability, "alert-rules.yaml"));
+        return [.. MetricName().Matches(text).Select(m => m.Value)];
+    }
+
+    [GeneratedRegex(@"\bstreaming_[a-z_]+\b")]
+    private static partial Regex MetricName();
+
+    [GeneratedRegex(@"^(streaming_[a-z_]+)[{ ]", RegexOptions.Multiline)]
+    private static partial Regex MetricLine();
+}
