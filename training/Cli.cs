@@ -157,7 +157,7 @@ internal static class Cli
     {
         var model = new Option<string>("--model") { Description = "ONNX model file", Required = true };
         var fold = new Option<int>("--fold") { Description = "fold whose speakers fit the temperature (the shipped model's validation fold)", DefaultValueFactory = _ => 5 };
-        var corpus = new Option<string>("--corpus") { Description = "corpus of the fitting fold", DefaultValueFactory = _ => "ravdess" };
+        var corpus = new Option<string>("--corpus") { Description = "corpus of the fitting fold", DefaultValueFactory = _ => "ravdess,turevdb" };
         var output = new Option<string?>("--out") { Description = "write the model with the temperature applied here" };
         var version = new Option<string?>("--model-version") { Description = "model_version of the written model" };
         var diagram = new Option<string?>("--diagram") { Description = "draw the reliability diagrams to this PNG" };
@@ -223,14 +223,15 @@ internal static class Cli
 
     private static Command FitGateCommand()
     {
-        var clips = new Option<int>("--clips") { Description = "generated non-speech clips per kind", DefaultValueFactory = _ => 40 };
-        var cmd = new Command("fit-gate", "fit the speech gate's window decision (logistic regression) on the manifest's RAVDESS rows against generated non-speech; print the weights for shared/Inference/SpeechGate.cs and the pass rates on held-out speech (EMO-DB, TurEV-DB) and non-speech")
+        var clips = new Option<int>("--clips") { Description = "generated non-speech clips per kind", DefaultValueFactory = _ => 250 };
+        var corpora = new Option<string>("--speech-corpora") { Description = "corpora whose speech the gate is fitted on, comma-separated (emodb is always held out)", DefaultValueFactory = _ => "ravdess,turevdb" };
+        var cmd = new Command("fit-gate", "fit the speech gate's window decision (logistic regression) on speech of the manifest's rows against generated non-speech; print the constants for shared/Inference/SpeechGate.cs and the pass rates on training and held-out speech and non-speech")
         {
-            ManifestOption, clips, ThreadsOption,
+            ManifestOption, clips, corpora, ThreadsOption,
         };
         cmd.SetAction(p =>
         {
-            var fit = GateFitter.Fit(p.GetValue(ManifestOption)!, p.GetValue(clips), p.GetValue(ThreadsOption), Log);
+            var fit = GateFitter.Fit(p.GetValue(ManifestOption)!, p.GetValue(corpora)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), p.GetValue(clips), p.GetValue(ThreadsOption), Log);
             static string Floats(float[] values) => string.Join(", ", values.Select(w => w.ToString("R", CultureInfo.InvariantCulture) + "f"));
             Console.WriteLine($"    private static readonly float[] Mean = [{Floats(fit.Mean)}];");
             Console.WriteLine($"    private static readonly float[] Scale = [{Floats(fit.Scale)}];");

@@ -8,11 +8,11 @@ namespace Streaming.Training.Evaluation;
 
 /// <summary>
 /// Fits the speech gate's window decision (<see cref="SpeechGate.IsSpeechWindow"/>): a logistic regression over
-/// <see cref="SpeechGate.WindowFeatures"/> of 2 s windows, speech from the RAVDESS and TurEV-DB rows (each file clean
+/// <see cref="SpeechGate.WindowFeatures"/> of 2 s windows, speech from the given corpora's rows (each file clean
 /// and one telephone-augmented copy) against generated non-speech (<see cref="NonSpeechSignals"/>, seeds apart from the
 /// ones <c>nonspeech</c> reports on). Only windows the level rule already passes count, as in the runtime. The
 /// bias is then lowered until 99 % of the training speech windows pass, because a dropped speech window costs
-/// the customer's emotion while a rare tone window costs one wrong point. EMO-DB speech is held out and reported.
+/// the customer's emotion while a rare tone window costs one wrong point. Speech of the other corpora (EMO-DB always) is held out and reported.
 /// </summary>
 internal static class GateFitter
 {
@@ -22,7 +22,7 @@ internal static class GateFitter
     private const string HeldOut = "emodb"; // the cross-corpus set stays unseen here too
     private const double SpeechKept = 0.99;
 
-    public static Result Fit(string manifestPath, int clipsPerKind, int threads, Action<string> log)
+    public static Result Fit(string manifestPath, IReadOnlyList<string> speechCorpora, int clipsPerKind, int threads, Action<string> log)
     {
         var config = FeatureConfig.Telephone8k;
         var options = new ClassifierOptions();
@@ -37,11 +37,12 @@ internal static class GateFitter
                 return signals.SelectMany(s => WindowsOf(FeatureStore.Compute(s, config, ModelContract.LogMel), gate, options));
             }).ToList();
 
-        var speech = Windows(manifest.Rows.Where(r => r.Corpus != HeldOut), augment: true);
+        if (speechCorpora.Contains(HeldOut)) throw new ArgumentException($"{HeldOut} is the held-out speech; fit on other corpora");
+        var speech = Windows(manifest.Rows.Where(r => speechCorpora.Contains(r.Corpus)), augment: true);
         var byKind = NonSpeechSignals.Kinds.Select((kind, k) => Enumerable.Range(0, clipsPerKind).AsParallel().WithDegreeOfParallelism(Math.Max(1, threads))
             .SelectMany(c => WindowsOf(FeatureStore.Compute(NonSpeechSignals.Generate(kind, 20, new Random(TrainingSeed * 7919 + k * 1009 + c)), config, ModelContract.LogMel), gate, options)).ToList()).ToList();
         var noise = byKind.SelectMany(w => w).ToList();
-        log($"gate training windows: {speech.Count} speech (RAVDESS and TurEV-DB, clean + augmented), {noise.Count} non-speech");
+        log($"gate training windows: {speech.Count} speech ({string.Join(", ", speechCorpora)}, clean + augmented), {noise.Count} non-speech");
 
         var (mean, scale, weights, bias) = Logistic(speech, noise);
         float Score(float[] f)
@@ -58,8 +59,11 @@ internal static class GateFitter
         log($"training: speech kept {Pass(speech):P2}, non-speech passed {Pass(noise):P2} (bias shifted by {-shift:F3}): "
             + string.Join(", ", NonSpeechSignals.Kinds.Select((kind, k) => $"{kind} {Pass(byKind[k]):P1}")));
 
-        var held = Windows(manifest.Rows.Where(r => r.Corpus == HeldOut), augment: false);
-        log($"held out: {HeldOut} speech windows kept {Pass(held):P2} of {held.Count}");
+        foreach (var corpus in manifest.Rows.Select(r => r.Corpus).Distinct().Where(c => !speechCorpora.Contains(c)).Order())
+        {
+            var held = Windows(manifest.Rows.Where(r => r.Corpus == corpus), augment: false);
+            log($"held out: {corpus} speech windows kept {Pass(held):P2} of {held.Count}");
+        }
         return new Result(mean, scale, weights, bias);
     }
 
