@@ -16,7 +16,7 @@ public sealed class EmbeddedPipelineTests
         using var model = EmotionModel.Load(AnalyzeCommand.DefaultModelPath, FeatureConfig.Telephone8k);
         var pipeline = new EmbeddedPipeline(model, new ClassifierOptions(), new InMemoryTimelineStore(), CancellationToken.None);
         var audio = pipeline.Audio;
-        var key = new StreamKey("failing", "customer");
+        var key = new StreamKey(StreamKey.DefaultTenant, "failing", "customer");
         // The featurizer rejects the first chunk (wrong rate) and stops; more chunks than the channel holds follow.
         await audio.PublishAsync(new AudioChunk(key, SpeakerRole.Customer, 0, 0, 16000, new float[1600], false, DateTimeOffset.UnixEpoch), CancellationToken.None);
 
