@@ -25,8 +25,9 @@ public static class DashboardEndpoints
 
     public static IEndpointRouteBuilder MapDashboard(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/dashboard", () => Results.Redirect("/dashboard/"));
-        app.MapGet("/dashboard/{file?}", (string? file) => Asset(file ?? "index.html"));
+        // One route for "/dashboard" and "/dashboard/" (routing ignores a trailing slash): the page's relative links need the slash.
+        app.MapGet("/dashboard/{file?}", (string? file, HttpContext context) =>
+            file is null && !context.Request.Path.Value!.EndsWith('/') ? Results.Redirect("/dashboard/") : Asset(file ?? "index.html"));
 
         var api = app.MapGroup("/api").RequireAuthorization();
         api.MapGet("/session", (HttpContext context, DashboardOptions options) =>

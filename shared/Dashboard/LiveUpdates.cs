@@ -65,7 +65,8 @@ public sealed class LiveUpdates(TimeProvider? time = null)
         private readonly LiveUpdates _owner;
         private readonly Channel<string> _changes = Channel.CreateBounded<string>(new BoundedChannelOptions(SubscriberCapacity)
         {
-            FullMode = BoundedChannelFullMode.DropWrite,
+            // Wait mode, but only TryWrite is used: it fails when full (the drop modes would report success and drop silently).
+            FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
         });
         private int _overflowed;

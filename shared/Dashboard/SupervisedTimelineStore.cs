@@ -17,7 +17,7 @@ public sealed partial class SupervisedTimelineStore(ITimelineStore inner, AlertM
     public async ValueTask AppendAsync(EmotionWindow window, CancellationToken cancellationToken)
     {
         await inner.AppendAsync(window, cancellationToken).ConfigureAwait(false);
-        await alerts.ObserveAsync(window.Stream.Tenant, window, cancellationToken).ConfigureAwait(false);
+        await alerts.ObserveAsync(window, cancellationToken).ConfigureAwait(false);
         live.Publish(window.Stream.Tenant, window.Stream.CallId);
     }
 

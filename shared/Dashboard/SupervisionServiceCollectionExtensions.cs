@@ -17,18 +17,19 @@ public static class SupervisionServiceCollectionExtensions
     /// Alerts, live updates, the Parquet archive and the dashboard's views, wrapped around the host's <see cref="ITimelineStore"/>
     /// (register it first): the pipeline then writes through <see cref="SupervisedTimelineStore"/>.
     /// </summary>
-    public static IServiceCollection AddSupervision(this IServiceCollection services, IConfiguration configuration, IReadOnlyList<string> labels,
-        Func<IServiceProvider, IAlertStore> alertStore)
+    /// <param name="labels">The model's labels in probability order (the host knows them: the loaded model, or its settings).</param>
+    public static IServiceCollection AddSupervision(this IServiceCollection services, IConfiguration configuration,
+        Func<IServiceProvider, IReadOnlyList<string>> labels, Func<IServiceProvider, IAlertStore> alertStore)
     {
         services.AddAlerting(configuration);
         services.AddSingleton(alertStore);
         services.AddSingleton(sp => new LiveUpdates(sp.GetService<TimeProvider>()));
-        services.AddSingleton(new DashboardOptions(labels));
-        services.TryAddSingleton(new TimelineBuilder(labels));
+        services.AddSingleton(sp => new DashboardOptions(labels(sp)));
+        services.TryAddSingleton(sp => new TimelineBuilder(labels(sp)));
         services.AddSingleton<LiveViews>();
         services.AddSingleton<CallHistory>();
         var directory = configuration[ArchiveDirectoryKey];
-        if (!string.IsNullOrEmpty(directory)) services.AddSingleton(new ParquetArchive(directory, labels));
+        if (!string.IsNullOrEmpty(directory)) services.AddSingleton(sp => new ParquetArchive(directory, labels(sp)));
 
         var stored = services.LastOrDefault(d => d.ServiceType == typeof(ITimelineStore))
             ?? throw new InvalidOperationException("AddSupervision wraps the host's ITimelineStore: register the store first");

@@ -48,7 +48,7 @@ internal sealed class DashboardHost : IAsyncDisposable
         });
         builder.Services.AddTenantAuthentication();
         builder.Services.AddSingleton<ITimelineStore>(new InMemoryTimelineStore());
-        builder.Services.AddSupervision(builder.Configuration, Labels, _ => new InMemoryAlertStore());
+        builder.Services.AddSupervision(builder.Configuration, _ => Labels, _ => new InMemoryAlertStore());
         var app = builder.Build();
         app.UseAuthentication();
         app.UseAuthorization();

@@ -53,7 +53,7 @@ internal sealed class DemoServer : IAsyncDisposable
         });
         builder.Services.AddTenantAuthentication();
         builder.Services.AddSingleton<ITimelineStore>(new InMemoryTimelineStore());
-        builder.Services.AddSupervision(builder.Configuration, model.Contract.Labels, _ => new InMemoryAlertStore());
+        builder.Services.AddSupervision(builder.Configuration, _ => model.Contract.Labels, _ => new InMemoryAlertStore());
         var app = builder.Build();
         app.UseAuthentication();
         app.UseAuthorization();

@@ -9,7 +9,7 @@ public sealed class LiveStreamTests
 {
     private static EmotionWindow Window(string tenant, string call, long index, string label = "neutral", string speaker = "customer", bool isFinal = false)
     {
-        var w = Windows.At(index, label, call, speaker == "agent" ? SpeakerRole.Agent : SpeakerRole.Customer, isFinal);
+        var w = Windows.At(index, label, call, speaker == "agent" ? SpeakerRole.Agent : SpeakerRole.Customer, isFinal, tenant);
         return w with { Stream = new StreamKey(tenant, call, speaker) };
     }
 
@@ -89,7 +89,7 @@ public sealed class LiveStreamTests
         await using var wall = await host.OpenAsync(DashboardHost.KeyA, "/api/live/calls");
         Assert.Contains("\"callId\":\"calm\"", (await wall.NextAsync()).Data);
 
-        foreach (var w in Windows.Sequence("aaaaaa", call: "angry")) await host.Store.AppendAsync(w with { Stream = w.Stream with { Tenant = "tenant-a" } }, default);
+        foreach (var w in Windows.Sequence("aaaaaa", call: "angry", tenant: "tenant-a")) await host.Store.AppendAsync(w, default);
         var update = (await wall.ReadUntilAsync("call", e => e.Data.Contains("\"openAlerts\":1"))).Last();
         var row = JsonDocument.Parse(update.Data).RootElement;
         Assert.Equal(("angry", "angry", "Warning"), (row.GetProperty("callId").GetString(), row.GetProperty("customerLabel").GetString(),
@@ -104,7 +104,7 @@ public sealed class LiveStreamTests
     public async Task Alert_AcknowledgedByItsTenantOnly_AndTheCallStreamShowsIt()
     {
         await using var host = await DashboardHost.StartAsync();
-        foreach (var w in Windows.Sequence("aaaaaa")) await host.Store.AppendAsync(w with { Stream = w.Stream with { Tenant = "tenant-a" } }, default);
+        foreach (var w in Windows.Sequence("aaaaaa", tenant: "tenant-a")) await host.Store.AppendAsync(w, default);
         await using var stream = await host.OpenAsync(DashboardHost.KeyA, "/api/live/calls/call-1");
         var alerts = JsonDocument.Parse((await stream.ReadUntilAsync("alerts"))[^1].Data).RootElement;
         var id = alerts[0].GetProperty("id").GetString();
@@ -126,8 +126,7 @@ public sealed class LiveStreamTests
         for (var c = 0; c < 5; c++)
         {
             var label = c % 2 == 0 ? "angry" : "neutral";
-            foreach (var w in Windows.Sequence(new string(label[0] == 'a' ? 'a' : 'n', 3), call: $"call-{c}"))
-                await host.Store.AppendAsync(w with { Stream = w.Stream with { Tenant = "tenant-a" } }, default);
+            foreach (var w in Windows.Sequence(new string(label[0], 3), call: $"call-{c}", tenant: "tenant-a")) await host.Store.AppendAsync(w, default);
             await host.Store.CompleteStreamAsync(new StreamKey("tenant-a", $"call-{c}", "customer"), default);
             await Task.Delay(5); // distinct update times, so "newest first" has one answer
         }

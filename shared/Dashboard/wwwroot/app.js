@@ -89,7 +89,7 @@ function sparkline(values) {
   line.setAttribute('points', values.map((v, i) => `${i},${1 - v}`).join(' '));
   line.setAttribute('fill', 'none');
   line.setAttribute('stroke', COLOURS.angry);
-  line.setAttribute('stroke-width', '0.08');
+  line.setAttribute('stroke-width', '1.5');
   line.setAttribute('vector-effect', 'non-scaling-stroke');
   svg.append(line);
   return svg;
@@ -97,6 +97,7 @@ function sparkline(values) {
 
 // ---- calls wall ----
 const wallCalls = new Map();
+const wallPending = []; // storedAt of the rows pushed since the last render
 
 function attention(c) {
   return (c.openAlerts > 0 ? 1000 * (SEVERITY[c.topSeverity] || 1) : 0) + (c.customerLabel === 'angry' ? 100 : 0) + c.angrySeconds;
@@ -114,8 +115,8 @@ function renderWall() {
       el('td', {}, link), el('td', {}, c.agentId || '—'), el('td', {}, c.queue || '—'), el('td', { class: 'now' }, now),
       el('td', {}, sparkline(c.angrySparkline)), el('td', {}, fmtSeconds(c.angrySeconds)), el('td', { class: 'alerts' }, alerts));
   }));
-  const latest = calls.reduce((m, c) => Math.max(m, c.storedAt || 0), 0);
-  if (latest) requestAnimationFrame(() => window.__pushLatencies.push(Date.now() - latest));
+  const stored = wallPending.splice(0);
+  if (stored.length) requestAnimationFrame(() => { const now = Date.now(); for (const t of stored) window.__pushLatencies.push(now - t); });
 }
 
 function showWall() {
@@ -124,7 +125,7 @@ function showWall() {
   legend($('legend-wall'));
   events('/api/live/calls', (type, data) => {
     if (type === 'snapshot') { wallCalls.clear(); for (const c of data) wallCalls.set(c.callId, c); }
-    else if (type === 'call') wallCalls.set(data.callId, data);
+    else if (type === 'call') { wallCalls.set(data.callId, data); if (data.storedAt) wallPending.push(data.storedAt); }
     else if (type === 'ended') wallCalls.delete(data.callId);
     renderWall();
   }, liveAbort.signal);
@@ -222,7 +223,10 @@ function showCall(callId) {
       $('call-meta').textContent = [data.agentId && `agent ${data.agentId}`, data.queue && `queue ${data.queue}`].filter(Boolean).join(', ');
       for (const s of data.speakers) speaker(s.speaker, s.role).complete = s.isComplete;
     }
-    else if (type === 'window') { speaker(data.speaker, data.role).windows.set(data.window.index, data.window); view.pending.push(data.storedAt); }
+    else if (type === 'window') {
+      speaker(data.speaker, data.role).windows.set(data.window.index, data.window);
+      if (data.storedAt) view.pending.push(data.storedAt); // null: stored before the stream opened, not a push
+    }
     else if (type === 'alerts') renderAlerts(data);
     else if (type === 'summary') renderSummary(data);
     else if (type === 'notfound') { $('call-state').textContent = '(unknown call)'; }
