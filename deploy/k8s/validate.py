@@ -78,6 +78,11 @@ def check_deployment(doc, config_maps, gpu):
         check_probe(c.get("readinessProbe"), ports, f"{cw} readinessProbe")
         check_resources(c.get("resources"), cw, gpu and name == "classifier")
         for source in c.get("envFrom") or []:
+            # A Secret (the tenants' keys) is created by the operator, never committed: only ConfigMaps must be here.
+            need(("configMapRef" in source) != ("secretRef" in source), cw, "envFrom entry needs exactly one of configMapRef/secretRef")
+            if "secretRef" in source:
+                need(isinstance(source["secretRef"].get("name"), str), cw, "envFrom secretRef without a name")
+                continue
             ref = (source.get("configMapRef") or {}).get("name")
             need(ref in config_maps, cw, f"envFrom ConfigMap {ref!r} does not exist")
         for env in c.get("env") or []:

@@ -1,4 +1,3 @@
-using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -7,34 +6,10 @@ using Streaming.Messaging.Kafka;
 using Streaming.Pipeline;
 using Streaming.ServiceDefaults;
 using Streaming.Timelines;
+using Streaming.Timelines.Api;
 using Streaming.Timelines.Redis;
 
 namespace Streaming.Aggregator;
-
-/// <summary>What the API needs to turn windows into timelines: the model's labels, in probability order.</summary>
-public sealed class TimelineOptions : IValidatableObject
-{
-    public const string Section = "Timeline";
-
-    public static readonly string[] DefaultLabels = ["neutral", "happy", "sad", "angry"];
-
-    /// <summary>Empty: <see cref="DefaultLabels"/>. (No array default here: configuration binding appends to one.)</summary>
-    public string[] Labels { get; set; } = [];
-
-    public IReadOnlyList<string> EffectiveLabels => Labels.Length == 0 ? DefaultLabels : Labels;
-
-    [Required(AllowEmptyStrings = false)]
-    public string ModelName { get; set; } = "emotion-cnn-bilstm";
-
-    [Required(AllowEmptyStrings = false)]
-    public string ModelVersion { get; set; } = "unknown";
-
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
-    {
-        if (Labels.Distinct().Count() != Labels.Length || Labels.Any(string.IsNullOrWhiteSpace))
-            yield return new ValidationResult($"Timeline:Labels [{string.Join(", ", Labels)}] must be distinct, non-empty labels", [nameof(Labels)]);
-    }
-}
 
 /// <summary>
 /// emotion-windows.v1 → <see cref="AggregatorStage"/> → Redis timelines, plus the timeline REST API. When Redis is
@@ -48,8 +23,8 @@ public static class AggregatorService
     public static WebApplicationBuilder AddAggregator(this WebApplicationBuilder builder)
     {
         builder.Services.AddKafka();
+        builder.Services.AddTimelineApi();
         builder.Services.AddOptions<RedisOptions>().BindConfiguration(RedisOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<TimelineOptions>().BindConfiguration(TimelineOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         // One multiplexer per process; AbortOnConnectFail=false lets the service start before Redis and reconnect by itself.
         builder.Services.AddSingleton<IConnectionMultiplexer>(sp =>
         {
@@ -59,7 +34,6 @@ public static class AggregatorService
         });
         builder.Services.AddSingleton<ITimelineStore>(sp =>
             new RedisTimelineStore(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<RedisOptions>>().Value));
-        builder.Services.AddSingleton(sp => new TimelineBuilder(sp.GetRequiredService<IOptions<TimelineOptions>>().Value.EffectiveLabels));
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
         builder.Services.AddStageHost(EmotionWindowCodec.Instance,
             sp => new AggregatorStage(sp.GetRequiredService<ITimelineStore>()),

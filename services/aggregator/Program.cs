@@ -1,5 +1,6 @@
 using Streaming.Aggregator;
 using Streaming.ServiceDefaults;
+using Streaming.Timelines.Api;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();

@@ -1,4 +1,5 @@
 using Streaming.Ingest;
+using Streaming.Ingest.Sessions;
 using Streaming.ServiceDefaults;
 
 // `Streaming.Ingest replay ...` is the replay client (WAV files as live calls); anything else runs the service.
@@ -9,6 +10,6 @@ builder.AddServiceDefaults();
 builder.AddIngest();
 var app = builder.Build();
 app.MapDefaultEndpoints();
-app.MapIngest();
+app.MapIngestEndpoints();
 await app.RunAsync();
 return 0;

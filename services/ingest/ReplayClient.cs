@@ -4,21 +4,24 @@ using System.Net.WebSockets;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Streaming.Audio;
+using Streaming.Ingest.Sessions;
+using Streaming.Tenancy;
 
 namespace Streaming.Ingest;
 
 /// <summary>
 /// Streams WAV files to the ingest endpoint as live calls, at real-time speed (20 ms frames), many at once:
 /// for demos and load tests. Usage:
-/// <c>Streaming.Ingest replay [--url ws://127.0.0.1:5101/v1/audio] [--calls N] [--encoding pcm16|mulaw|alaw]
-/// [--tenant T] [--prefix ID] [--speed X | --fast] FILE.wav...</c>; call i replays file i mod count as call id PREFIX-i.
+/// <c>Streaming.Ingest replay --api-key KEY [--url ws://127.0.0.1:5101/v1/audio] [--calls N] [--encoding pcm16|mulaw|alaw]
+/// [--prefix ID] [--speed X | --fast] FILE.wav...</c>; call i replays file i mod count as call id PREFIX-i, as the tenant
+/// whose API key is given (also read from the environment variable INGEST_API_KEY).
 /// <c>--speed 4</c> sends 4 s of audio per second (shorter tests); <c>--fast</c> sends as fast as the server takes it.
 /// <c>--latency HOST:PORT[/PREFIX]</c> subscribes to the aggregator's Redis update channel and reports, for this run's
 /// calls, the latency from the audio chunk accepted at ingest (the window's event time) to its timeline point in Redis.
 /// </summary>
 public static class ReplayClient
 {
-    public sealed record Settings(Uri Url, int Calls, string Encoding, string Tenant, string Prefix, double Speed, IReadOnlyList<string> Files)
+    public sealed record Settings(Uri Url, int Calls, string Encoding, string ApiKey, string Prefix, double Speed, IReadOnlyList<string> Files)
     {
         /// <summary>Redis endpoint and key prefix of the timelines, when latency is measured.</summary>
         public (string Endpoint, string KeyPrefix)? Latency { get; init; }
@@ -64,8 +67,9 @@ public static class ReplayClient
         var format = source.Format;
         var roles = Enumerable.Range(0, format.Channels).Select(c => c switch { 0 => "customer", 1 => "agent", _ => "other" }).ToArray();
         using var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader(TenantAuthentication.ApiKeyHeader, settings.ApiKey);
         await socket.ConnectAsync(settings.Url, cancellationToken);
-        var start = new ControlMessage("start", callId, settings.Tenant, format.SampleRate, settings.Encoding, format.Channels, roles);
+        var start = new ControlMessage("start", callId, null, format.SampleRate, settings.Encoding, format.Channels, roles);
         await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(start, IngestJson.Default.ControlMessage), WebSocketMessageType.Text, true, cancellationToken);
 
         var frameSamples = format.SampleRate / 50 * format.Channels; // 20 ms, as live platforms send
@@ -113,9 +117,10 @@ public static class ReplayClient
 
     private static Settings Parse(string[] args)
     {
-        var url = new Uri("ws://127.0.0.1:5101" + IngestService.Path);
+        var url = new Uri("ws://127.0.0.1:5101" + NativeEndpoint.Path);
         int calls = 1;
-        string encoding = "pcm16", tenant = "demo", prefix = $"replay-{DateTime.UtcNow:HHmmss}";
+        string encoding = "pcm16", prefix = $"replay-{DateTime.UtcNow:HHmmss}";
+        var apiKey = Environment.GetEnvironmentVariable("INGEST_API_KEY");
         var speed = 1.0;
         (string, string)? latency = null;
         var files = new List<string>();
@@ -127,7 +132,7 @@ public static class ReplayClient
                 case "--url": url = new Uri(Value()); break;
                 case "--calls": calls = int.TryParse(Value(), out var n) && n > 0 ? n : throw new ArgumentException("--calls needs a positive integer"); break;
                 case "--encoding": encoding = Value(); break;
-                case "--tenant": tenant = Value(); break;
+                case "--api-key": apiKey = Value(); break;
                 case "--prefix": prefix = Value(); break;
                 case "--fast": speed = 0; break;
                 case "--latency":
@@ -142,7 +147,8 @@ public static class ReplayClient
             }
         }
         if (files.Count == 0) throw new ArgumentException("no WAV file given");
+        if (string.IsNullOrEmpty(apiKey)) throw new ArgumentException("no API key: give --api-key or set INGEST_API_KEY");
         if (!CallStart.Encodings.ContainsKey(encoding)) throw new ArgumentException($"--encoding '{encoding}' is not pcm16, mulaw or alaw");
-        return new Settings(url, calls, encoding, tenant, prefix, speed, files) { Latency = latency };
+        return new Settings(url, calls, encoding, apiKey, prefix, speed, files) { Latency = latency };
     }
 }

@@ -23,11 +23,12 @@ done
 declare -A PORT=([ingest]=5201 [featurizer]=5202 [classifier]=5203 [aggregator]=5204) PID=()
 cleanup() { for s in "${!PID[@]}"; do kill "${PID[$s]}" 2>/dev/null || true; done; }
 trap cleanup EXIT
+API_KEY="bench-api-key-$RANDOM$RANDOM$RANDOM"  # the one tenant of the run, both parties analyzed
 for s in aggregator classifier featurizer ingest; do
   name="$(tr '[:lower:]' '[:upper:]' <<<"${s:0:1}")${s:1}"
   Kafka__BootstrapServers="$KAFKA_BOOTSTRAP" Kafka__LegacyBroker09=true Kafka__Namespace="$NS" Kafka__ClientId="$s" \
   Redis__Configuration="$REDIS_ENDPOINT" Redis__KeyPrefix="$NS" Model__Path="$MODEL" Urls="http://127.0.0.1:${PORT[$s]}" \
-  Logging__LogLevel__Default=Warning \
+  Logging__LogLevel__Default=Warning Tenants__bench__ApiKey="$API_KEY" Tenants__bench__CustomerOnly=false \
     dotnet "services/$s/bin/Release/net10.0/Streaming.$name.dll" >"$OUT/$s.log" 2>&1 &
   PID[$s]=$!
 done
@@ -46,7 +47,7 @@ for CALLS in $RUNS; do
   for s in "${ALL[@]}"; do BEFORE[$s]=$(cpu "$(pidof_ "$s")"); done
   START=$(date +%s.%N)
   echo "== $CALLS call(s), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-  /usr/bin/time -f "  replay client: %U s user + %S s system" dotnet services/ingest/bin/Release/net10.0/Streaming.Ingest.dll replay --url "ws://127.0.0.1:${PORT[ingest]}/v1/audio" \
+  /usr/bin/time -f "  replay client: %U s user + %S s system" dotnet services/ingest/bin/Release/net10.0/Streaming.Ingest.dll replay --url "ws://127.0.0.1:${PORT[ingest]}/v1/audio" --api-key "$API_KEY" \
     --calls "$CALLS" --prefix "bench$CALLS" --latency "$REDIS_ENDPOINT/$NS" "$WAV" 2>&1 | grep -v '"type":"stopped"' || true
   WALL=$(echo "$(date +%s.%N) - $START" | bc)
   echo "wall ${WALL} s; CPU seconds per process (share of one core over the run):"

@@ -3,10 +3,16 @@ namespace Streaming.Contracts;
 /// <summary>Which party of a call a stream carries. Speakers are channels: no diarization.</summary>
 public enum SpeakerRole { Customer, Agent, Unknown }
 
-/// <summary>One speaker's stream within a call: the unit of ordering and of per-stream state.</summary>
-public readonly record struct StreamKey(string CallId, string Speaker)
+/// <summary>
+/// One speaker's stream within a call of a tenant: the unit of ordering and of per-stream state. The tenant is part of
+/// the identity, so two tenants can use the same call id without touching each other's streams or timelines.
+/// </summary>
+public readonly record struct StreamKey(string Tenant, string CallId, string Speaker)
 {
-    public override string ToString() => $"{CallId}/{Speaker}";
+    /// <summary>The tenant of calls that enter without credentials: the embedded <c>analyze</c> command.</summary>
+    public const string DefaultTenant = "default";
+
+    public override string ToString() => $"{Tenant}/{CallId}/{Speaker}";
 }
 
 /// <summary>

@@ -4,8 +4,8 @@ namespace Streaming.Messaging.Kafka;
 
 /// <summary>
 /// How one message type travels on Kafka: its topic, key (the call id, so a call's speakers share a partition
-/// and stay in order), its envelope fields and a compact binary payload. Event time and sequence live in the
-/// envelope only, so the payload does not repeat them.
+/// and stay in order; the same call id of two tenants shares one too, which only costs balance), its envelope fields
+/// and a compact binary payload. Event time and sequence live in the envelope only, so the payload does not repeat them.
 /// </summary>
 public interface IMessageCodec<T>
 {
@@ -32,7 +32,8 @@ public abstract class MessageCodec<T> : IMessageCodec<T>
 {
     public abstract string Topic { get; }
 
-    public virtual ushort SchemaVersion => 1;
+    /// <summary>Version 2 added the tenant (after the speaker); a version 1 message is read as <see cref="StreamKey.DefaultTenant"/>'s.</summary>
+    public virtual ushort SchemaVersion => 2;
 
     public abstract string Key(T message);
 
@@ -68,25 +69,29 @@ public abstract class MessageCodec<T> : IMessageCodec<T>
 
     private protected abstract T ReadPayload(in Envelope envelope, ref PayloadReader reader);
 
-    private protected static int SizeOf(StreamKey stream) => PayloadWriter.SizeOf(stream.CallId) + PayloadWriter.SizeOf(stream.Speaker);
+    private protected static int SizeOf(StreamKey stream) =>
+        PayloadWriter.SizeOf(stream.CallId) + PayloadWriter.SizeOf(stream.Speaker) + PayloadWriter.SizeOf(stream.Tenant);
 
     private protected static void Write(ref PayloadWriter writer, StreamKey stream, SpeakerRole role, bool isFinal)
     {
         writer.String(stream.CallId);
         writer.String(stream.Speaker);
+        writer.String(stream.Tenant);
         writer.Byte((byte)role);
         writer.Byte(isFinal ? (byte)1 : (byte)0);
     }
 
-    private protected static (StreamKey Stream, SpeakerRole Role, bool IsFinal) ReadStream(ref PayloadReader reader)
+    private protected static (StreamKey Stream, SpeakerRole Role, bool IsFinal) ReadStream(in Envelope envelope, ref PayloadReader reader)
     {
         var callId = reader.String("callId");
         if (callId.Length == 0) throw new MessageDecodeException("field 'callId' is empty");
         var speaker = reader.String("speaker");
         if (speaker.Length == 0) throw new MessageDecodeException("field 'speaker' is empty");
+        var tenant = envelope.SchemaVersion >= 2 ? reader.String("tenant") : StreamKey.DefaultTenant;
+        if (tenant.Length == 0) throw new MessageDecodeException("field 'tenant' is empty");
         var role = reader.Byte("role");
         if (!Enum.IsDefined((SpeakerRole)role)) throw new MessageDecodeException($"field 'role' is {role}, not a speaker role");
-        return (new StreamKey(callId, speaker), (SpeakerRole)role, reader.Bool("isFinal"));
+        return (new StreamKey(tenant, callId, speaker), (SpeakerRole)role, reader.Bool("isFinal"));
     }
 }
 
@@ -114,7 +119,7 @@ public sealed class AudioChunkCodec : MessageCodec<AudioChunk>
 
     private protected override AudioChunk ReadPayload(in Envelope envelope, ref PayloadReader reader)
     {
-        var (stream, role, isFinal) = ReadStream(ref reader);
+        var (stream, role, isFinal) = ReadStream(envelope, ref reader);
         var startSample = reader.Int64("startSample");
         var sampleRate = reader.Int32("sampleRate");
         if (sampleRate <= 0) throw new MessageDecodeException($"field 'sampleRate' is {sampleRate}");
@@ -147,7 +152,7 @@ public sealed class FeatureFramesCodec : MessageCodec<FeatureFrames>
 
     private protected override FeatureFrames ReadPayload(in Envelope envelope, ref PayloadReader reader)
     {
-        var (stream, role, isFinal) = ReadStream(ref reader);
+        var (stream, role, isFinal) = ReadStream(envelope, ref reader);
         var firstFrame = reader.Int64("firstFrame");
         var frameCount = reader.Int32("frameCount");
         var melBands = reader.Int32("melBands");
@@ -187,7 +192,7 @@ public sealed class EmotionWindowCodec : MessageCodec<EmotionWindow>
 
     private protected override EmotionWindow ReadPayload(in Envelope envelope, ref PayloadReader reader)
     {
-        var (stream, role, isFinal) = ReadStream(ref reader);
+        var (stream, role, isFinal) = ReadStream(envelope, ref reader);
         var start = reader.Double("startSeconds");
         var end = reader.Double("endSeconds");
         if (!(end >= start)) throw new MessageDecodeException($"fields 'startSeconds' {start} and 'endSeconds' {end} are not an interval");

@@ -1,4 +1,5 @@
 using Streaming.Audio;
+using Streaming.Contracts;
 using Streaming.Inference;
 using Streaming.Timelines;
 
@@ -36,7 +37,7 @@ public sealed class CallAnalyzer(IEmotionModel model, ClassifierOptions classifi
                 results.Add(new CallResult(file, null, error, seconds));
                 continue;
             }
-            var windows = await store.GetCallAsync(file.CallId, cancellationToken).ConfigureAwait(false)
+            var windows = await store.GetCallAsync(StreamKey.DefaultTenant, file.CallId, cancellationToken).ConfigureAwait(false)
                 ?? new CallWindows(file.CallId, []);
             results.Add(new CallResult(file, builder.BuildCall(windows, model.Contract.Name, model.Contract.Version), null, seconds));
         }
@@ -54,7 +55,7 @@ public sealed class CallAnalyzer(IEmotionModel model, ClassifierOptions classifi
             try
             {
                 var channels = (file.Roles ?? new ChannelRoles()).Assign(source.Format.Channels);
-                ingestor = new CallIngestor(file.CallId, source.Format.SampleRate, source.Format.Channels, channels, customerOnly, pipeline.Audio);
+                ingestor = new CallIngestor(StreamKey.DefaultTenant, file.CallId, source.Format.SampleRate, source.Format.Channels, channels, customerOnly, pipeline.Audio);
             }
             catch (ArgumentException e)
             {

@@ -39,6 +39,7 @@ public sealed class CallIngestor
     /// <summary>Canonical audio: what telephony carries and what the model is trained on.</summary>
     public const int CanonicalRate = 8000;
 
+    private readonly string _tenant;
     private readonly string _callId;
     private readonly int _channels;
     private readonly IMessageSink<AudioChunk> _sink;
@@ -51,9 +52,11 @@ public sealed class CallIngestor
 
     /// <param name="customerOnly">Drop every channel whose role is not <see cref="SpeakerRole.Customer"/> (EU AI Act Art. 5(1)(f)).</param>
     /// <param name="chunkSamples">Samples per published chunk at 8 kHz; 1600 = 200 ms, a common live-stream granularity.</param>
-    public CallIngestor(string callId, int sampleRate, int channels, IReadOnlyList<ChannelAssignment> assignments,
+    /// <param name="tenant">whose call this is (<see cref="StreamKey.DefaultTenant"/> for calls that enter without credentials)</param>
+    public CallIngestor(string tenant, string callId, int sampleRate, int channels, IReadOnlyList<ChannelAssignment> assignments,
         bool customerOnly, IMessageSink<AudioChunk> sink, TimeProvider? time = null, int chunkSamples = 1600)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenant);
         ArgumentException.ThrowIfNullOrWhiteSpace(callId);
         ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkSamples, 1);
@@ -65,6 +68,7 @@ public sealed class CallIngestor
         if (assignments.Select(a => a.Speaker).Distinct().Count() != assignments.Count)
             throw new ArgumentException("two channels are assigned the same speaker name", nameof(assignments));
 
+        _tenant = tenant;
         _callId = callId;
         _channels = channels;
         _sink = sink;
@@ -72,7 +76,7 @@ public sealed class CallIngestor
         _chunkSamples = chunkSamples;
         _streams = assignments
             .Where(a => !customerOnly || a.Role == SpeakerRole.Customer)
-            .Select(a => new SpeakerStream(a, new StreamKey(callId, a.Speaker), sampleRate == CanonicalRate ? null : new Resampler(sampleRate, CanonicalRate), chunkSamples))
+            .Select(a => new SpeakerStream(a, new StreamKey(tenant, callId, a.Speaker), sampleRate == CanonicalRate ? null : new Resampler(sampleRate, CanonicalRate), chunkSamples))
             .ToArray();
     }
 
@@ -80,6 +84,8 @@ public sealed class CallIngestor
     public IEnumerable<ChannelAssignment> Streams => _streams.Select(s => s.Assignment);
 
     public string CallId => _callId;
+
+    public string Tenant => _tenant;
 
     /// <summary>Accepts interleaved samples (any length that is a multiple of the channel count).</summary>
     public async ValueTask WriteAsync(ReadOnlyMemory<float> interleaved, CancellationToken cancellationToken)
@@ -95,20 +101,48 @@ public sealed class CallIngestor
         {
             var mono = _deinterleaved.AsSpan(0, frames);
             ChannelSplitter.Deinterleave(interleaved.Span, _channels, stream.Assignment.Channel, mono);
-            if (stream.Resampler is { } resampler)
-            {
-                var max = resampler.MaxOutputLength(frames);
-                if (_resampled.Length < max) _resampled = new float[max];
-                var n = resampler.Process(mono, _resampled);
-                stream.Append(_resampled.AsSpan(0, n));
-            }
-            else
-            {
-                stream.Append(mono);
-            }
-            while (stream.TryTakeChunk(out var chunk))
-                await _sink.PublishAsync(Chunk(stream, chunk, isFinal: false), cancellationToken).ConfigureAwait(false);
+            Append(stream, mono);
+            await PublishReadyAsync(stream, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>True when the channel's audio is kept (it has a stream); false when the policy drops it.</summary>
+    public bool Keeps(int channel) => Array.Exists(_streams, s => s.Assignment.Channel == channel);
+
+    /// <summary>
+    /// Accepts one channel's samples on their own, for protocols that carry each party as a separate track (Twilio's
+    /// inbound and outbound media). Audio of a channel the policy drops is ignored.
+    /// </summary>
+    public async ValueTask WriteChannelAsync(int channel, ReadOnlyMemory<float> mono, CancellationToken cancellationToken)
+    {
+        if (_completed) throw new InvalidOperationException($"call {_callId}: audio after the end of the call");
+        if (channel < 0 || channel >= _channels)
+            throw new ArgumentOutOfRangeException(nameof(channel), channel, $"call {_callId} has {_channels} channel(s)");
+        var stream = Array.Find(_streams, s => s.Assignment.Channel == channel);
+        if (stream is null || mono.IsEmpty) return;
+        Append(stream, mono.Span);
+        await PublishReadyAsync(stream, cancellationToken).ConfigureAwait(false);
+    }
+
+    private void Append(SpeakerStream stream, ReadOnlySpan<float> mono)
+    {
+        if (stream.Resampler is { } resampler)
+        {
+            var max = resampler.MaxOutputLength(mono.Length);
+            if (_resampled.Length < max) _resampled = new float[max];
+            var n = resampler.Process(mono, _resampled);
+            stream.Append(_resampled.AsSpan(0, n));
+        }
+        else
+        {
+            stream.Append(mono);
+        }
+    }
+
+    private async ValueTask PublishReadyAsync(SpeakerStream stream, CancellationToken cancellationToken)
+    {
+        while (stream.TryTakeChunk(out var chunk))
+            await _sink.PublishAsync(Chunk(stream, chunk, isFinal: false), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Ends every stream of the call: drains the resamplers and publishes each stream's final chunk.</summary>
@@ -123,8 +157,7 @@ public sealed class CallIngestor
                 var tail = new float[resampler.MaxOutputLength(0) + 64];
                 stream.Append(tail.AsSpan(0, resampler.Flush(tail)));
             }
-            while (stream.TryTakeChunk(out var chunk))
-                await _sink.PublishAsync(Chunk(stream, chunk, isFinal: false), cancellationToken).ConfigureAwait(false);
+            await PublishReadyAsync(stream, cancellationToken).ConfigureAwait(false);
             await _sink.PublishAsync(Chunk(stream, stream.TakeRest(), isFinal: true), cancellationToken).ConfigureAwait(false);
         }
     }

@@ -1,4 +1,7 @@
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -46,7 +49,29 @@ public static class ServiceDefaultsExtensions
     {
         app.MapHealthChecks("/alive", new HealthCheckOptions { Predicate = r => r.Tags.Contains(LiveTag) });
         app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthResponse.WriteAsync });
-        app.MapPrometheusScrapingEndpoint("/metrics");
+        // Metrics describe every tenant's traffic: with Metrics:ApiKey set, only a scraper presenting that key reads them.
+        if (app.Configuration["Metrics:ApiKey"] is { Length: > 0 } key) app.Use(new MetricsKey(key).Middleware);
+        app.MapPrometheusScrapingEndpoint(MetricsKey.Path);
         return app;
+    }
+}
+
+/// <summary>401 on /metrics unless the request carries the metrics key (<c>Authorization: Bearer KEY</c>, as Prometheus sends it, or <c>X-API-KEY</c>).</summary>
+internal sealed class MetricsKey(string key)
+{
+    public const string Path = "/metrics";
+
+    private readonly byte[] _hash = SHA256.HashData(Encoding.UTF8.GetBytes(key));
+
+    public Task Middleware(HttpContext context, RequestDelegate next)
+    {
+        if (!context.Request.Path.Equals(Path, StringComparison.OrdinalIgnoreCase)) return next(context);
+        var request = context.Request;
+        var presented = request.Headers["X-API-KEY"].ToString();
+        var authorization = request.Headers.Authorization.ToString();
+        if (presented.Length == 0 && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) presented = authorization[7..].Trim();
+        if (CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), _hash)) return next(context);
+        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        return Task.CompletedTask;
     }
 }

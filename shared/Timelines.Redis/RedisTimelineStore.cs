@@ -33,19 +33,19 @@ public sealed class RedisOptions
 /// What subscribers of the update channel receive (JSON) after every stored window (index ≥ 0, with the event time of
 /// the audio it ends with) or completed stream (index -1, no event time).
 /// </summary>
-public sealed record TimelineUpdate(string CallId, string Speaker, long Index, bool IsFinal, DateTimeOffset? EventTime);
+public sealed record TimelineUpdate(string CallId, string Speaker, long Index, bool IsFinal, DateTimeOffset? EventTime, string Tenant);
 
 /// <summary>
-/// Timelines in Redis, for the distributed pipeline. Layout (P = key prefix, C = call id; the braces make all keys
-/// of a call one cluster hash slot):
+/// Timelines in Redis, for the distributed pipeline. Layout (P = key prefix, T = tenant, C = call id; the braces make
+/// all keys of a call one cluster hash slot; tenant ids and call ids cannot contain '/', so T/C is unambiguous):
 /// <list type="bullet">
-/// <item><c>P{C}:w:SPEAKER</c>: hash, field = window index, value = the window as JSON. Written with HSETNX: the
+/// <item><c>P{T/C}:w:SPEAKER</c>: hash, field = window index, value = the window as JSON. Written with HSETNX: the
 /// first write of an index wins, so a redelivered window never adds a point, and a window recomputed during a
 /// classifier's warm-up after a takeover (whose vote may lack history) never replaces the one already stored.</item>
-/// <item><c>P{C}:meta</c>: hash, <c>role:SPEAKER</c> = role, <c>done:SPEAKER</c> = 1 once the stream ended,
+/// <item><c>P{T/C}:meta</c>: hash, <c>role:SPEAKER</c> = role, <c>done:SPEAKER</c> = 1 once the stream ended,
 /// <c>updated</c> = unix ms of the last write.</item>
-/// <item><c>Pcalls</c>: sorted set of call ids scored by last update (unix ms): the index of active and recent calls.</item>
-/// <item><c>Pupdates</c>: pub/sub channel, one <see cref="TimelineUpdate"/> per write.</item>
+/// <item><c>Pcalls:T</c>: sorted set of the tenant's call ids scored by last update (unix ms): the index of its active and recent calls.</item>
+/// <item><c>Pupdates</c>: pub/sub channel of all tenants, one <see cref="TimelineUpdate"/> (naming its tenant) per write.</item>
 /// </list>
 /// Every key of a call gets the retention as TTL on each write; index entries older than the retention are pruned.
 /// Each write is one pipelined round trip and returns only once Redis has acknowledged it (the Kafka host commits after).
@@ -53,7 +53,6 @@ public sealed record TimelineUpdate(string CallId, string Speaker, long Index, b
 public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOptions options, TimeProvider? time = null) : ITimelineStore
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly RedisKey _calls = options.KeyPrefix + "calls";
     private readonly RedisChannel _updates = RedisChannel.Literal(options.KeyPrefix + "updates");
 
     public RedisChannel UpdatesChannel => _updates;
@@ -64,53 +63,58 @@ public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOption
         cancellationToken.ThrowIfCancellationRequested();
         var json = JsonSerializer.SerializeToUtf8Bytes(StoredWindow.From(window), StoreJson.Default.StoredWindow);
         var speaker = window.Stream.Speaker;
-        var windows = WindowsKey(window.Stream.CallId, speaker);
-        await WriteAsync(window.Stream.CallId, speaker, window.Index, window.IsFinal, window.EventTime, (batch, tasks) =>
+        var windows = WindowsKey(window.Stream.Tenant, window.Stream.CallId, speaker);
+        await WriteAsync(window.Stream, window.Index, window.IsFinal, window.EventTime, (batch, tasks) =>
         {
             tasks.Add(batch.HashSetAsync(windows, window.Index, json, When.NotExists));
             tasks.Add(batch.KeyExpireAsync(windows, options.Retention));
-            tasks.Add(batch.HashSetAsync(MetaKey(window.Stream.CallId), "role:" + speaker, window.Role.ToString(), When.NotExists));
+            tasks.Add(batch.HashSetAsync(MetaKey(window.Stream.Tenant, window.Stream.CallId), "role:" + speaker, window.Role.ToString(), When.NotExists));
         }).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var windows = WindowsKey(stream.CallId, stream.Speaker);
-        await WriteAsync(stream.CallId, stream.Speaker, -1, true, null, (batch, tasks) =>
+        var windows = WindowsKey(stream.Tenant, stream.CallId, stream.Speaker);
+        var meta = MetaKey(stream.Tenant, stream.CallId);
+        await WriteAsync(stream, -1, true, null, (batch, tasks) =>
         {
-            tasks.Add(batch.HashSetAsync(MetaKey(stream.CallId), "done:" + stream.Speaker, 1));
-            tasks.Add(batch.HashSetAsync(MetaKey(stream.CallId), "role:" + stream.Speaker, nameof(SpeakerRole.Unknown), When.NotExists));
+            tasks.Add(batch.HashSetAsync(meta, "done:" + stream.Speaker, 1));
+            tasks.Add(batch.HashSetAsync(meta, "role:" + stream.Speaker, nameof(SpeakerRole.Unknown), When.NotExists));
             tasks.Add(batch.KeyExpireAsync(windows, options.Retention));
         }).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task WriteAsync(string callId, string speaker, long index, bool isFinal, DateTimeOffset? eventTime, Action<IBatch, List<Task>> write)
+    private async Task WriteAsync(StreamKey stream, long index, bool isFinal, DateTimeOffset? eventTime, Action<IBatch, List<Task>> write)
     {
         var db = redis.GetDatabase();
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var meta = MetaKey(callId);
+        var meta = MetaKey(stream.Tenant, stream.CallId);
+        var calls = CallsKey(stream.Tenant);
         var batch = db.CreateBatch();
-        var tasks = new List<Task>(9);
+        var tasks = new List<Task>(10);
         write(batch, tasks);
         tasks.Add(batch.HashSetAsync(meta, "updated", now));
         tasks.Add(batch.KeyExpireAsync(meta, options.Retention));
-        tasks.Add(batch.SortedSetAddAsync(_calls, callId, now));
-        tasks.Add(batch.SortedSetRemoveRangeByScoreAsync(_calls, double.NegativeInfinity, now - options.Retention.TotalMilliseconds, Exclude.Stop));
-        tasks.Add(batch.PublishAsync(_updates, JsonSerializer.Serialize(new TimelineUpdate(callId, speaker, index, isFinal, eventTime), StoreJson.Default.TimelineUpdate)));
+        tasks.Add(batch.SortedSetAddAsync(calls, stream.CallId, now));
+        tasks.Add(batch.SortedSetRemoveRangeByScoreAsync(calls, double.NegativeInfinity, now - options.Retention.TotalMilliseconds, Exclude.Stop));
+        tasks.Add(batch.KeyExpireAsync(calls, options.Retention));
+        var update = new TimelineUpdate(stream.CallId, stream.Speaker, index, isFinal, eventTime, stream.Tenant);
+        tasks.Add(batch.PublishAsync(_updates, JsonSerializer.Serialize(update, StoreJson.Default.TimelineUpdate)));
         batch.Execute();
         await Task.WhenAll(tasks).ConfigureAwait(false);
     }
 
-    public async ValueTask<CallWindows?> GetCallAsync(string callId, CancellationToken cancellationToken)
+    public async ValueTask<CallWindows?> GetCallAsync(string tenant, string callId, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(callId);
         var db = redis.GetDatabase();
-        var meta = await db.HashGetAllAsync(MetaKey(callId)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var meta = await db.HashGetAllAsync(MetaKey(tenant, callId)).WaitAsync(cancellationToken).ConfigureAwait(false);
         if (meta.Length == 0) return null;
         var info = ReadMeta(meta);
         var batch = db.CreateBatch();
-        var reads = info.Roles.Keys.Select(s => batch.HashGetAllAsync(WindowsKey(callId, s))).ToList();
+        var reads = info.Roles.Keys.Select(s => batch.HashGetAllAsync(WindowsKey(tenant, callId, s))).ToList();
         batch.Execute();
         await Task.WhenAll(reads).WaitAsync(cancellationToken).ConfigureAwait(false);
 
@@ -118,7 +122,7 @@ public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOption
         var i = 0;
         foreach (var (speaker, role) in info.Roles)
         {
-            var stream = new StreamKey(callId, speaker);
+            var stream = new StreamKey(tenant, callId, speaker);
             var windows = reads[i++].Result
                 .Select(e => JsonSerializer.Deserialize((byte[])e.Value!, StoreJson.Default.StoredWindow)!.ToWindow(stream, role, (long)e.Name))
                 .OrderBy(w => w.Index)
@@ -128,12 +132,13 @@ public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOption
         return new CallWindows(callId, speakers);
     }
 
-    public async ValueTask<IReadOnlyList<CallInfo>> ListCallsAsync(CancellationToken cancellationToken)
+    public async ValueTask<IReadOnlyList<CallInfo>> ListCallsAsync(string tenant, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(tenant);
         var db = redis.GetDatabase();
-        var ids = await db.SortedSetRangeByRankAsync(_calls, 0, options.MaxListedCalls - 1, Order.Descending).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var ids = await db.SortedSetRangeByRankAsync(CallsKey(tenant), 0, options.MaxListedCalls - 1, Order.Descending).WaitAsync(cancellationToken).ConfigureAwait(false);
         var batch = db.CreateBatch();
-        var metas = ids.Select(id => batch.HashGetAllAsync(MetaKey(id!))).ToList();
+        var metas = ids.Select(id => batch.HashGetAllAsync(MetaKey(tenant, id!))).ToList();
         batch.Execute();
         await Task.WhenAll(metas).WaitAsync(cancellationToken).ConfigureAwait(false);
 
@@ -149,9 +154,11 @@ public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOption
         return calls;
     }
 
-    private RedisKey MetaKey(string callId) => $"{options.KeyPrefix}{{{callId}}}:meta";
+    private RedisKey MetaKey(string tenant, string callId) => $"{options.KeyPrefix}{{{tenant}/{callId}}}:meta";
 
-    private RedisKey WindowsKey(string callId, string speaker) => $"{options.KeyPrefix}{{{callId}}}:w:{speaker}";
+    private RedisKey WindowsKey(string tenant, string callId, string speaker) => $"{options.KeyPrefix}{{{tenant}/{callId}}}:w:{speaker}";
+
+    private RedisKey CallsKey(string tenant) => $"{options.KeyPrefix}calls:{tenant}";
 
     private static (SortedDictionary<string, SpeakerRole> Roles, HashSet<string> Done, long Updated) ReadMeta(HashEntry[] meta)
     {

@@ -4,7 +4,8 @@ namespace Streaming.Timelines;
 
 /// <summary>
 /// Where per-speaker emotion timelines live: in memory when embedded, Redis when distributed.
-/// Writes are idempotent: a window is keyed by (call, speaker, window index) and the first write of a key
+/// Everything is keyed by tenant first: two tenants can use the same call id without touching each other, and a reader
+/// sees only the tenant it asks for. Writes are idempotent: a window is keyed by (tenant, call, speaker, window index) and the first write of a key
 /// wins, so a replayed message never adds a point, and a window recomputed after a restart or takeover
 /// (whose vote may lack history) never changes what was already reported. Stream completion is recorded
 /// by <see cref="CompleteStreamAsync"/>, not by a window's IsFinal flag.
@@ -16,11 +17,11 @@ public interface ITimelineStore
     /// <summary>Marks a speaker's stream as ended (the call ends when all its streams have).</summary>
     ValueTask CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken);
 
-    /// <summary>All windows of a call, per speaker, ordered by index; null when the call is unknown.</summary>
-    ValueTask<CallWindows?> GetCallAsync(string callId, CancellationToken cancellationToken);
+    /// <summary>All windows of a tenant's call, per speaker, ordered by index; null when the tenant has no such call.</summary>
+    ValueTask<CallWindows?> GetCallAsync(string tenant, string callId, CancellationToken cancellationToken);
 
-    /// <summary>Active and recent calls, newest first.</summary>
-    ValueTask<IReadOnlyList<CallInfo>> ListCallsAsync(CancellationToken cancellationToken);
+    /// <summary>The tenant's active and recent calls, newest first.</summary>
+    ValueTask<IReadOnlyList<CallInfo>> ListCallsAsync(string tenant, CancellationToken cancellationToken);
 }
 
 public sealed record CallInfo(string CallId, IReadOnlyList<string> Speakers, bool IsActive, DateTimeOffset LastUpdate);

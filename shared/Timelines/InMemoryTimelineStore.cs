@@ -5,13 +5,13 @@ namespace Streaming.Timelines;
 /// <summary>
 /// Timelines in process memory, for the embedded pipeline and tests. Thread-safe (one lock: writes are a
 /// dictionary update each, far below contention at a window per second per stream). Idempotent like every
-/// <see cref="ITimelineStore"/>: a window is stored under (call, speaker, index) and the first write wins.
+/// <see cref="ITimelineStore"/>: a window is stored under (tenant, call, speaker, index) and the first write wins.
 /// Active calls are kept until they end; of the ended ones the most recent <c>maxEndedCalls</c> are kept.
 /// </summary>
 public sealed class InMemoryTimelineStore : ITimelineStore
 {
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, CallState> _calls = [];
+    private readonly Dictionary<(string Tenant, string CallId), CallState> _calls = [];
     private readonly TimeProvider _time;
     private readonly int _maxEndedCalls;
 
@@ -46,13 +46,14 @@ public sealed class InMemoryTimelineStore : ITimelineStore
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask<CallWindows?> GetCallAsync(string callId, CancellationToken cancellationToken)
+    public ValueTask<CallWindows?> GetCallAsync(string tenant, string callId, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(callId);
         cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
-            if (!_calls.TryGetValue(callId, out var call)) return ValueTask.FromResult<CallWindows?>(null);
+            if (!_calls.TryGetValue((tenant, callId), out var call)) return ValueTask.FromResult<CallWindows?>(null);
             var speakers = call.Speakers
                 .Select(s => new SpeakerWindows(s.Name, s.Role, [.. s.Windows.Values], s.IsComplete))
                 .ToList();
@@ -60,12 +61,14 @@ public sealed class InMemoryTimelineStore : ITimelineStore
         }
     }
 
-    public ValueTask<IReadOnlyList<CallInfo>> ListCallsAsync(CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<CallInfo>> ListCallsAsync(string tenant, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(tenant);
         cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
             IReadOnlyList<CallInfo> calls = _calls.Values
+                .Where(c => c.Tenant == tenant)
                 .OrderByDescending(c => c.LastUpdate)
                 .Select(c => new CallInfo(c.Id, [.. c.Speakers.Select(s => s.Name)], !c.HasEnded, c.LastUpdate))
                 .ToList();
@@ -75,10 +78,10 @@ public sealed class InMemoryTimelineStore : ITimelineStore
 
     private SpeakerState Speaker(StreamKey stream, SpeakerRole role)
     {
-        if (!_calls.TryGetValue(stream.CallId, out var call))
+        if (!_calls.TryGetValue((stream.Tenant, stream.CallId), out var call))
         {
-            call = new CallState(stream.CallId);
-            _calls.Add(stream.CallId, call);
+            call = new CallState(stream.Tenant, stream.CallId);
+            _calls.Add((stream.Tenant, stream.CallId), call);
         }
         call.LastUpdate = _time.GetUtcNow();
         var speaker = call.Speakers.Find(s => s.Name == stream.Speaker);
@@ -94,11 +97,12 @@ public sealed class InMemoryTimelineStore : ITimelineStore
     {
         var ended = _calls.Values.Where(c => c.HasEnded).ToList();
         if (ended.Count <= _maxEndedCalls) return;
-        foreach (var call in ended.OrderBy(c => c.LastUpdate).Take(ended.Count - _maxEndedCalls)) _calls.Remove(call.Id);
+        foreach (var call in ended.OrderBy(c => c.LastUpdate).Take(ended.Count - _maxEndedCalls)) _calls.Remove((call.Tenant, call.Id));
     }
 
-    private sealed class CallState(string id)
+    private sealed class CallState(string tenant, string id)
     {
+        public string Tenant { get; } = tenant;
         public string Id { get; } = id;
         public List<SpeakerState> Speakers { get; } = [];
         public DateTimeOffset LastUpdate { get; set; }

@@ -57,7 +57,7 @@ public abstract class BusContractTests : IAsyncLifetime
         var topic = TestServers.Unique("contract-fields");
         await Bus.CreateTopicAsync<EmotionWindow>(topic);
         var stage = new RecordingStage<EmotionWindow>();
-        var sent = new EmotionWindow(new StreamKey("call-ü", "customer"), SpeakerRole.Customer, 7, 1.5, 4.5, "angry", "sad", 0.75f,
+        var sent = new EmotionWindow(new StreamKey(StreamKey.DefaultTenant, "call-ü", "customer"), SpeakerRole.Customer, 7, 1.5, 4.5, "angry", "sad", 0.75f,
             [0.1f, 0.75f, 0.05f, 0.1f], true, new DateTimeOffset(2026, 11, 23, 19, 0, 0, 123, TimeSpan.Zero));
         await using (Bus.Run(topic, TestServers.Unique("g"), EmotionWindowCodec.Instance, stage))
         {
@@ -97,7 +97,7 @@ public abstract class BusContractTests : IAsyncLifetime
     }
 
     internal static AudioChunk Chunk(string call, string speaker, long sequence, bool isFinal, int samples = 8) =>
-        new(new StreamKey(call, speaker), speaker == "agent" ? SpeakerRole.Agent : SpeakerRole.Customer, sequence, sequence * samples, 8000,
+        new(new StreamKey(StreamKey.DefaultTenant, call, speaker), speaker == "agent" ? SpeakerRole.Agent : SpeakerRole.Customer, sequence, sequence * samples, 8000,
             Enumerable.Range(0, samples).Select(i => (float)(sequence + i) / 100f).ToArray(), isFinal, DateTimeOffset.UnixEpoch.AddSeconds(sequence));
 }
 

@@ -5,7 +5,7 @@ namespace Streaming.Tests.Distributed;
 
 public sealed class CodecTests
 {
-    private static readonly AudioChunk Chunk = new(new StreamKey("c-1", "agent"), SpeakerRole.Agent, 12, 19200, 8000, [0.5f, -0.25f, 1f],
+    private static readonly AudioChunk Chunk = new(new StreamKey("acme", "c-1", "agent"), SpeakerRole.Agent, 12, 19200, 8000, [0.5f, -0.25f, 1f],
         true, new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero));
 
     [Fact]
@@ -17,15 +17,31 @@ public sealed class CodecTests
 
         Assert.Equal(Chunk.Samples, decoded.Samples);
         Assert.Equal(Chunk with { Samples = decoded.Samples }, decoded);
-        Assert.Equal(new Envelope(1, trace, Chunk.EventTime, 12), envelope);
-        // compact: 21 bytes of envelope + trace, strings, fixed fields and 4 bytes per sample
-        Assert.Equal(21 + trace.Length + (2 + 3) + (2 + 5) + 2 + 8 + 4 + 4 + 12, value.Length);
+        Assert.Equal(new Envelope(2, trace, Chunk.EventTime, 12), envelope);
+        // compact: 21 bytes of envelope + trace, strings (call, speaker, tenant), fixed fields and 4 bytes per sample
+        Assert.Equal(21 + trace.Length + (2 + 3) + (2 + 5) + (2 + 4) + 2 + 8 + 4 + 4 + 12, value.Length);
+    }
+
+    [Fact]
+    public void Decode_SchemaVersion1WithoutTenant_ReadsAsTheDefaultTenant()
+    {
+        // A version 1 value: the same layout without the tenant string that follows the speaker.
+        var v2 = AudioChunkCodec.Instance.Encode(Chunk, null);
+        var tenantAt = 21 + (2 + 3) + (2 + 5);
+        var v1 = v2[..tenantAt].Concat(v2[(tenantAt + 2 + 4)..]).ToArray();
+        v1[2] = 1;
+
+        var decoded = AudioChunkCodec.Instance.Decode(v1, out var envelope);
+
+        Assert.Equal(1, envelope.SchemaVersion);
+        Assert.Equal(new StreamKey(StreamKey.DefaultTenant, "c-1", "agent"), decoded.Stream);
+        Assert.Equal(Chunk.Samples, decoded.Samples);
     }
 
     [Fact]
     public void Decode_FeatureFramesWithWrongShape_ThrowsNamingTheField()
     {
-        var frames = new FeatureFrames(new StreamKey("c", "customer"), SpeakerRole.Customer, 0, 0, 2, 3, new float[5], false, DateTimeOffset.UnixEpoch);
+        var frames = new FeatureFrames(new StreamKey(StreamKey.DefaultTenant, "c", "customer"), SpeakerRole.Customer, 0, 0, 2, 3, new float[5], false, DateTimeOffset.UnixEpoch);
         var value = FeatureFramesCodec.Instance.Encode(frames, null);
 
         var error = Assert.Throws<MessageDecodeException>(() => FeatureFramesCodec.Instance.Decode(value, out _));

@@ -4,6 +4,7 @@ using Streaming.Contracts;
 using Streaming.Features;
 using Streaming.Inference;
 using Streaming.Ingest;
+using Streaming.Ingest.Sessions;
 using Streaming.Messaging.Kafka;
 using Streaming.Pipeline;
 using Streaming.Timelines;
@@ -17,6 +18,14 @@ namespace Streaming.Tests.Distributed;
 /// </summary>
 public sealed class DistributedStack : IAsyncDisposable
 {
+    /// <summary>The tenant the stack's calls stream as; customer-only off, so both speakers are analyzed.</summary>
+    public const string Tenant = "tests";
+
+    public const string ApiKey = "tests-api-key-0123456789";
+
+    /// <summary>A second tenant, with no calls: it must see none of <see cref="Tenant"/>'s.</summary>
+    public const string OtherApiKey = "other-api-key-0123456789";
+
     private readonly List<ServiceProcess> _processes = [];
 
     private DistributedStack(string ns, string redisEndpoint)
@@ -92,24 +101,29 @@ public sealed class DistributedStack : IAsyncDisposable
             ["Timeline:Labels:1"] = TestModel.Labels[1],
             ["Timeline:Labels:2"] = TestModel.Labels[2],
             ["Timeline:Labels:3"] = TestModel.Labels[3],
+            [$"Tenants:{Tenant}:ApiKey"] = ApiKey,
+            [$"Tenants:{Tenant}:CustomerOnly"] = "false",
+            // the tests replay faster than real time
+            [$"Tenants:{Tenant}:MaxRealTimeFactor"] = "1000",
+            ["Tenants:other:ApiKey"] = OtherApiKey,
         };
         var process = ServiceProcess.Start(service, settings);
         _processes.Add(process);
         return process;
     }
 
-    public Uri IngestUrl => new($"ws://127.0.0.1:{Ingest.Port}{IngestService.Path}");
+    public Uri IngestUrl => new($"ws://127.0.0.1:{Ingest.Port}{NativeEndpoint.Path}");
 
     /// <summary>Replays <paramref name="file"/> as each call id at <paramref name="speed"/> times real time (0: unpaced).</summary>
     public Task<string[]> ReplayAsync(string file, IReadOnlyList<string> callIds, double speed)
     {
-        var settings = new ReplayClient.Settings(IngestUrl, callIds.Count, "pcm16", "tests", "unused", speed, [file]);
+        var settings = new ReplayClient.Settings(IngestUrl, callIds.Count, "pcm16", ApiKey, "unused", speed, [file]);
         return Task.WhenAll(callIds.Select(id => ReplayClient.ReplayAsync(settings, file, id, CancellationToken.None)));
     }
 
     /// <summary>Windows stored so far for a call (all speakers).</summary>
     public async Task<int> CountWindowsAsync(string callId) =>
-        (await Store.GetCallAsync(callId, default))?.Speakers.Sum(s => s.Windows.Count) ?? 0;
+        (await Store.GetCallAsync(Tenant, callId, default))?.Speakers.Sum(s => s.Windows.Count) ?? 0;
 
     /// <summary>Waits until every stream of the call is complete in Redis; fails with the services' output otherwise.</summary>
     public async Task<CallWindows> WaitCompleteAsync(string callId, int streams = 2, double seconds = 300)
@@ -117,7 +131,7 @@ public sealed class DistributedStack : IAsyncDisposable
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (DateTime.UtcNow < deadline)
         {
-            var call = await Store.GetCallAsync(callId, default);
+            var call = await Store.GetCallAsync(Tenant, callId, default);
             if (call is not null && call.Speakers.Count == streams && call.Speakers.All(s => s.IsComplete)) return call;
             await Task.Delay(250);
         }
@@ -142,11 +156,11 @@ public sealed class DistributedStack : IAsyncDisposable
         var store = new InMemoryTimelineStore();
         var pipeline = new EmbeddedPipeline(model, new ClassifierOptions(), store, CancellationToken.None);
         using var source = WavReader.Open(file);
-        var ingestor = new CallIngestor(callId, source.Format.SampleRate, source.Format.Channels, new ChannelRoles().Assign(source.Format.Channels),
+        var ingestor = new CallIngestor(StreamKey.DefaultTenant, callId, source.Format.SampleRate, source.Format.Channels, new ChannelRoles().Assign(source.Format.Channels),
             customerOnly: false, pipeline.Audio);
         await FileReplay.ReplayAsync(source, ingestor, realTime: false, null, CancellationToken.None);
         await pipeline.CompleteAsync();
-        return (await store.GetCallAsync(callId, default))!;
+        return (await store.GetCallAsync(StreamKey.DefaultTenant, callId, default))!;
     }
 
     /// <summary>Same speakers, same windows (index, times, labels, confidences and probabilities), each exactly once.</summary>

@@ -26,6 +26,7 @@ public sealed class EndToEndTests
 
         // the aggregator's REST API serves the same timeline, and every service exports Prometheus metrics
         using var http = new HttpClient { BaseAddress = stack.Aggregator.BaseUrl };
+        http.DefaultRequestHeaders.Add("X-API-KEY", DistributedStack.ApiKey);
         var calls = (await GetJsonAsync(http, "/api/calls", stack)).RootElement;
         Assert.Equal("e2e-call", Assert.Single(calls.EnumerateArray()).GetProperty("callId").GetString());
         var timeline = (await GetJsonAsync(http, "/api/calls/e2e-call", stack)).RootElement;
@@ -35,6 +36,14 @@ public sealed class EndToEndTests
         var agent = (await GetJsonAsync(http, "/api/calls/e2e-call/speakers/agent", stack)).RootElement;
         Assert.Equal("Agent", agent.GetProperty("role").GetString());
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/api/calls/nobody")).StatusCode);
+
+        // only the call's own tenant reads it: another tenant gets a 404 and an empty list, no key a 401
+        using var other = new HttpClient { BaseAddress = stack.Aggregator.BaseUrl };
+        other.DefaultRequestHeaders.Authorization = new("Bearer", DistributedStack.OtherApiKey);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await other.GetAsync("/api/calls/e2e-call")).StatusCode);
+        Assert.Equal("[]", await other.GetStringAsync("/api/calls"));
+        using var anonymous = new HttpClient { BaseAddress = stack.Aggregator.BaseUrl };
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/calls/e2e-call")).StatusCode);
         var metrics = await http.GetStringAsync("/metrics");
         Assert.Contains("streaming_kafka_consumed", metrics);
     }

@@ -109,7 +109,7 @@ public sealed class KafkaTransportTests
 
         using var producer = new ProducerBuilder<byte[], byte[]>(producerConfig).Build();
         var topic = TestServers.Unique("modern");
-        var window = new EmotionWindow(new StreamKey("m1", "customer"), SpeakerRole.Customer, 42, 0, 3, "happy", "happy", 0.9f, [0.9f, 0.1f, 0, 0], false,
+        var window = new EmotionWindow(new StreamKey(StreamKey.DefaultTenant, "m1", "customer"), SpeakerRole.Customer, 42, 0, 3, "happy", "happy", 0.9f, [0.9f, 0.1f, 0, 0], false,
             DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000));
         using var mockAdmin = new DependentAdminClientBuilder(producer.Handle).Build();
         var bootstrap = string.Join(",", mockAdmin.GetMetadata(TimeSpan.FromSeconds(10)).Brokers.Select(b => $"{b.Host}:{b.Port}"));

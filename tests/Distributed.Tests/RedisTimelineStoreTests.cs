@@ -17,7 +17,8 @@ public sealed class RedisTimelineStoreTests
         await store.AppendAsync(TimelineStoreContractTests.Window("ttl", "customer", 0), default);
 
         var db = TestRedis.Multiplexer.GetDatabase();
-        foreach (var key in new[] { $"{options.KeyPrefix}{{ttl}}:meta", $"{options.KeyPrefix}{{ttl}}:w:customer" })
+        var call = $"{StreamKey.DefaultTenant}/ttl";
+        foreach (var key in new[] { $"{options.KeyPrefix}{{{call}}}:meta", $"{options.KeyPrefix}{{{call}}}:w:customer", $"{options.KeyPrefix}calls:{StreamKey.DefaultTenant}" })
         {
             var ttl = await db.KeyTimeToLiveAsync(key);
             Assert.NotNull(ttl);
@@ -36,7 +37,7 @@ public sealed class RedisTimelineStoreTests
         try
         {
             await store.AppendAsync(TimelineStoreContractTests.Window("pub", "customer", 4), default);
-            await store.CompleteStreamAsync(new StreamKey("pub", "customer"), default);
+            await store.CompleteStreamAsync(new StreamKey(StreamKey.DefaultTenant, "pub", "customer"), default);
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             for (var i = 0; i < 2; i++)
                 updates.Add(JsonSerializer.Deserialize<TimelineUpdate>((string)(await queue.ReadAsync(timeout.Token)).Message!, JsonSerializerOptions.Web)!);
@@ -46,7 +47,7 @@ public sealed class RedisTimelineStoreTests
             await queue.UnsubscribeAsync();
         }
 
-        Assert.Equal([new TimelineUpdate("pub", "customer", 4, false, DateTimeOffset.UnixEpoch.AddSeconds(4)), new TimelineUpdate("pub", "customer", -1, true, null)], updates);
+        Assert.Equal([new TimelineUpdate("pub", "customer", 4, false, DateTimeOffset.UnixEpoch.AddSeconds(4), StreamKey.DefaultTenant), new TimelineUpdate("pub", "customer", -1, true, null, StreamKey.DefaultTenant)], updates);
     }
 
     [Fact]

@@ -12,8 +12,8 @@ public abstract class TimelineStoreContractTests
 
     protected abstract ITimelineStore CreateStore();
 
-    internal static EmotionWindow Window(string call, string speaker, long index, string label = "neutral", bool isFinal = false) =>
-        new(new StreamKey(call, speaker), speaker == "agent" ? SpeakerRole.Agent : SpeakerRole.Customer, index, index * 0.5, index * 0.5 + 3,
+    internal static EmotionWindow Window(string call, string speaker, long index, string label = "neutral", bool isFinal = false, string tenant = StreamKey.DefaultTenant) =>
+        new(new StreamKey(tenant, call, speaker), speaker == "agent" ? SpeakerRole.Agent : SpeakerRole.Customer, index, index * 0.5, index * 0.5 + 3,
             label, label, 0.5f + index / 1000f, [0.25f, 0.5f, 0.125f, 0.125f], isFinal, DateTimeOffset.UnixEpoch.AddSeconds(index));
 
     [Fact]
@@ -24,7 +24,7 @@ public abstract class TimelineStoreContractTests
         await store.AppendAsync(Window("c1", "customer", 1, "angry"), default);
         await store.AppendAsync(Window("c1", "customer", 1, "angry"), default);
 
-        var call = await store.GetCallAsync("c1", default);
+        var call = await store.GetCallAsync(StreamKey.DefaultTenant, "c1", default);
         var speaker = Assert.Single(call!.Speakers);
         Assert.Equal([0L, 1L], speaker.Windows.Select(w => w.Index));
     }
@@ -36,7 +36,7 @@ public abstract class TimelineStoreContractTests
         foreach (var i in new long[] { 3, 0, 2, 1 }) await store.AppendAsync(Window("c2", "customer", i), default);
         await store.AppendAsync(Window("c2", "agent", 0, "happy"), default);
 
-        var call = await store.GetCallAsync("c2", default);
+        var call = await store.GetCallAsync(StreamKey.DefaultTenant, "c2", default);
         var speakers = call!.Speakers.OrderBy(s => s.Speaker).ToList();
         Assert.Equal(["agent", "customer"], speakers.Select(s => s.Speaker));
         Assert.Equal(SpeakerRole.Agent, speakers[0].Role);
@@ -48,9 +48,31 @@ public abstract class TimelineStoreContractTests
     }
 
     [Fact]
+    public async Task AppendAsync_SameCallIdOfTwoTenants_EachSeesOnlyItsOwn()
+    {
+        var store = CreateStore();
+        await store.AppendAsync(Window("same", "customer", 0, "angry", tenant: "a"), default);
+        await store.AppendAsync(Window("same", "customer", 0, "happy", tenant: "b"), default);
+        await store.AppendAsync(Window("same", "agent", 1, tenant: "b"), default);
+        await store.CompleteStreamAsync(new StreamKey("a", "same", "customer"), default);
+
+        var a = await store.GetCallAsync("a", "same", default);
+        var b = await store.GetCallAsync("b", "same", default);
+        Assert.Equal("angry", Assert.Single(Assert.Single(a!.Speakers).Windows).Label);
+        Assert.True(a.Speakers[0].IsComplete);
+        Assert.Equal(["agent", "customer"], b!.Speakers.Select(s => s.Speaker).Order());
+        Assert.Equal("happy", b.Speakers.Single(s => s.Speaker == "customer").Windows.Single().Label);
+        Assert.False(b.Speakers.Single(s => s.Speaker == "customer").IsComplete);
+        Assert.False(Assert.Single(await store.ListCallsAsync("a", default)).IsActive);
+        Assert.True(Assert.Single(await store.ListCallsAsync("b", default)).IsActive);
+        Assert.Empty(await store.ListCallsAsync("c", default));
+        Assert.Null(await store.GetCallAsync("c", "same", default));
+    }
+
+    [Fact]
     public async Task GetCallAsync_UnknownCall_ReturnsNull()
     {
-        Assert.Null(await CreateStore().GetCallAsync("nobody", default));
+        Assert.Null(await CreateStore().GetCallAsync(StreamKey.DefaultTenant, "nobody", default));
     }
 
     [Fact]
@@ -59,15 +81,15 @@ public abstract class TimelineStoreContractTests
         var store = CreateStore();
         await store.AppendAsync(Window("c3", "customer", 0), default);
         await store.AppendAsync(Window("c3", "agent", 0), default);
-        await store.CompleteStreamAsync(new StreamKey("c3", "customer"), default);
+        await store.CompleteStreamAsync(new StreamKey(StreamKey.DefaultTenant, "c3", "customer"), default);
 
-        Assert.True(Assert.Single(await store.ListCallsAsync(default)).IsActive);
-        var call = await store.GetCallAsync("c3", default);
+        Assert.True(Assert.Single(await store.ListCallsAsync(StreamKey.DefaultTenant, default)).IsActive);
+        var call = await store.GetCallAsync(StreamKey.DefaultTenant, "c3", default);
         Assert.True(call!.Speakers.Single(s => s.Speaker == "customer").IsComplete);
         Assert.False(call.Speakers.Single(s => s.Speaker == "agent").IsComplete);
 
-        await store.CompleteStreamAsync(new StreamKey("c3", "agent"), default);
-        var info = Assert.Single(await store.ListCallsAsync(default));
+        await store.CompleteStreamAsync(new StreamKey(StreamKey.DefaultTenant, "c3", "agent"), default);
+        var info = Assert.Single(await store.ListCallsAsync(StreamKey.DefaultTenant, default));
         Assert.False(info.IsActive);
         Assert.Equal(["agent", "customer"], info.Speakers.Order());
     }
@@ -84,7 +106,7 @@ public abstract class TimelineStoreContractTests
         Time.Advance(TimeSpan.FromSeconds(5));
         await store.AppendAsync(Window("new", "customer", 1), default);
 
-        var calls = await store.ListCallsAsync(default);
+        var calls = await store.ListCallsAsync(StreamKey.DefaultTenant, default);
         Assert.Equal(["new", "middle", "old"], calls.Select(c => c.CallId));
         Assert.Equal(Time.GetUtcNow(), calls[0].LastUpdate);
     }

@@ -261,7 +261,7 @@ public sealed class ClassifierEngineTests
     public void Accept_WrongBandCount_ThrowsNamingStream()
     {
         var (engine, _) = Create();
-        var message = new FeatureFrames(new StreamKey("call-9", "agent"), SpeakerRole.Agent, 4, 0, 2, 40, new float[80], false, default);
+        var message = new FeatureFrames(new StreamKey(StreamKey.DefaultTenant, "call-9", "agent"), SpeakerRole.Agent, 4, 0, 2, 40, new float[80], false, default);
 
         var error = Assert.Throws<InvalidDataException>(() => engine.Accept(message));
         Assert.Contains("call-9/agent #4", error.Message);

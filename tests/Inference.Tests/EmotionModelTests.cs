@@ -177,7 +177,7 @@ public sealed class EmotionModelTests : IDisposable
         var rows = new float[70 * 4];
         for (var i = 0; i < rows.Length; i++) rows[i] = MathF.Cos(i * 0.11f) * 2 - 1;
         FeatureFrames Message(int seq, int first, int count, bool final) =>
-            new(new StreamKey("c", "customer"), SpeakerRole.Customer, seq, first, count, 4, rows[(first * 4)..((first + count) * 4)], final, default);
+            new(new StreamKey(StreamKey.DefaultTenant, "c", "customer"), SpeakerRole.Customer, seq, first, count, 4, rows[(first * 4)..((first + count) * 4)], final, default);
         FeatureFrames[] messages = [Message(0, 0, 30, false), Message(1, 30, 40, true)];
 
         var fromOnnx = TestData.Run(new ClassifierEngine(onnx, options), messages);

@@ -12,7 +12,7 @@ public sealed class InMemoryTimelineStoreTests
     }
 
     private static EmotionWindow W(string call, string speaker, long index, string label = "happy") =>
-        new(new StreamKey(call, speaker), SpeakerRole.Customer, index, index, index + 3, label, label, 0.9f, [0.05f, 0.9f, 0.03f, 0.02f], false, default);
+        new(new StreamKey(StreamKey.DefaultTenant, call, speaker), SpeakerRole.Customer, index, index, index + 3, label, label, 0.9f, [0.05f, 0.9f, 0.03f, 0.02f], false, default);
 
     [Fact]
     public async Task AppendAsync_SameIndexTwice_KeepsFirstWrite()
@@ -23,7 +23,7 @@ public sealed class InMemoryTimelineStoreTests
         await store.AppendAsync(W("c", "customer", 1), ct);
         await store.AppendAsync(W("c", "customer", 0, "angry"), ct);
 
-        var call = await store.GetCallAsync("c", ct);
+        var call = await store.GetCallAsync(StreamKey.DefaultTenant, "c", ct);
 
         var speaker = Assert.Single(call!.Speakers);
         Assert.Equal([0L, 1], speaker.Windows.Select(w => w.Index));
@@ -45,7 +45,7 @@ public sealed class InMemoryTimelineStoreTests
             }
         }, ct)));
 
-        var call = await store.GetCallAsync("c", ct);
+        var call = await store.GetCallAsync(StreamKey.DefaultTenant, "c", ct);
 
         Assert.Equal(2, call!.Speakers.Count);
         Assert.All(call.Speakers, s => Assert.Equal(Enumerable.Range(0, 200).Select(i => (long)i), s.Windows.Select(w => w.Index)));
@@ -58,16 +58,16 @@ public sealed class InMemoryTimelineStoreTests
         var ct = CancellationToken.None;
         await store.AppendAsync(W("c", "customer", 0), ct);
         await store.AppendAsync(W("c", "agent", 0), ct);
-        await store.CompleteStreamAsync(new StreamKey("c", "customer"), ct);
+        await store.CompleteStreamAsync(new StreamKey(StreamKey.DefaultTenant, "c", "customer"), ct);
 
-        Assert.True((await store.ListCallsAsync(ct)).Single().IsActive);
-        await store.CompleteStreamAsync(new StreamKey("c", "agent"), ct);
-        await store.CompleteStreamAsync(new StreamKey("c", "agent"), ct);  // replayed: no change
+        Assert.True((await store.ListCallsAsync(StreamKey.DefaultTenant, ct)).Single().IsActive);
+        await store.CompleteStreamAsync(new StreamKey(StreamKey.DefaultTenant, "c", "agent"), ct);
+        await store.CompleteStreamAsync(new StreamKey(StreamKey.DefaultTenant, "c", "agent"), ct);  // replayed: no change
 
-        var info = Assert.Single(await store.ListCallsAsync(ct));
+        var info = Assert.Single(await store.ListCallsAsync(StreamKey.DefaultTenant, ct));
         Assert.False(info.IsActive);
         Assert.Equal(["customer", "agent"], info.Speakers);
-        Assert.All((await store.GetCallAsync("c", ct))!.Speakers, s => Assert.True(s.IsComplete));
+        Assert.All((await store.GetCallAsync(StreamKey.DefaultTenant, "c", ct))!.Speakers, s => Assert.True(s.IsComplete));
     }
 
     [Fact]
@@ -83,7 +83,7 @@ public sealed class InMemoryTimelineStoreTests
         }
         await store.AppendAsync(W("a", "customer", 1), ct);
 
-        Assert.Equal(["a", "c", "b"], (await store.ListCallsAsync(ct)).Select(c => c.CallId));
+        Assert.Equal(["a", "c", "b"], (await store.ListCallsAsync(StreamKey.DefaultTenant, ct)).Select(c => c.CallId));
     }
 
     [Fact]
@@ -97,17 +97,17 @@ public sealed class InMemoryTimelineStoreTests
         {
             time.Now = time.Now.AddSeconds(1);
             await store.AppendAsync(W(call, "customer", 0), ct);
-            await store.CompleteStreamAsync(new StreamKey(call, "customer"), ct);
+            await store.CompleteStreamAsync(new StreamKey(StreamKey.DefaultTenant, call, "customer"), ct);
         }
 
-        Assert.Equal(["c", "b", "live"], (await store.ListCallsAsync(ct)).Select(c => c.CallId));
-        Assert.Null(await store.GetCallAsync("a", ct));
+        Assert.Equal(["c", "b", "live"], (await store.ListCallsAsync(StreamKey.DefaultTenant, ct)).Select(c => c.CallId));
+        Assert.Null(await store.GetCallAsync(StreamKey.DefaultTenant, "a", ct));
     }
 
     [Fact]
     public async Task GetCallAsync_UnknownCall_ReturnsNull()
     {
         var store = new InMemoryTimelineStore();
-        Assert.Null(await store.GetCallAsync("nope", CancellationToken.None));
+        Assert.Null(await store.GetCallAsync(StreamKey.DefaultTenant, "nope", CancellationToken.None));
     }
 }

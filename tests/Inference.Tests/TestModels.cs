@@ -37,7 +37,7 @@ internal static class TestData
     public static IEnumerable<float[]> Repeat(float[] row, int count) => Enumerable.Repeat(row, count);
 
     public static FeatureFrames Frames(string speaker, long sequence, long firstFrame, float[] rows, bool isFinal = false, string call = "call-1") =>
-        new(new StreamKey(call, speaker), SpeakerRole.Customer, sequence, firstFrame, rows.Length / FeatureConfig.Telephone8k.MelBands,
+        new(new StreamKey(StreamKey.DefaultTenant, call, speaker), SpeakerRole.Customer, sequence, firstFrame, rows.Length / FeatureConfig.Telephone8k.MelBands,
             FeatureConfig.Telephone8k.MelBands, rows, isFinal, DateTimeOffset.UnixEpoch.AddSeconds(sequence));
 
     /// <summary>Feeds <paramref name="rows"/> as messages of <paramref name="chunkFrames"/> frames, the last one final.</summary>

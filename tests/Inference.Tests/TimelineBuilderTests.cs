@@ -11,7 +11,7 @@ public sealed class TimelineBuilderTests
 
     /// <summary>A 3 s window starting at <paramref name="start"/> s (hop 1 s), voted <paramref name="voted"/>.</summary>
     private static EmotionWindow W(long index, double start, string voted, float confidence = 0.8f, float[]? probabilities = null, string speaker = "customer") =>
-        new(new StreamKey("call-1", speaker), SpeakerRole.Customer, index, start, start + 3, voted, voted, confidence,
+        new(new StreamKey(StreamKey.DefaultTenant, "call-1", speaker), SpeakerRole.Customer, index, start, start + 3, voted, voted, confidence,
             voted == EmotionWindow.Silence ? [] : probabilities ?? [0.1f, 0.1f, 0.1f, 0.7f], false, default);
 
     [Fact]

@@ -7,7 +7,7 @@ namespace Streaming.Tests.Pipeline;
 public sealed class FeaturizerStageTests
 {
     private static readonly FeatureConfig Config = FeatureConfig.Telephone8k;
-    private static readonly StreamKey Key = new("call", "customer");
+    private static readonly StreamKey Key = new(StreamKey.DefaultTenant, "call", "customer");
 
     private static float[] Noise(int n, int seed)
     {

@@ -54,7 +54,7 @@ internal static class OnnxEvaluator
             }
             int frames = logMel.Length / contract.Features.MelBands;
             windows.Clear();
-            engine.Accept(new FeatureFrames(new StreamKey($"row{row.Line}", "file"), SpeakerRole.Unknown, 0, 0, frames,
+            engine.Accept(new FeatureFrames(new StreamKey(StreamKey.DefaultTenant, $"row{row.Line}", "file"), SpeakerRole.Unknown, 0, 0, frames,
                 contract.Features.MelBands, logMel, IsFinal: true, DateTimeOffset.UnixEpoch));
             engine.Flush(windows);
             var mean = new float[contract.Labels.Count];
