@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Text.Json;
 using Microsoft.Playwright;
+using ParquetSharp;
 using Xunit.Abstractions;
 using static Microsoft.Playwright.Assertions;
 
@@ -93,6 +95,8 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
         await page.ClickAsync("#history-form button[type=submit]");
         await Expect(page.Locator("#history-table tbody tr[data-call='angry']")).ToHaveCountAsync(1);
 
+        await AssertExportAndArchiveMatchTheApiAsync(server);
+
         // Another tenant's supervisor: no calls, no history, and the call id is unknown to them.
         var other = await LogInAsync(browser, server.BaseAddress, DemoServer.KeyB);
         await Expect(other.Locator("#wall-empty")).ToBeVisibleAsync();
@@ -100,6 +104,46 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
         await Expect(other.Locator("#history-table tbody tr")).ToHaveCountAsync(0);
         await other.GotoAsync(new Uri(server.BaseAddress, "/dashboard/#/call/angry").ToString());
         await Expect(other.Locator("#call-state")).ToHaveTextAsync("(unknown call)");
+    }
+
+    /// <summary>
+    /// The export endpoint's Parquet and the archive file written when the call ended hold the same windows as the timeline
+    /// API (read with Arrow's C++ reader, not the writer's library).
+    /// </summary>
+    private static async Task AssertExportAndArchiveMatchTheApiAsync(DemoServer server)
+    {
+        using var http = new HttpClient { BaseAddress = server.BaseAddress };
+        http.DefaultRequestHeaders.Add("X-API-KEY", DemoServer.KeyA);
+        var timeline = JsonDocument.Parse(await http.GetStringAsync("/api/calls/angry")).RootElement;
+        var expected = timeline.GetProperty("speakers").EnumerateArray()
+            .SelectMany(s => s.GetProperty("windows").EnumerateArray().Select(w =>
+                (Speaker: s.GetProperty("speaker").GetString()!, Index: w.GetProperty("index").GetInt64(), Voted: w.GetProperty("votedLabel").GetString()!)))
+            .Order().ToList();
+        Assert.NotEmpty(expected);
+
+        var export = Path.Combine(server.ArchiveDirectory, "export.parquet");
+        await System.IO.File.WriteAllBytesAsync(export, await http.GetByteArrayAsync("/api/export"));
+        var archived = Directory.GetFiles(server.ArchiveDirectory, "angry.parquet", SearchOption.AllDirectories);
+        Assert.Equal([Path.Combine(server.ArchiveDirectory, "tenant=tenant-a", $"date={DateTime.UtcNow:yyyy-MM-dd}", "angry.parquet")], archived);
+        Assert.Equal(expected, ReadWindows(export, "angry"));
+        Assert.Equal(expected, ReadWindows(archived[0], "angry"));
+    }
+
+    private static List<(string Speaker, long Index, string Voted)> ReadWindows(string path, string callId)
+    {
+        using var file = new ParquetFileReader(path);
+        var windows = new List<(string, long, string)>();
+        for (var g = 0; g < file.FileMetaData.NumRowGroups; g++)
+        {
+            using var group = file.RowGroup(g);
+            var rows = (int)group.MetaData.NumRows;
+            var calls = group.Column(1).LogicalReader<string>().ReadAll(rows);
+            var speakers = group.Column(2).LogicalReader<string>().ReadAll(rows);
+            var indices = group.Column(4).LogicalReader<long>().ReadAll(rows);
+            var voted = group.Column(8).LogicalReader<string>().ReadAll(rows);
+            for (var i = 0; i < rows; i++) if (calls[i] == callId) windows.Add((speakers[i], indices[i], voted[i]));
+        }
+        return [.. windows.Order()];
     }
 
     /// <summary>Screenshots go to the test's output; with DASHBOARD_SCREENSHOTS=docs into the repository's docs/ (for the README).</summary>

@@ -10,6 +10,7 @@ using Streaming.Inference;
 using Streaming.Pipeline;
 using Streaming.Tenancy;
 using Streaming.Timelines;
+using Streaming.Timelines.Api;
 
 namespace Streaming.Tests.Supervision;
 
@@ -27,17 +28,22 @@ internal sealed class DemoServer : IAsyncDisposable
     private readonly EmbeddedPipeline _pipeline;
     private readonly CancellationTokenSource _stop = new();
 
-    private DemoServer(WebApplication app, EmotionModel model)
+    private DemoServer(WebApplication app, EmotionModel model, string archive)
     {
         _app = app;
+        ArchiveDirectory = archive;
         _pipeline = new EmbeddedPipeline(model, new ClassifierOptions(), app.Services.GetRequiredService<ITimelineStore>(), _stop.Token);
     }
 
     public Uri BaseAddress => new(_app.Urls.First());
 
+    /// <summary>Where finished calls are archived as Parquet (a fresh temporary directory).</summary>
+    public string ArchiveDirectory { get; }
+
     public static async Task<DemoServer> StartAsync()
     {
         var model = EmotionModel.Load(Repository.File("models/emotion-cnn-bilstm.onnx"));
+        var archive = Path.Combine(Path.GetTempPath(), "demo-archive-" + Guid.NewGuid().ToString("N"));
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
@@ -50,16 +56,19 @@ internal sealed class DemoServer : IAsyncDisposable
             ["Tenants:tenant-a:Alerts:Rules:0:Seconds"] = "6",
             ["Tenants:tenant-a:Alerts:Rules:0:WithinSeconds"] = "30",
             ["Tenants:tenant-a:Alerts:Rules:0:Severity"] = "Critical",
+            [SupervisionServiceCollectionExtensions.ArchiveDirectoryKey] = archive,
         });
+        builder.Services.AddTimelineApi();
         builder.Services.AddTenantAuthentication();
         builder.Services.AddSingleton<ITimelineStore>(new InMemoryTimelineStore());
         builder.Services.AddSupervision(builder.Configuration, _ => model.Contract.Labels, _ => new InMemoryAlertStore());
         var app = builder.Build();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.MapTimelineApi();
         app.MapDashboard();
         await app.StartAsync();
-        return new DemoServer(app, model);
+        return new DemoServer(app, model, archive);
     }
 
     /// <summary>Streams the WAV file as tenant <paramref name="tenant"/>'s call, 20 ms frames at real-time speed.</summary>
@@ -78,6 +87,7 @@ internal sealed class DemoServer : IAsyncDisposable
         await _stop.CancelAsync();
         await _app.DisposeAsync();
         _stop.Dispose();
+        if (Directory.Exists(ArchiveDirectory)) Directory.Delete(ArchiveDirectory, recursive: true);
     }
 }
 
