@@ -37,6 +37,18 @@ public sealed class EndToEndTests
         Assert.Equal("Agent", agent.GetProperty("role").GetString());
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/api/calls/nobody")).StatusCode);
 
+        // the aggregator also serves the dashboard, and the call's live view from Redis (docs/dashboard.md)
+        Assert.Contains("Emotion supervisor", await http.GetStringAsync("/dashboard/"));
+        using (var live = await http.GetStreamAsync("/api/live/calls/e2e-call"))
+        {
+            await foreach (var item in System.Net.ServerSentEvents.SseParser.Create(live).EnumerateAsync())
+            {
+                if (item.EventType != "window") continue;
+                Assert.Contains("\"window\":{\"index\":0", item.Data);
+                break;
+            }
+        }
+
         // only the call's own tenant reads it: another tenant gets a 404 and an empty list, no key a 401
         using var other = new HttpClient { BaseAddress = stack.Aggregator.BaseUrl };
         other.DefaultRequestHeaders.Authorization = new("Bearer", DistributedStack.OtherApiKey);
