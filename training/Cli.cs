@@ -27,6 +27,9 @@ internal static class Cli
         root.Subcommands.Add(CvCommand());
         root.Subcommands.Add(ExportCommand());
         root.Subcommands.Add(EvaluateCommand());
+        root.Subcommands.Add(CalibrateCommand());
+        root.Subcommands.Add(NonSpeechCommand());
+        root.Subcommands.Add(FitGateCommand());
         root.Subcommands.Add(BenchmarkCommand());
         return root;
     }
@@ -145,6 +148,94 @@ internal static class Cli
                 ConfusionPlot.Save(pngPath, report.Labels, report.Confusion, $"{Path.GetFileName(report.Model)}: UA {report.Ua:P1}, n={report.Count}");
                 Log($"confusion matrix drawn to {pngPath}");
             }
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command CalibrateCommand()
+    {
+        var model = new Option<string>("--model") { Description = "ONNX model file", Required = true };
+        var fold = new Option<int>("--fold") { Description = "fold whose speakers fit the temperature (the shipped model's validation fold)", DefaultValueFactory = _ => 5 };
+        var corpus = new Option<string>("--corpus") { Description = "corpus of the fitting fold", DefaultValueFactory = _ => "ravdess" };
+        var output = new Option<string?>("--out") { Description = "write the model with the temperature applied here" };
+        var version = new Option<string?>("--model-version") { Description = "model_version of the written model" };
+        var diagram = new Option<string?>("--diagram") { Description = "draw the reliability diagrams to this PNG" };
+        var cmd = new Command("calibrate", "fit a temperature on one fold's speech windows through the runtime; report expected calibration error there and on the cross-corpus rows before and after; optionally write the calibrated model")
+        {
+            model, ManifestOption, fold, corpus, output, version, diagram, JsonOption,
+        };
+        cmd.SetAction(p =>
+        {
+            using var m = OnnxEvaluator.OpenModel(p.GetValue(model)!, 1);
+            var manifest = Data.Manifest.Load(p.GetValue(ManifestOption)!, m.Contract.Labels);
+            List<(float[] P, int Label)> Windows(IEnumerable<Data.ManifestRow> rows) =>
+                OnnxEvaluator.SpeechWindows(m, rows, []).SelectMany(f => f.Windows.Select(w => (w, f.Row.Label))).ToList();
+            var fit = Windows(manifest.Rows.Where(r => r.Corpus == p.GetValue(corpus) && r.Fold == p.GetValue(fold)));
+            var cross = Windows(manifest.Rows.Where(r => r.Split == "crosscorpus"));
+            double t = Calibration.FitTemperature(fit);
+            List<(float[] P, int Label)> Scaled(List<(float[] P, int Label)> ws) => ws.Select(w => (Calibration.Scale(w.P, t), w.Label)).ToList();
+            var report = new Dictionary<string, object> { ["temperature"] = t };
+            foreach (var (name, before) in new[] { ($"{p.GetValue(corpus)} fold {p.GetValue(fold)}", fit), ("cross-corpus", cross) })
+            {
+                var (b, a) = (Calibration.Reliability(before), Calibration.Reliability(Scaled(before)));
+                Console.WriteLine($"{name}: {before.Count} speech windows, ECE {Calibration.ExpectedCalibrationError(b):P1} → {Calibration.ExpectedCalibrationError(a):P1}, NLL {Calibration.NegativeLogLikelihood(before, 1):F3} → {Calibration.NegativeLogLikelihood(before, t):F3}");
+                report[name] = new { windows = before.Count, ece_before = Calibration.ExpectedCalibrationError(b), ece_after = Calibration.ExpectedCalibrationError(a), before = b, after = a };
+            }
+            Console.WriteLine($"temperature {t:F3}");
+            if (p.GetValue(diagram) is string png)
+                ReliabilityPlot.Save(png, $"{m.Contract.Version}: T = {t:F2} fitted on {p.GetValue(corpus)} fold {p.GetValue(fold)}",
+                    ("fold, raw", Calibration.Reliability(fit)), ("fold, calibrated", Calibration.Reliability(Scaled(fit))),
+                    ("cross-corpus, raw", Calibration.Reliability(cross)), ("cross-corpus, calibrated", Calibration.Reliability(Scaled(cross))));
+            if (p.GetValue(output) is string path)
+            {
+                Onnx.OnnxTemperature.Write(p.GetValue(model)!, path, t, p.GetValue(version) ?? m.Contract.Version);
+                Log($"calibrated model written to {path}");
+            }
+            WriteJson(p.GetValue(JsonOption), report);
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command NonSpeechCommand()
+    {
+        var model = new Option<string>("--model") { Description = "ONNX model file", Required = true };
+        var clips = new Option<int>("--clips") { Description = "generated clips per kind", DefaultValueFactory = _ => 20 };
+        var seconds = new Option<double>("--seconds") { Description = "length of each clip", DefaultValueFactory = _ => 20 };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
+        var levelOnly = new Option<bool>("--level-only") { Description = "the level rule alone, without the window decision (what the gate did before it)" };
+        var cmd = new Command("nonspeech", "run generated non-speech (DTMF, call-progress tones, hold music, line noise, a synthetic voice) through the speech gate and model; print the share of windows given an emotion label")
+        {
+            model, clips, seconds, seed, levelOnly, JsonOption,
+        };
+        cmd.SetAction(p =>
+        {
+            using var m = OnnxEvaluator.OpenModel(p.GetValue(model)!, 1);
+            var results = NonSpeechEvaluator.Run(m, p.GetValue(clips), p.GetValue(seconds), p.GetValue(seed), new Streaming.Inference.ClassifierOptions { RejectNonSpeech = !p.GetValue(levelOnly) });
+            foreach (var r in results)
+                Console.WriteLine($"{r.Kind,-16} {r.Clips} clips, {r.Windows} windows, {r.Labelled} with an emotion label: {r.FalseLabelRate:P1}");
+            WriteJson(p.GetValue(JsonOption), results);
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command FitGateCommand()
+    {
+        var clips = new Option<int>("--clips") { Description = "generated non-speech clips per kind", DefaultValueFactory = _ => 40 };
+        var cmd = new Command("fit-gate", "fit the speech gate's window decision (logistic regression) on the manifest's RAVDESS rows against generated non-speech; print the weights for shared/Inference/SpeechGate.cs and the pass rates on held-out speech (EMO-DB, TurEV-DB) and non-speech")
+        {
+            ManifestOption, clips, ThreadsOption,
+        };
+        cmd.SetAction(p =>
+        {
+            var fit = GateFitter.Fit(p.GetValue(ManifestOption)!, p.GetValue(clips), p.GetValue(ThreadsOption), Log);
+            static string Floats(float[] values) => string.Join(", ", values.Select(w => w.ToString("R", CultureInfo.InvariantCulture) + "f"));
+            Console.WriteLine($"    private static readonly float[] Mean = [{Floats(fit.Mean)}];");
+            Console.WriteLine($"    private static readonly float[] Scale = [{Floats(fit.Scale)}];");
+            Console.WriteLine($"    private static readonly float[] Weights = [{Floats(fit.Weights)}];");
+            Console.WriteLine($"    private const float Bias = {fit.Bias.ToString("R", CultureInfo.InvariantCulture)}f;");
             return 0;
         });
         return cmd;

@@ -40,6 +40,13 @@ public sealed class ClassifierOptions
     public float MinVoicedFraction { get; set; } = 0.2f;
 
     /// <summary>
+    /// Also require that a voiced window sounds like speech (<see cref="SpeechGate.IsSpeechWindow"/>): key tones,
+    /// ring-back, hold music and line noise are then reported as silence instead of getting an emotion. Applies to
+    /// log-mel models with the 8 kHz telephone features it was fitted on; off only for tests that feed synthetic constant frames.
+    /// </summary>
+    public bool RejectNonSpeech { get; set; } = true;
+
+    /// <summary>
     /// Shortest stretch worth classifying: a stream shorter than a window is padded to a window only when it
     /// has at least this much audio, and an uncovered tail at the end of a stream gets its own window only
     /// when it is at least this long.

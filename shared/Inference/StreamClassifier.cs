@@ -141,7 +141,8 @@ internal sealed class StreamClassifier : IDisposable
         var offset = (int)(start - _bufferStart);
         var voiced = 0;
         foreach (var v in _voiced.AsSpan(offset, real)) voiced += v;
-        var speech = real > 0 && voiced >= _shape.MinVoicedFraction * real;
+        var speech = real > 0 && voiced >= _shape.MinVoicedFraction * real
+            && (!_shape.RejectNonSpeech || _shape.Gate.IsSpeechWindow(_rows.AsSpan(offset * _shape.InputBands, real * _shape.InputBands), real));
 
         var window = new PendingWindow
         {

@@ -18,6 +18,7 @@ internal sealed class WindowShape
         MinClassifiedFrames = Math.Max(1, (int)Math.Round(options.MinClassifiedSeconds / SecondsPerFrame));
         MinVoicedFraction = options.MinVoicedFraction;
         Gate = new SpeechGate(features, options.SpeechThresholdDbfs);
+        RejectNonSpeech = options.RejectNonSpeech && contract.InputKind == ModelContract.LogMel && Gate.WindowDecisionFits;
         Projection = new InputProjection(contract);
     }
 
@@ -33,6 +34,9 @@ internal sealed class WindowShape
     public double SecondsPerFrame { get; }
     public int MinClassifiedFrames { get; }
     public float MinVoicedFraction { get; }
+
+    /// <summary>Voiced windows must also pass <see cref="SpeechGate.IsSpeechWindow"/> (the buffered rows are log-mels of the configuration it was fitted on).</summary>
+    public bool RejectNonSpeech { get; }
     public SpeechGate Gate { get; }
     public InputProjection Projection { get; }
 }

@@ -80,3 +80,57 @@ public sealed class SpeechGateCalibrationTests
         return Enumerable.Range(0, count).Select(f => (double)gate.LevelDbfs(frames.AsSpan(f * config.MelBands, config.MelBands))).ToList();
     }
 }
+
+public sealed class SpeechGateWindowDecisionTests
+{
+    private static readonly FeatureConfig Config = FeatureConfig.Telephone8k;
+
+    private static (float[] Rows, int Frames) LogMel(float[] samples)
+    {
+        var extractor = new LogMelExtractor(Config);
+        var rows = new float[extractor.MaxFrames(samples.Length) * Config.MelBands];
+        var frames = extractor.Process(samples, rows);
+        return (rows, frames);
+    }
+
+    [Theory]
+    [InlineData(440.0, 480.0)]  // North American ring-back
+    [InlineData(697.0, 1209.0)] // DTMF "1" held
+    [InlineData(1000.0, 0.0)]   // test tone
+    public void IsSpeechWindow_SteadyToneAtSpeechLevel_IsNotSpeech(double f1, double f2)
+    {
+        var samples = new float[2 * Config.SampleRate];
+        for (var i = 0; i < samples.Length; i++)
+            samples[i] = (float)(0.2 * Math.Sin(2 * Math.PI * f1 * i / Config.SampleRate) + (f2 > 0 ? 0.2 * Math.Sin(2 * Math.PI * f2 * i / Config.SampleRate) : 0));
+        var (rows, frames) = LogMel(samples);
+        var gate = new SpeechGate(Config, -50f);
+
+        Assert.True(gate.IsVoiced(rows.AsSpan(100 * Config.MelBands, Config.MelBands))); // loud enough for the level rule
+        Assert.False(gate.IsSpeechWindow(rows, frames));
+    }
+
+    [Fact]
+    public void IsSpeechWindow_WhiteNoiseAtSpeechLevel_IsNotSpeech()
+    {
+        var random = new Random(3);
+        var samples = Enumerable.Range(0, 2 * Config.SampleRate).Select(_ => (float)(0.1 * (random.NextDouble() * 2 - 1))).ToArray();
+        var (rows, frames) = LogMel(samples);
+
+        Assert.False(new SpeechGate(Config, -50f).IsSpeechWindow(rows, frames));
+    }
+
+    [Fact]
+    public void IsSpeechWindow_AllBelowLevel_IsNotSpeech()
+    {
+        var (rows, frames) = LogMel(new float[2 * Config.SampleRate]);
+
+        Assert.False(new SpeechGate(Config, -50f).IsSpeechWindow(rows, frames));
+    }
+
+    [Fact]
+    public void WindowDecisionFits_OnlyTheTelephoneConfiguration()
+    {
+        Assert.True(new SpeechGate(FeatureConfig.Telephone8k, -50f).WindowDecisionFits);
+        Assert.False(new SpeechGate(FeatureConfig.Reference16k, -50f).WindowDecisionFits);
+    }
+}

@@ -29,7 +29,8 @@ internal sealed record EvaluationReport(
 /// </summary>
 internal static class OnnxEvaluator
 {
-    public static EvaluationReport Run(string modelPath, string manifestPath, string? split, string? corpus, int threads, Action<string> log)
+    /// <param name="rejectNonSpeech">The gate's window decision (<see cref="ClassifierOptions.RejectNonSpeech"/>); off only for generated tone corpora.</param>
+    public static EvaluationReport Run(string modelPath, string manifestPath, string? split, string? corpus, int threads, Action<string> log, bool rejectNonSpeech = true)
     {
         using var model = OpenModel(modelPath, threads);
         var contract = model.Contract;
@@ -38,11 +39,34 @@ internal static class OnnxEvaluator
         var rows = manifest.Rows.Where(r => (split is null || r.Split == split) && (corpus is null || r.Corpus == corpus)).ToList();
         if (rows.Count == 0) throw new InvalidDataException($"manifest '{manifestPath}' has no labelled rows{(split is null ? "" : $" with split '{split}'")}{(corpus is null ? "" : $" of corpus '{corpus}'")}");
 
-        using var engine = new ClassifierEngine(model, new ClassifierOptions { Voting = VotingMode.Average });
         var truth = new List<int>();
         var predicted = new List<int>();
-        var windows = new List<EmotionWindow>();
         int windowCount = 0, noSpeech = 0;
+        foreach (var (row, windows) in SpeechWindows(model, rows, problems, rejectNonSpeech))
+        {
+            var mean = new float[contract.Labels.Count];
+            foreach (var w in windows)
+                for (int l = 0; l < mean.Length; l++) mean[l] += w[l];
+            windowCount += windows.Count;
+            if (windows.Count == 0) noSpeech++;
+            truth.Add(row.Label);
+            predicted.Add(Metrics.ArgMax(mean));
+        }
+        foreach (var p in problems) log($"skipped {p}");
+        var m = Metrics.Compute(truth, predicted, contract.Labels.Count);
+        log($"{truth.Count} files, {windowCount} speech windows, {noSpeech} files without a speech window (counted as {contract.Labels[0]}), {problems.Count} rows skipped");
+        return new EvaluationReport(modelPath, manifestPath, m.Ua, m.Wa, m.MacroF1, contract.Labels, m.Recall, m.Confusion, m.Count, problems.Count, windowCount, noSpeech);
+    }
+
+    /// <summary>
+    /// Each readable row with the probabilities of its speech windows, as the classifier engine reports them (one
+    /// stream per file); rows that cannot be read are added to <paramref name="problems"/> and left out.
+    /// </summary>
+    public static IEnumerable<(ManifestRow Row, List<float[]> Windows)> SpeechWindows(IEmotionModel model, IEnumerable<ManifestRow> rows, List<string> problems, bool rejectNonSpeech = true)
+    {
+        var contract = model.Contract;
+        using var engine = new ClassifierEngine(model, new ClassifierOptions { Voting = VotingMode.Average, RejectNonSpeech = rejectNonSpeech });
+        var windows = new List<EmotionWindow>();
         foreach (var row in rows)
         {
             float[] logMel;
@@ -57,22 +81,8 @@ internal static class OnnxEvaluator
             engine.Accept(new FeatureFrames(new StreamKey(StreamKey.DefaultTenant, $"row{row.Line}", "file"), SpeakerRole.Unknown, 0, 0, frames,
                 contract.Features.MelBands, logMel, IsFinal: true, DateTimeOffset.UnixEpoch));
             engine.Flush(windows);
-            var mean = new float[contract.Labels.Count];
-            int speech = 0;
-            foreach (var w in windows.Where(w => w.Probabilities.Length == mean.Length))
-            {
-                for (int l = 0; l < mean.Length; l++) mean[l] += w.Probabilities[l];
-                speech++;
-            }
-            windowCount += speech;
-            if (speech == 0) noSpeech++;
-            truth.Add(row.Label);
-            predicted.Add(Metrics.ArgMax(mean));
+            yield return (row, windows.Where(w => w.Probabilities.Length == contract.Labels.Count).Select(w => w.Probabilities).ToList());
         }
-        foreach (var p in problems) log($"skipped {p}");
-        var m = Metrics.Compute(truth, predicted, contract.Labels.Count);
-        log($"{truth.Count} files, {windowCount} speech windows, {noSpeech} files without a speech window (counted as {contract.Labels[0]}), {problems.Count} rows skipped");
-        return new EvaluationReport(modelPath, manifestPath, m.Ua, m.Wa, m.MacroF1, contract.Labels, m.Recall, m.Confusion, m.Count, problems.Count, windowCount, noSpeech);
     }
 
     /// <summary>The services' model loader on CPU; a file that is not ONNX or lacks the contract is a clear error.</summary>
