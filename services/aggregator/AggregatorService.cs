@@ -30,7 +30,7 @@ public static class AggregatorService
         // One multiplexer per process; AbortOnConnectFail=false lets the service start before Redis and reconnect by itself.
         builder.Services.AddSingleton<IConnectionMultiplexer>(sp =>
         {
-            var config = ConfigurationOptions.Parse(sp.GetRequiredService<IOptions<RedisOptions>>().Value.Configuration);
+            var config = sp.GetRequiredService<IOptions<RedisOptions>>().Value.ToConfigurationOptions();
             config.AbortOnConnectFail = false;
             return ConnectionMultiplexer.Connect(config);
         });

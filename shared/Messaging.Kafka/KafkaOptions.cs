@@ -67,6 +67,46 @@ public sealed class KafkaOptions : IValidatableObject
     [Range(0.01, 60)]
     public double RetryBackoffSeconds { get; set; } = 1;
 
+    // Transport security, passed through to librdkafka for the producer, the consumers and the admin client alike.
+    // Secret values (SaslPassword, SaslOauthbearerClientSecret, SslKeyPassword) come from the environment
+    // (Kafka__SaslPassword, in Kubernetes from a Secret), never from appsettings.json or a ConfigMap.
+
+    /// <summary>Plaintext (the default; the test broker), Ssl, SaslPlaintext or SaslSsl.</summary>
+    public SecurityProtocol SecurityProtocol { get; set; } = SecurityProtocol.Plaintext;
+
+    /// <summary>Plain, ScramSha256, ScramSha512 or OAuthBearer; required with the SASL protocols.</summary>
+    public SaslMechanism? SaslMechanism { get; set; }
+
+    public string? SaslUsername { get; set; }
+
+    public string? SaslPassword { get; set; }
+
+    /// <summary>OAuthBearer tokens from an OpenID Connect provider (client credentials grant), refreshed by librdkafka.</summary>
+    public string? SaslOauthbearerTokenEndpointUrl { get; set; }
+
+    public string? SaslOauthbearerClientId { get; set; }
+
+    public string? SaslOauthbearerClientSecret { get; set; }
+
+    public string? SaslOauthbearerScope { get; set; }
+
+    /// <summary>PEM file of the CA that signed the brokers' certificates (default: the system's trust store).</summary>
+    public string? SslCaLocation { get; set; }
+
+    /// <summary>PEM client certificate and key, for brokers that authenticate clients by certificate (mutual TLS).</summary>
+    public string? SslCertificateLocation { get; set; }
+
+    public string? SslKeyLocation { get; set; }
+
+    public string? SslKeyPassword { get; set; }
+
+    /// <summary>Check that the broker's certificate names the host connected to (on by default; off only for tests with IP-only certificates).</summary>
+    public bool SslEndpointIdentification { get; set; } = true;
+
+    private bool UsesSasl => SecurityProtocol is SecurityProtocol.SaslPlaintext or SecurityProtocol.SaslSsl;
+
+    private bool UsesSsl => SecurityProtocol is SecurityProtocol.Ssl or SecurityProtocol.SaslSsl;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         foreach (var server in BootstrapServers.Split(',', StringSplitOptions.TrimEntries))
@@ -77,6 +117,64 @@ public sealed class KafkaOptions : IValidatableObject
         }
         if (LegacyBroker09 && SessionTimeoutMs > 30000)
             yield return new ValidationResult($"Kafka:SessionTimeoutMs {SessionTimeoutMs} exceeds the 30000 ms a default 0.9 broker accepts", [nameof(SessionTimeoutMs)]);
+        foreach (var problem in SecurityProblems()) yield return new ValidationResult(problem.Message, [problem.Setting]);
+    }
+
+    private IEnumerable<(string Setting, string Message)> SecurityProblems()
+    {
+        if (UsesSasl && SaslMechanism is null)
+            yield return (nameof(SaslMechanism), $"Kafka:SecurityProtocol {SecurityProtocol} needs Kafka:SaslMechanism (Plain, ScramSha256, ScramSha512 or OAuthBearer)");
+        if (!UsesSasl && SaslMechanism is not null)
+            yield return (nameof(SaslMechanism), $"Kafka:SaslMechanism {SaslMechanism} needs Kafka:SecurityProtocol SaslPlaintext or SaslSsl");
+        if (UsesSasl && LegacyBroker09)
+            yield return (nameof(SecurityProtocol), "Kafka 0.9 brokers support no SASL mechanism but GSSAPI: use Ssl, or turn off Kafka:LegacyBroker09");
+        if (UsesSasl && SaslMechanism is Confluent.Kafka.SaslMechanism.Plain or Confluent.Kafka.SaslMechanism.ScramSha256 or Confluent.Kafka.SaslMechanism.ScramSha512)
+        {
+            if (string.IsNullOrEmpty(SaslUsername)) yield return (nameof(SaslUsername), $"Kafka:SaslMechanism {SaslMechanism} needs Kafka:SaslUsername");
+            if (string.IsNullOrEmpty(SaslPassword)) yield return (nameof(SaslPassword), $"Kafka:SaslMechanism {SaslMechanism} needs Kafka:SaslPassword (from a Secret, e.g. the variable Kafka__SaslPassword)");
+        }
+        if (UsesSasl && SaslMechanism is Confluent.Kafka.SaslMechanism.OAuthBearer
+            && (string.IsNullOrEmpty(SaslOauthbearerTokenEndpointUrl) || string.IsNullOrEmpty(SaslOauthbearerClientId) || string.IsNullOrEmpty(SaslOauthbearerClientSecret)))
+            yield return (nameof(SaslOauthbearerTokenEndpointUrl), "Kafka:SaslMechanism OAuthBearer needs Kafka:SaslOauthbearerTokenEndpointUrl, Kafka:SaslOauthbearerClientId and Kafka:SaslOauthbearerClientSecret");
+        foreach (var (setting, path) in new[] { (nameof(SslCaLocation), SslCaLocation), (nameof(SslCertificateLocation), SslCertificateLocation), (nameof(SslKeyLocation), SslKeyLocation) })
+        {
+            if (path is null) continue;
+            if (!UsesSsl) yield return (setting, $"Kafka:{setting} is set but Kafka:SecurityProtocol {SecurityProtocol} does not use TLS");
+            else if (!File.Exists(path)) yield return (setting, $"Kafka:{setting} '{path}' does not exist");
+        }
+        if ((SslCertificateLocation is null) != (SslKeyLocation is null))
+            yield return (nameof(SslKeyLocation), "Kafka:SslCertificateLocation and Kafka:SslKeyLocation go together (mutual TLS)");
+    }
+
+    /// <summary>The security settings on any librdkafka client configuration (producer, consumer, admin).</summary>
+    public void ApplySecurity(ClientConfig config)
+    {
+        config.SecurityProtocol = SecurityProtocol;
+        if (UsesSasl)
+        {
+            config.SaslMechanism = SaslMechanism;
+            if (SaslMechanism == Confluent.Kafka.SaslMechanism.OAuthBearer)
+            {
+                config.SaslOauthbearerMethod = SaslOauthbearerMethod.Oidc;
+                config.SaslOauthbearerTokenEndpointUrl = SaslOauthbearerTokenEndpointUrl;
+                config.SaslOauthbearerClientId = SaslOauthbearerClientId;
+                config.SaslOauthbearerClientSecret = SaslOauthbearerClientSecret;
+                config.SaslOauthbearerScope = SaslOauthbearerScope;
+            }
+            else
+            {
+                config.SaslUsername = SaslUsername;
+                config.SaslPassword = SaslPassword;
+            }
+        }
+        if (UsesSsl)
+        {
+            config.SslCaLocation = SslCaLocation;
+            config.SslCertificateLocation = SslCertificateLocation;
+            config.SslKeyLocation = SslKeyLocation;
+            config.SslKeyPassword = SslKeyPassword;
+            config.SslEndpointIdentificationAlgorithm = SslEndpointIdentification ? SslEndpointIdentificationAlgorithm.Https : SslEndpointIdentificationAlgorithm.None;
+        }
     }
 
     public ProducerConfig ProducerConfig()
@@ -91,6 +189,7 @@ public sealed class KafkaOptions : IValidatableObject
             // Keep the per-key order on retries: with idempotence librdkafka guarantees it; without, one request in flight does.
             MaxInFlight = LegacyBroker09 ? 1 : 5,
         };
+        ApplySecurity(config);
         if (LegacyBroker09)
         {
             ApplyLegacy(config);
@@ -126,6 +225,7 @@ public sealed class KafkaOptions : IValidatableObject
             // Feeds the health check: broker connection states every 5 s.
             StatisticsIntervalMs = 5000,
         };
+        ApplySecurity(config);
         if (LegacyBroker09) ApplyLegacy(config);
         return config;
     }

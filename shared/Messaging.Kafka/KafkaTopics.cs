@@ -10,7 +10,9 @@ public static class KafkaTopics
     public static async Task<bool> EnsureAsync(KafkaOptions options, IEnumerable<string> topics, CancellationToken cancellationToken)
     {
         if (options.LegacyBroker09 || !options.CreateTopics) return false;
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = options.BootstrapServers, ClientId = options.ClientId }).Build();
+        var config = new AdminClientConfig { BootstrapServers = options.BootstrapServers, ClientId = options.ClientId };
+        options.ApplySecurity(config);
+        using var admin = new AdminClientBuilder(config).Build();
         var specs = topics.Distinct().Select(t => new TopicSpecification { Name = t, NumPartitions = options.Partitions, ReplicationFactor = -1 }).ToList();
         try
         {

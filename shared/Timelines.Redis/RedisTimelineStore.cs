@@ -8,13 +8,43 @@ using Streaming.Contracts;
 namespace Streaming.Timelines.Redis;
 
 /// <summary>Redis timeline settings (configuration section "Redis").</summary>
-public sealed class RedisOptions
+public sealed class RedisOptions : IValidatableObject
 {
     public const string Section = "Redis";
 
-    /// <summary>A StackExchange.Redis configuration string, e.g. "127.0.0.1:6379".</summary>
+    /// <summary>A StackExchange.Redis configuration string, e.g. "127.0.0.1:6379" (no secrets here: see <see cref="Password"/>).</summary>
     [Required(AllowEmptyStrings = false)]
     public string Configuration { get; set; } = "";
+
+    /// <summary>Redis AUTH password (requirepass or an ACL user's), from the environment or a Secret (Redis__Password).</summary>
+    public string? Password { get; set; }
+
+    /// <summary>ACL user name (Redis 6+); empty for the default user.</summary>
+    public string? User { get; set; }
+
+    /// <summary>Connect over TLS.</summary>
+    public bool Tls { get; set; }
+
+    /// <summary>PEM file of the CA that signed the server's certificate, when it is not in the system's trust store.</summary>
+    public string? CaCertificatePath { get; set; }
+
+    /// <summary>The client settings: <see cref="Configuration"/> with the password, user and TLS settings applied.</summary>
+    public ConfigurationOptions ToConfigurationOptions()
+    {
+        var options = ConfigurationOptions.Parse(Configuration);
+        if (!string.IsNullOrEmpty(Password)) options.Password = Password;
+        if (!string.IsNullOrEmpty(User)) options.User = User;
+        if (Tls) options.Ssl = true;
+        if (CaCertificatePath is not null) options.TrustIssuer(CaCertificatePath);
+        return options;
+    }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (CaCertificatePath is null) yield break;
+        if (!Tls) yield return new ValidationResult("Redis:CaCertificatePath is set but Redis:Tls is off", [nameof(CaCertificatePath)]);
+        if (!File.Exists(CaCertificatePath)) yield return new ValidationResult($"Redis:CaCertificatePath '{CaCertificatePath}' does not exist", [nameof(CaCertificatePath)]);
+    }
 
     /// <summary>Prefix of every key and of the update channel: lets several deployments (or tests) share one Redis.</summary>
     [Required(AllowEmptyStrings = true)]

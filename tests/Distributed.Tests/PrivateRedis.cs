@@ -20,15 +20,23 @@ public sealed partial class PrivateRedis : IAsyncDisposable
 
     public string Endpoint { get; }
 
-    public static async Task<PrivateRedis> StartAsync()
+    /// <param name="tls">listen with TLS only, with the certificate scripts/servers.sh generated for 127.0.0.1</param>
+    /// <param name="password">requirepass</param>
+    public static async Task<PrivateRedis> StartAsync(bool tls = false, string? password = null)
     {
         _ = TestServers.RedisEndpoint; // the shared server being up proves redis-server is installed
         using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
         var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
-        var info = new ProcessStartInfo("redis-server", ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--dir", Path.GetTempPath()])
+        var portText = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        List<string> arguments = tls
+            ? ["--port", "0", "--tls-port", portText, "--tls-cert-file", TestServers.TlsFile("TLS_CERT"), "--tls-key-file", TestServers.TlsFile("TLS_KEY"),
+               "--tls-ca-cert-file", TestServers.TlsFile("TLS_CA"), "--tls-auth-clients", "no"]
+            : ["--port", portText];
+        arguments.AddRange(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", Path.GetTempPath()]);
+        if (password is not null) arguments.AddRange(["--requirepass", password]);
+        var info = new ProcessStartInfo("redis-server", arguments)
         {
             RedirectStandardOutput = true,
             UseShellExecute = false,

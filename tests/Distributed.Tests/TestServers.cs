@@ -16,6 +16,19 @@ public static class TestServers
 
     public static string RedisEndpoint => Endpoint("REDIS_ENDPOINT", "Redis");
 
+    /// <summary>The test broker's SSL listener (certificate for 127.0.0.1 signed by <see cref="TlsFile"/>("TLS_CA")).</summary>
+    public static string KafkaSslBootstrap => Endpoint("KAFKA_SSL_BOOTSTRAP", "Kafka's SSL listener");
+
+    /// <summary>TLS_CA, TLS_CERT, TLS_KEY: the throwaway CA and loopback server certificate scripts/servers.sh generates.</summary>
+    public static string TlsFile(string variable)
+    {
+        var value = Environment.GetEnvironmentVariable(variable);
+        if (string.IsNullOrWhiteSpace(value)) EnvFile.Value.TryGetValue(variable, out value);
+        if (string.IsNullOrWhiteSpace(value) || !File.Exists(value))
+            Assert.Fail($"{variable} ({value}) missing: run `scripts/servers.sh start`, which generates the test certificates");
+        return value!;
+    }
+
     /// <summary>Client settings for the test broker: Apache Kafka 0.9.0.1, so the legacy switch is on.</summary>
     public static KafkaOptions Kafka(int maxBatch = 64) => new()
     {

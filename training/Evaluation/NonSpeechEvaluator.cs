@@ -41,7 +41,7 @@ internal static class NonSpeechEvaluator
                 var logMel = FeatureStore.Compute(signal, contract.Features, ModelContract.LogMel);
                 int frames = logMel.Length / contract.Features.MelBands;
                 windows.Clear();
-                engine.Accept(new FeatureFrames(new StreamKey($"{kind}{c}", "line"), SpeakerRole.Unknown, 0, 0, frames,
+                engine.Accept(new FeatureFrames(new StreamKey(StreamKey.DefaultTenant, $"{kind}{c}", "line"), SpeakerRole.Unknown, 0, 0, frames,
                     contract.Features.MelBands, logMel, IsFinal: true, DateTimeOffset.UnixEpoch));
                 engine.Flush(windows);
                 total += windows.Count;
