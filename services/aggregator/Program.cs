@@ -1,4 +1,5 @@
 using Streaming.Aggregator;
+using Streaming.Dashboard;
 using Streaming.ServiceDefaults;
 using Streaming.Timelines.Api;
 
@@ -8,4 +9,5 @@ builder.AddAggregator();
 var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapTimelineApi();
+app.MapDashboard();
 await app.RunAsync();

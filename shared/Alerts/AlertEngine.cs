@@ -13,19 +13,20 @@ public sealed class AlertEngine(Func<string, IReadOnlyList<AlertRule>> rulesOfTe
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Lock _lock = new();
-    private readonly Dictionary<(string Tenant, StreamKey Stream), Tracked> _streams = [];
+    private readonly Dictionary<StreamKey, Tracked> _streams = [];
     private DateTimeOffset _lastSweep = DateTimeOffset.MinValue;
 
-    public IReadOnlyList<Alert> Observe(string tenant, EmotionWindow window)
+    /// <summary>Adds the window to its stream (the tenant is part of the stream's identity); returns the alerts it starts.</summary>
+    public IReadOnlyList<Alert> Observe(EmotionWindow window)
     {
-        ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(window);
+        var tenant = window.Stream.Tenant;
         if (window.Role != SpeakerRole.Customer) return [];
         lock (_lock)
         {
             var now = _time.GetUtcNow();
             SweepIdle(now);
-            var key = (tenant, window.Stream);
+            var key = window.Stream;
             if (!_streams.TryGetValue(key, out var tracked))
             {
                 var rules = rulesOfTenant(tenant);

@@ -11,9 +11,9 @@ public sealed class AlertMonitor(AlertEngine engine, IAlertStore store, WebhookD
     /// <summary>Raised for each newly stored alert (live views subscribe).</summary>
     public event Action<Alert>? Fired;
 
-    public async ValueTask ObserveAsync(string tenant, EmotionWindow window, CancellationToken cancellationToken)
+    public async ValueTask ObserveAsync(EmotionWindow window, CancellationToken cancellationToken)
     {
-        foreach (var alert in engine.Observe(tenant, window))
+        foreach (var alert in engine.Observe(window))
         {
             // A replayed window re-fires the same episode id: stored once, delivered once.
             if (!await store.AddAsync(alert, cancellationToken).ConfigureAwait(false)) continue;

@@ -36,7 +36,7 @@ public sealed class ParquetArchive(string directory, IReadOnlyList<string> label
         var temporary = path + ".tmp-" + Guid.NewGuid().ToString("N");
         try
         {
-            await using (var file = File.Create(temporary)) await WriteAsync(rows, file, cancellationToken).ConfigureAwait(false);
+            await using (var file = File.Create(temporary)) await WriteAsync(rows, labels, file, cancellationToken).ConfigureAwait(false);
             File.Move(temporary, path, overwrite: true);
         }
         finally
@@ -46,8 +46,8 @@ public sealed class ParquetArchive(string directory, IReadOnlyList<string> label
         return path;
     }
 
-    /// <summary>Rows of any number of calls into one Parquet stream (the export endpoint).</summary>
-    public Task WriteAsync(IReadOnlyList<WindowRow> rows, Stream destination, CancellationToken cancellationToken) =>
+    /// <summary>Rows of any number of calls into one Parquet stream (the export endpoint); <paramref name="labels"/> in probability order.</summary>
+    public static Task WriteAsync(IReadOnlyList<WindowRow> rows, IReadOnlyList<string> labels, Stream destination, CancellationToken cancellationToken) =>
         ParquetSerializer.SerializeAsync(rows, destination, new ParquetOptions { CompressionMethod = CompressionMethod.Snappy },
             new Dictionary<string, string> { [LabelsKey] = string.Join(',', labels), [SchemaVersionKey] = SchemaVersion }, cancellationToken);
 

@@ -54,9 +54,7 @@ public static class TimelineApi
     {
         var api = app.MapGroup("/api/calls").RequireAuthorization();
 
-        api.MapGet("/", async (HttpContext context, ITimelineStore store, CancellationToken ct) =>
-            Results.Ok(await store.ListCallsAsync(Tenant(context), ct)));
-
+        // The list of calls, GET /api/calls with filters and paging, is the dashboard's (shared/Dashboard, docs/dashboard.md).
         api.MapGet("/{callId}", async (string callId, HttpContext context, ITimelineStore store, TimelineBuilder builder, IOptions<TimelineOptions> options, CancellationToken ct) =>
             await store.GetCallAsync(Tenant(context), callId, ct) is { } call
                 ? Results.Ok(builder.BuildCall(call, options.Value.ModelName, options.Value.ModelVersion))

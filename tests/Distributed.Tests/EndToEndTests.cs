@@ -27,7 +27,7 @@ public sealed class EndToEndTests
         // the aggregator's REST API serves the same timeline, and every service exports Prometheus metrics
         using var http = new HttpClient { BaseAddress = stack.Aggregator.BaseUrl };
         http.DefaultRequestHeaders.Add("X-API-KEY", DistributedStack.ApiKey);
-        var calls = (await GetJsonAsync(http, "/api/calls", stack)).RootElement;
+        var calls = (await GetJsonAsync(http, "/api/calls", stack)).RootElement.GetProperty("calls");
         Assert.Equal("e2e-call", Assert.Single(calls.EnumerateArray()).GetProperty("callId").GetString());
         var timeline = (await GetJsonAsync(http, "/api/calls/e2e-call", stack)).RootElement;
         var customer = timeline.GetProperty("speakers").EnumerateArray().Single(s => s.GetProperty("speaker").GetString() == "customer");
@@ -37,11 +37,23 @@ public sealed class EndToEndTests
         Assert.Equal("Agent", agent.GetProperty("role").GetString());
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/api/calls/nobody")).StatusCode);
 
+        // the aggregator also serves the dashboard, and the call's live view from Redis (docs/dashboard.md)
+        Assert.Contains("Emotion supervisor", await http.GetStringAsync("/dashboard/"));
+        using (var live = await http.GetStreamAsync("/api/live/calls/e2e-call"))
+        {
+            await foreach (var item in System.Net.ServerSentEvents.SseParser.Create(live).EnumerateAsync())
+            {
+                if (item.EventType != "window") continue;
+                Assert.Contains("\"window\":{\"index\":0", item.Data);
+                break;
+            }
+        }
+
         // only the call's own tenant reads it: another tenant gets a 404 and an empty list, no key a 401
         using var other = new HttpClient { BaseAddress = stack.Aggregator.BaseUrl };
         other.DefaultRequestHeaders.Authorization = new("Bearer", DistributedStack.OtherApiKey);
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await other.GetAsync("/api/calls/e2e-call")).StatusCode);
-        Assert.Equal("[]", await other.GetStringAsync("/api/calls"));
+        Assert.Equal("""{"calls":[],"next":null}""", await other.GetStringAsync("/api/calls"));
         using var anonymous = new HttpClient { BaseAddress = stack.Aggregator.BaseUrl };
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/calls/e2e-call")).StatusCode);
         var metrics = await http.GetStringAsync("/metrics");

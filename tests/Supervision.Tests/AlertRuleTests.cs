@@ -119,7 +119,7 @@ public sealed class AlertRuleTests
     {
         var engine = new AlertEngine(_ => [Angry5Within10]);
 
-        var alerts = Enumerable.Range(0, 20).SelectMany(i => engine.Observe("t1", Windows.At(i, "angry", role: SpeakerRole.Agent))).ToList();
+        var alerts = Enumerable.Range(0, 20).SelectMany(i => engine.Observe(Windows.At(i, "angry", role: SpeakerRole.Agent))).ToList();
 
         Assert.Empty(alerts);
         Assert.Equal(0, engine.ActiveStreams);
@@ -132,13 +132,13 @@ public sealed class AlertRuleTests
         var windows = Windows.Sequence("aaaaaaaa").ToList();
         windows[^1] = windows[^1] with { IsFinal = true };
 
-        var alert = Assert.Single(windows.SelectMany(w => engine.Observe("t1", w)));
+        var alert = Assert.Single(windows.SelectMany(engine.Observe));
 
         Assert.Equal(("t1", "call-1", "customer", "angry", AlertSeverity.Critical, 5.0), (alert.Tenant, alert.CallId, alert.Speaker, alert.Rule, alert.Severity, alert.CallSeconds));
         Assert.Equal(Windows.CallStart.AddSeconds(5), alert.Time);
         Assert.Equal(Alert.EpisodeId("t1", "call-1", "customer", "angry", 3), alert.Id);
         Assert.NotEqual(Alert.EpisodeId("t2", "call-1", "customer", "angry", 3), alert.Id);
         Assert.Equal(0, engine.ActiveStreams);
-        Assert.Empty(engine.Observe("t2", windows[5]));
+        Assert.Empty(engine.Observe(windows[5] with { Stream = windows[5].Stream with { Tenant = "t2" } }));
     }
 }

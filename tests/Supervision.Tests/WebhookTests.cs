@@ -32,7 +32,7 @@ public sealed class WebhookTests
 
     private static async Task ObserveAsync(AlertMonitor monitor, string call, string pattern)
     {
-        foreach (var window in Windows.Sequence(pattern, call: call)) await monitor.ObserveAsync("t1", window, default);
+        foreach (var window in Windows.Sequence(pattern, call: call)) await monitor.ObserveAsync(window, default);
     }
 
     [Fact]

@@ -1,0 +1,51 @@
+using Microsoft.Extensions.Logging;
+using Streaming.Alerts;
+using Streaming.Archive;
+using Streaming.Contracts;
+using Streaming.Timelines;
+
+namespace Streaming.Dashboard;
+
+/// <summary>
+/// The timeline store as the pipeline's last stage writes it, with what supervisors need after each write: the window is
+/// stored first, then the alert rules see it, then live views are told; when a stream ends and with it the whole call, the
+/// call is archived as Parquet. Reads pass through.
+/// </summary>
+public sealed partial class SupervisedTimelineStore(ITimelineStore inner, AlertMonitor alerts, LiveUpdates live, ParquetArchive? archive,
+    ILogger<SupervisedTimelineStore> logger) : ITimelineStore
+{
+    public async ValueTask AppendAsync(EmotionWindow window, CancellationToken cancellationToken)
+    {
+        await inner.AppendAsync(window, cancellationToken).ConfigureAwait(false);
+        await alerts.ObserveAsync(window, cancellationToken).ConfigureAwait(false);
+        live.Publish(window.Stream.Tenant, window.Stream.CallId);
+    }
+
+    public async ValueTask CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken)
+    {
+        await inner.CompleteStreamAsync(stream, cancellationToken).ConfigureAwait(false);
+        live.Publish(stream.Tenant, stream.CallId);
+        if (archive is null) return;
+        var call = await inner.GetCallAsync(stream.Tenant, stream.CallId, cancellationToken).ConfigureAwait(false);
+        if (call is null || call.Speakers.Any(s => !s.IsComplete)) return;
+        try
+        {
+            await archive.WriteCallAsync(stream.Tenant, call, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The archive is a copy for analytics: a full or unwritable disk must not stop the live pipeline. The export
+            // command writes the call again from the store while it is within the retention.
+            LogArchiveFailed(stream.Tenant, stream.CallId, e.Message);
+        }
+    }
+
+    public ValueTask<CallWindows?> GetCallAsync(string tenant, string callId, CancellationToken cancellationToken) =>
+        inner.GetCallAsync(tenant, callId, cancellationToken);
+
+    public ValueTask<IReadOnlyList<CallInfo>> ListCallsAsync(string tenant, CancellationToken cancellationToken) =>
+        inner.ListCallsAsync(tenant, cancellationToken);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Archiving call {CallId} of tenant {Tenant} failed: {Reason}")]
+    private partial void LogArchiveFailed(string tenant, string callId, string reason);
+}
