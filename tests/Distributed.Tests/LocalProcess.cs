@@ -42,6 +42,15 @@ internal static partial class LocalProcess
             throw new InvalidOperationException($"kill -{signal.ToString(CultureInfo.InvariantCulture)} {process.Id} failed");
     }
 
+    /// <summary>Ends a server started by a test, also one left paused by <see cref="Signal"/>.</summary>
+    public static async Task KillAsync(Process process)
+    {
+        Signal(process, Continue);
+        process.Kill();
+        await process.WaitForExitAsync();
+        process.Dispose();
+    }
+
     [LibraryImport("libc", EntryPoint = "kill")]
     private static partial int SendSignal(int pid, int signal);
 }

@@ -80,10 +80,7 @@ public sealed class PrivateKafka : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        Resume();
-        _process.Kill();
-        await _process.WaitForExitAsync();
-        _process.Dispose();
+        await LocalProcess.KillAsync(_process);
         Directory.Delete(_directory, recursive: true);
     }
 }

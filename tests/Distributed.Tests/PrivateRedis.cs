@@ -47,9 +47,6 @@ public sealed class PrivateRedis : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        Resume();
-        _process.Kill();
-        await _process.WaitForExitAsync();
-        _process.Dispose();
+        await LocalProcess.KillAsync(_process);
     }
 }
