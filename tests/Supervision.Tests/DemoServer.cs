@@ -21,8 +21,8 @@ namespace Streaming.Tests.Supervision;
 /// </summary>
 internal sealed class DemoServer : IAsyncDisposable
 {
-    public const string KeyA = DashboardHost.KeyA;
-    public const string KeyB = DashboardHost.KeyB;
+    public const string KeyA = SupervisionWebHost.KeyA;
+    public const string KeyB = SupervisionWebHost.KeyB;
 
     private readonly WebApplication _app;
     private readonly EmbeddedPipeline _pipeline;
@@ -44,30 +44,14 @@ internal sealed class DemoServer : IAsyncDisposable
     {
         var model = EmotionModel.Load(Repository.File("models/emotion-cnn-bilstm.onnx"));
         var archive = Path.Combine(Path.GetTempPath(), "demo-archive-" + Guid.NewGuid().ToString("N"));
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var app = await SupervisionWebHost.StartAsync(new Dictionary<string, string?>
         {
-            ["Tenants:tenant-a:ApiKey"] = KeyA,
-            ["Tenants:tenant-b:ApiKey"] = KeyB,
             // The demo's angry customer is angry for 6+ s in a row from ~25 s; the calm call's customer never for 6 s within 30 s.
             ["Tenants:tenant-a:Alerts:Rules:0:Name"] = "angry-6s",
             ["Tenants:tenant-a:Alerts:Rules:0:Seconds"] = "6",
             ["Tenants:tenant-a:Alerts:Rules:0:WithinSeconds"] = "30",
             ["Tenants:tenant-a:Alerts:Rules:0:Severity"] = "Critical",
-            [SupervisionServiceCollectionExtensions.ArchiveDirectoryKey] = archive,
-        });
-        builder.Services.AddTimelineApi();
-        builder.Services.AddTenantAuthentication();
-        builder.Services.AddSingleton<ITimelineStore>(new InMemoryTimelineStore());
-        builder.Services.AddSupervision(builder.Configuration, _ => model.Contract.Labels, _ => new InMemoryAlertStore());
-        var app = builder.Build();
-        app.UseAuthentication();
-        app.UseAuthorization();
-        app.MapTimelineApi();
-        app.MapDashboard();
-        await app.StartAsync();
+        }, archive, model.Contract.Labels, services => services.AddTimelineApi(), endpoints => endpoints.MapTimelineApi());
         return new DemoServer(app, model, archive);
     }
 
