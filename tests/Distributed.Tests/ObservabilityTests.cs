@@ -23,13 +23,13 @@ public sealed partial class ObservabilityTests
         await stack.ReplayAsync(Sample, ["traced-call"], speed: 0);
         await stack.WaitCompleteAsync("traced-call");
 
-        // The span exporter sends every 200 ms: wait until some trace holds a span of every service.
-        await Wait.UntilAsync(() => collector.Spans.ToArray().GroupBy(s => s.TraceId).Any(t => Services.All(service => t.Any(s => s.Service == service))),
-            "one trace with spans from ingest, featurizer, classifier and aggregator", 60);
-        var trace = collector.Spans.ToArray().GroupBy(s => s.TraceId).First(t => Services.All(service => t.Any(s => s.Service == service))).ToList();
-        // the consumers' batch spans chain: each one's parent is a span of the same trace
-        foreach (var span in trace.Where(s => s.Name.StartsWith("process ", StringComparison.Ordinal)))
-            Assert.Contains(trace, parent => parent.SpanId == span.ParentSpanId);
+        // The span exporters send every 200 ms, each service on its own clock: wait until one trace holds a span of every
+        // service and every consumer batch span's parent (a span of the same trace) has arrived too.
+        static bool Complete(IGrouping<string, OtlpTestCollector.ReceivedSpan> t) =>
+            Services.All(service => t.Any(s => s.Service == service))
+            && t.Where(s => s.Name.StartsWith("process ", StringComparison.Ordinal)).All(span => t.Any(parent => parent.SpanId == span.ParentSpanId));
+        await Wait.UntilAsync(() => collector.Spans.ToArray().GroupBy(s => s.TraceId).Any(Complete),
+            "one trace with spans from ingest, featurizer, classifier and aggregator, each batch span's parent in it", 60);
 
         // Lag comes from librdkafka statistics every 5 s: wait for one report after the call went through.
         var exported = new HashSet<string>();
