@@ -17,4 +17,13 @@ bash deploy/docker/publish.sh "$images" ingest featurizer classifier aggregator
 test -f "$images/classifier/models/emotion-cnn-bilstm.onnx" || { echo "test.sh: the classifier's publish output lacks the model" >&2; exit 1; }
 rm -rf "$images"
 
-dotnet test Streaming.sln -c Release --logger "console;verbosity=normal" "$@"
+# The failures are repeated at the end: CI keeps only the last part of a long log.
+log="$(mktemp)"
+status=0
+dotnet test Streaming.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "test.sh: the failed tests, repeated from above:" >&2
+  grep -E -A20 '^\s+Failed [A-Za-z_]' "$log" | head -c 8000 >&2 || true
+fi
+rm -f "$log"
+exit "$status"

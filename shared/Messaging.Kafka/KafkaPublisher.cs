@@ -29,6 +29,7 @@ public sealed class KafkaPublisher : IDisposable
         config.StatisticsIntervalMs = 5000; // broker connection states for the health check
         _producer = new ProducerBuilder<byte[], byte[]>(config)
             .SetStatisticsHandler((_, json) => _brokersUp = KafkaStatistics.AnyBrokerUp(json))
+            .SetLogHandler(KafkaLog.Write)
             .Build();
     }
 

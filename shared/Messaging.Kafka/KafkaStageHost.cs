@@ -81,6 +81,7 @@ public sealed partial class KafkaStageHost<T> : IDisposable
             .SetPartitionsLostHandler((_, partitions) => Lost(partitions.Select(p => p.TopicPartition).ToList()))
             .SetErrorHandler((_, error) => BrokerError(error))
             .SetStatisticsHandler((_, json) => Statistics(json))
+            .SetLogHandler(KafkaLog.Write)
             .Build();
         consumer.Subscribe(_settings.Topic);
         using var metadata = new DependentAdminClientBuilder(consumer.Handle).Build();

@@ -12,7 +12,7 @@ public static class KafkaTopics
         if (options.LegacyBroker09 || !options.CreateTopics) return false;
         var config = new AdminClientConfig { BootstrapServers = options.BootstrapServers, ClientId = options.ClientId };
         options.ApplySecurity(config);
-        using var admin = new AdminClientBuilder(config).Build();
+        using var admin = new AdminClientBuilder(config).SetLogHandler(KafkaLog.Write).Build();
         var specs = topics.Distinct().Select(t => new TopicSpecification { Name = t, NumPartitions = options.Partitions, ReplicationFactor = -1 }).ToList();
         try
         {

@@ -123,7 +123,7 @@ public sealed class MockClusterFixture : IDisposable
     {
         var config = new ProducerConfig();
         config.Set("test.mock.num.brokers", "1");
-        _cluster = new ProducerBuilder<byte[], byte[]>(config).Build();
+        _cluster = new ProducerBuilder<byte[], byte[]>(config).SetLogHandler(KafkaLog.Write).Build();
         using var admin = new DependentAdminClientBuilder(_cluster.Handle).Build();
         BootstrapServers = string.Join(",", admin.GetMetadata(TimeSpan.FromSeconds(10)).Brokers.Select(b => $"{b.Host}:{b.Port}"));
     }

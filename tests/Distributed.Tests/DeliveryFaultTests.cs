@@ -80,7 +80,7 @@ public sealed class DeliveryFaultTests
     private static Dictionary<TId, T> Read<T, TId>(KafkaOptions options, string topic, IMessageCodec<T> codec, int expected, Func<T, TId> id)
         where TId : notnull
     {
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(options.ConsumerConfig(TestServers.Unique("reader"))).Build();
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(options.ConsumerConfig(TestServers.Unique("reader"))).SetLogHandler(KafkaLog.Write).Build();
         consumer.Subscribe(topic);
         var messages = new Dictionary<TId, T>();
         var deadline = DateTime.UtcNow.AddSeconds(120);

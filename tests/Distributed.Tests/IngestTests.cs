@@ -308,7 +308,7 @@ public sealed class IngestTests(IngestFixture fixture) : IClassFixture<IngestFix
     /// </summary>
     private List<AudioChunk> ReadChunks(string callId, int finals, string tenant = "acme", int chunks = 0)
     {
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(TestServers.Kafka().ConsumerConfig(TestServers.Unique("reader"))).Build();
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(TestServers.Kafka().ConsumerConfig(TestServers.Unique("reader"))).SetLogHandler(KafkaLog.Write).Build();
         consumer.Subscribe(fixture.Namespace + AudioChunk.Topic);
         var read = new List<AudioChunk>();
         var deadline = DateTime.UtcNow.AddSeconds(60);

@@ -135,7 +135,7 @@ public sealed class KafkaTransportTests
         Assert.True(producerConfig.EnableIdempotence);
         Assert.Equal(CompressionType.Zstd, producerConfig.CompressionType);
 
-        using var producer = new ProducerBuilder<byte[], byte[]>(producerConfig).Build();
+        using var producer = new ProducerBuilder<byte[], byte[]>(producerConfig).SetLogHandler(KafkaLog.Write).Build();
         var topic = TestServers.Unique("modern");
         var window = new EmotionWindow(new StreamKey(StreamKey.DefaultTenant, "m1", "customer"), SpeakerRole.Customer, 42, 0, 3, "happy", "happy", 0.9f, [0.9f, 0.1f, 0, 0], false,
             DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000));
@@ -149,7 +149,7 @@ public sealed class KafkaTransportTests
         }
 
         var consumerConfig = options.ConsumerConfig(TestServers.Unique("g"));
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(consumerConfig).Build();
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(consumerConfig).SetLogHandler(KafkaLog.Write).Build();
         consumer.Subscribe(topic);
         var result = consumer.Consume(TimeSpan.FromSeconds(30));
         Assert.NotNull(result);
@@ -164,7 +164,7 @@ public sealed class KafkaTransportTests
     private static List<DeadLetter> ReadAll(string topic, int expected)
     {
         var config = TestServers.Kafka().ConsumerConfig(TestServers.Unique("reader"));
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(config).Build();
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(config).SetLogHandler(KafkaLog.Write).Build();
         consumer.Subscribe(topic);
         var letters = new List<DeadLetter>();
         var deadline = DateTime.UtcNow.AddSeconds(60);

@@ -62,7 +62,7 @@ public static class TestServers
             BootstrapServers = bootstrap ?? KafkaBootstrap,
             ApiVersionRequest = false,
             BrokerVersionFallback = "0.9.0.1",
-        }).Build();
+        }).SetLogHandler(KafkaLog.Write).Build();
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
