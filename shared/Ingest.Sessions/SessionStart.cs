@@ -10,7 +10,14 @@ namespace Streaming.Ingest.Sessions;
 /// </summary>
 /// <param name="Tenant">From the credentials that authenticated the connection, never from a message field.</param>
 /// <param name="ChannelRoles">One role per channel, in channel order (interleaved frames, or the channel numbers of per-track audio).</param>
-public sealed record SessionStart(Tenant Tenant, string CallId, int SampleRate, SampleEncoding Encoding, IReadOnlyList<SpeakerRole> ChannelRoles)
+/// <param name="Metadata">Call metadata from the platform (agent, queue, the platform's ids), stored with the timeline.</param>
+public sealed record SessionStart(
+    Tenant Tenant,
+    string CallId,
+    int SampleRate,
+    SampleEncoding Encoding,
+    IReadOnlyList<SpeakerRole> ChannelRoles,
+    IReadOnlyDictionary<string, string>? Metadata = null)
 {
     /// <summary>Call ids become Kafka keys and Redis key parts: a safe alphabet, bounded length.</summary>
     public const int MaxCallIdLength = 128;
