@@ -18,7 +18,7 @@ public static class FeaturizerService
         builder.Services.AddKafka();
         builder.Services.AddStageHost(AudioChunkCodec.Instance,
             (sp, outbox) => new FeaturizerStage(FeatureConfig.Telephone8k, outbox.Sink(FeatureFramesCodec.Instance, Kafka(sp).Topic(FeatureFrames.Topic))),
-            (sp, stage) => new StageHostSettings(Kafka(sp).Topic(AudioChunk.Topic), Kafka(sp).Group(Group)) { WarmupMessages = Kafka(sp).WarmupMessages, ReleaseCall = ((FeaturizerStage)stage).DropCall });
+            (sp, _) => new StageHostSettings(Kafka(sp).Topic(AudioChunk.Topic), Kafka(sp).Group(Group)));
         return builder;
     }
 

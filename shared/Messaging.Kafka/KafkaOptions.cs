@@ -56,14 +56,6 @@ public sealed class KafkaOptions : IValidatableObject
     public bool CreateTopics { get; set; } = true;
 
     /// <summary>
-    /// How far stateful stages (featurizer, classifier) re-read before the committed offset when they take over a
-    /// partition (see <see cref="StageHostSettings.WarmupMessages"/>): about 30 messages of history per stream times
-    /// the streams per partition. The default covers ~65 live streams per partition.
-    /// </summary>
-    [Range(0, 1_000_000)]
-    public int WarmupMessages { get; set; } = 2000;
-
-    /// <summary>
     /// How long the producer tries to deliver a message before reporting it failed (librdkafka message.timeout.ms).
     /// A stage host then sends its batch's outbox again (nothing is lost); ingest closes the call with 1011.
     /// </summary>
