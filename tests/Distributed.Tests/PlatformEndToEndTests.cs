@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using Streaming.Audio;
 using Streaming.Ingest.Sessions;
 using Streaming.Tests.Platforms;
 
@@ -21,7 +19,7 @@ public sealed class PlatformEndToEndTests
     [Fact]
     public async Task DemoCall_ThroughAudioHookAndTwilio_SameTimelinesAsTheEmbeddedPipeline()
     {
-        var (muLaw, wav) = MuLawDemoCall();
+        var (muLaw, wav) = MuLawCall.Encode(Sample);
         try
         {
             await using var stack = await DistributedStack.StartAsync(settings: new Dictionary<string, string>
@@ -58,43 +56,12 @@ public sealed class PlatformEndToEndTests
     private static async Task<string> StreamTwilioAsync(Uri url, byte[] stereo)
     {
         await using var client = await TwilioClient.ConnectAsync(url, TwilioClient.NodeSignature(TwilioToken, TwilioUrl));
-        var (inbound, outbound) = (new byte[stereo.Length / 2], new byte[stereo.Length / 2]);
-        for (var i = 0; i < inbound.Length; i++) (inbound[i], outbound[i]) = (stereo[2 * i], stereo[2 * i + 1]);
+        var (inbound, outbound) = MuLawCall.Split(stereo);
         await client.ConnectedAsync();
         await client.StartAsync(["inbound", "outbound"]);
         await client.StreamBothAsync(inbound, outbound);
         await client.StopAsync();
         await client.WaitClosedAsync();
         return client.CallSid;
-    }
-
-    /// <summary>The demo call encoded to μ-law (interleaved stereo bytes), and the same bytes as a μ-law WAV file.</summary>
-    private static (byte[] MuLaw, string Wav) MuLawDemoCall()
-    {
-        using var source = WavReader.Open(Sample);
-        Assert.Equal((8000, 2), (source.Format.SampleRate, source.Format.Channels));
-        var samples = new List<float>();
-        var buffer = new float[8000];
-        int read;
-        while ((read = source.Read(buffer)) > 0) samples.AddRange(buffer.AsSpan(0, read));
-        var muLaw = new byte[samples.Count];
-        G711.MuLawEncode(samples.ToArray(), muLaw);
-
-        var wav = Path.Combine(Path.GetTempPath(), $"demo-call-mulaw-{Guid.NewGuid():N}.wav");
-        var header = new byte[44];
-        "RIFF"u8.CopyTo(header);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(4), (uint)(36 + muLaw.Length));
-        "WAVEfmt "u8.CopyTo(header.AsSpan(8));
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(16), 16);
-        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(20), 7); // WAVE_FORMAT_MULAW
-        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(22), 2);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(24), 8000);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(28), 16000);
-        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(32), 2);
-        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(34), 8);
-        "data"u8.CopyTo(header.AsSpan(36));
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(40), (uint)muLaw.Length);
-        File.WriteAllBytes(wav, [.. header, .. muLaw]);
-        return (muLaw, wav);
     }
 }
