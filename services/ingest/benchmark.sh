@@ -55,5 +55,10 @@ for CALLS in $RUNS; do
     used=$(echo "scale=1; ($(cpu "$(pidof_ "$s")") - ${BEFORE[$s]}) / $TICKS" | bc)
     echo "  $s: ${used} s ($(echo "scale=0; 100 * $used / $WALL" | bc) %)"
   done
+  # Memory for sizing requests and limits (docs/operations.md): resident now and the peak since the process started.
+  echo "memory per process (VmRSS now / VmHWM peak since start):"
+  for s in "${ALL[@]}"; do
+    echo "  $s: $(awk '/^VmRSS/ {r=$2} /^VmHWM/ {h=$2} END {printf "%d / %d MiB", r/1024, h/1024}' "/proc/$(pidof_ "$s")/status")"
+  done
   sleep 5
 done
