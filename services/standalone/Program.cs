@@ -4,6 +4,7 @@ using Streaming.Standalone;
 var root = new RootCommand("Speech-emotion timelines per speaker, from recorded or live calls, in one process.");
 root.Subcommands.Add(AnalyzeCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
+root.Subcommands.Add(EraseCommand.Create());
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {
