@@ -49,19 +49,17 @@ public sealed class ParquetArchive(string directory, IReadOnlyList<string> label
         int rows = 0, files = 0;
         foreach (var path in System.IO.Directory.EnumerateFiles(root, "*.parquet", SearchOption.AllDirectories).ToList())
         {
-            var all = await ParquetSerializer.DeserializeAsync<WindowRow>(path, cancellationToken: cancellationToken).ConfigureAwait(false);
-            var kept = all.Where(r => r.CallId != callId || r.Tenant != tenant).ToList();
-            if (kept.Count == all.Count) continue;
-            rows += all.Count - kept.Count;
+            var file = await ParquetSerializer.DeserializeAsync<WindowRow>(path, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var kept = file.Data.Where(r => r.CallId != callId || r.Tenant != tenant).ToList();
+            if (kept.Count == file.Data.Count) continue;
+            rows += file.Data.Count - kept.Count;
             files++;
             if (kept.Count == 0)
             {
                 File.Delete(path);
                 continue;
             }
-            IReadOnlyList<string> fileLabels;
-            using (var reader = await ParquetReader.CreateAsync(path, cancellationToken: cancellationToken).ConfigureAwait(false))
-                fileLabels = reader.CustomMetadata.TryGetValue(LabelsKey, out var names) ? names.Split(',') : labels;
+            var fileLabels = file.CustomMetadata.TryGetValue(LabelsKey, out var names) ? names.Split(',') : labels;
             await ReplaceAsync(path, kept, fileLabels, cancellationToken).ConfigureAwait(false);
         }
         return (rows, files);

@@ -110,7 +110,7 @@ public sealed class ErasureTests : IDisposable
         var directory = Path.Combine(_archive, "tenant=" + tenant);
         var ids = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var path in Directory.Exists(directory) ? Directory.GetFiles(directory, "*.parquet", SearchOption.AllDirectories) : [])
-            foreach (var row in await Parquet.Serialization.ParquetSerializer.DeserializeAsync<WindowRow>(path)) ids.Add(row.CallId);
+            foreach (var row in (await Parquet.Serialization.ParquetSerializer.DeserializeAsync<WindowRow>(path)).Data) ids.Add(row.CallId);
         return [.. ids];
     }
 
