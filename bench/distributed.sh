@@ -5,7 +5,7 @@
 # Usage: bench/distributed.sh "CALLS [CALLS...]" [WAV]   (default WAV: samples/call-calm.wav, 52 s)
 # The services start once; each CALLS value is one replay (calls started over one second, then real time).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 RUNS="${1:?usage: distributed.sh \"CALLS [CALLS...]\" [WAV]}"
 WAV="${2:-samples/call-calm.wav}"
 MODEL="${MODEL:-models/emotion-cnn-bilstm.onnx}"
