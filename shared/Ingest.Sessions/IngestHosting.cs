@@ -11,15 +11,17 @@ public static class IngestHosting
     {
         services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddTenantAuthentication();
+        services.AddPlatformAuthentication();
         services.AddSingleton<IngestSessions>();
         return services;
     }
 
-    /// <summary>WebSockets (keep-alive pings every 20 s) and the ingest endpoints.</summary>
+    /// <summary>WebSockets (keep-alive pings every 20 s) and the ingest endpoints: native, AudioHook, Twilio.</summary>
     public static WebApplication MapIngestEndpoints(this WebApplication app)
     {
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         app.MapNativeIngest();
+        app.MapPlatformEndpoints();
         return app;
     }
 }
