@@ -57,8 +57,10 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Equal(new JsonArray("customer").ToJsonString(), ack["streams"]!.ToJsonString());
         using var http = new HttpClient { BaseAddress = address };
         http.DefaultRequestHeaders.Add("X-API-KEY", ServeTestHost.KeyA);
-        var page = await http.GetFromJsonAsync<JsonObject>("/api/calls?state=all");
-        Assert.Contains("cli-call", page!.ToJsonString());
+        // The stop ack means the audio is in the pipeline; the windows are stored a moment later.
+        using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        while (!(await http.GetFromJsonAsync<JsonObject>("/api/calls?state=all", patience.Token))!.ToJsonString().Contains("cli-call", StringComparison.Ordinal))
+            await Task.Delay(100, patience.Token);
 
         serve.Signal("INT");
         var (code, _) = await serve.WaitForExitAsync(TimeSpan.FromMinutes(1));

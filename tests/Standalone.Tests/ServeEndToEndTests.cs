@@ -91,10 +91,10 @@ public sealed class ServeEndToEndTests : IAsyncLifetime
     private static void AssertSameWindow(TimelineWindow expected, TimelineWindow actual)
     {
         Assert.Equal((expected.Index, expected.Label, expected.VotedLabel), (actual.Index, actual.Label, actual.VotedLabel));
-        Assert.Equal(expected.Start, actual.Start, 9);
-        Assert.Equal(expected.End, actual.End, 9);
-        Assert.Equal(expected.Confidence, actual.Confidence, 4);
+        Assert.Equal(expected.Start, actual.Start, 1e-9);
+        Assert.Equal(expected.End, actual.End, 1e-9);
+        Assert.Equal(expected.Confidence, actual.Confidence, 1e-4f);
         Assert.Equal(expected.Probabilities.Keys, actual.Probabilities.Keys);
-        foreach (var (label, p) in expected.Probabilities) Assert.Equal(p, actual.Probabilities[label], 4);
+        foreach (var (label, p) in expected.Probabilities) Assert.Equal(p, actual.Probabilities[label], 1e-4f);
     }
 }
