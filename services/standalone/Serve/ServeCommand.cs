@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Streaming.Contracts;
 using Streaming.Features;
 using Streaming.Inference;
+using Streaming.Ingest.Sessions;
 using Streaming.Tenancy;
 
 namespace Streaming.Standalone.Serve;
@@ -97,11 +98,12 @@ public static class ServeCommand
         {
             var ws = address.Replace("http", "ws", StringComparison.Ordinal);
             output.WriteLine($"serve: listening on {address}");
-            output.WriteLine($"  ingest     {ws}/v1/audio (native; X-API-KEY)");
+            output.WriteLine($"  ingest     {ws}{NativeEndpoint.Path} (native; X-API-KEY)");
+            output.WriteLine($"             {ws}{PlatformEndpoints.AudioHookPath} (Genesys AudioHook), {ws}{PlatformEndpoints.TwilioPath} (Twilio)");
             output.WriteLine($"  dashboard  {address}/dashboard/");
             output.WriteLine($"  API        {address}/api/calls  (X-API-KEY or Authorization: Bearer)");
             output.WriteLine($"  health     {address}/health");
         }
-        output.WriteLine("serve: Ctrl+C stops (calls in progress end, their windows are stored first)");
+        output.WriteLine("serve: Ctrl+C stops (timelines are in memory: they end with the process)");
     }
 }
