@@ -1,17 +1,33 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Streaming.Tenancy;
 
 namespace Streaming.Ingest.Sessions;
 
-/// <summary>Registration for a host of the ingest endpoints (the ingest service, <c>serve</c>); the host adds its <see cref="IAudioSinkFactory"/>.</summary>
+/// <summary>
+/// Registration for a host of the ingest endpoints (the ingest service, <c>serve</c>); the host adds its
+/// <see cref="IAudioSinkFactory"/>, and its <see cref="ICallClaims"/> when it runs as several instances (in memory otherwise).
+/// </summary>
 public static class IngestHosting
 {
     public static IServiceCollection AddIngestSessions(this IServiceCollection services)
     {
         services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddTenantAuthentication();
+        services.TryAddSingleton<ICallClaims, InMemoryCallClaims>();
         services.AddSingleton<IngestSessions>();
+        services.AddHostedService<IngestDrain>();
+        // The drain needs the hand-over grace and the resume window before the host gives up (default 30 s).
+        services.AddOptions<HostOptions>().Configure<IOptions<IngestOptions>>((host, ingest) =>
+            host.ShutdownTimeout = TimeSpan.FromTicks(Math.Max(host.ShutdownTimeout.Ticks, ingest.Value.ShutdownTimeout.Ticks)));
+        // Kestrel buffers up to this much unread input per connection (default 1 MiB): when a session stops reading (Kafka
+        // pushes back) that is what a connection holds, so it is kept near one message (Kestrel wants at least 64 KiB).
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<IngestOptions>>((kestrel, ingest) =>
+            kestrel.Limits.MaxRequestBufferSize = Math.Max(64 * 1024, ingest.Value.MaxMessageBytes));
         return services;
     }
 
@@ -21,5 +37,38 @@ public static class IngestHosting
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         app.MapNativeIngest();
         return app;
+    }
+}
+
+/// <summary>
+/// The instance's side of a rolling restart and of call claims: renews the live calls' claims, starts the drain when the
+/// host stops (ApplicationStopping, before the web server waits for the connections), and keeps the host up until every
+/// handed-over call was resumed elsewhere or ended.
+/// </summary>
+internal sealed class IngestDrain(IngestSessions sessions, IHostApplicationLifetime lifetime) : BackgroundService
+{
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        lifetime.ApplicationStopping.Register(sessions.BeginDrain);
+        return base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(sessions.Options.ClaimTtl / 3);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false)) await sessions.RenewClaimsAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await sessions.WaitParkedAsync(cancellationToken).ConfigureAwait(false);
     }
 }
