@@ -88,6 +88,7 @@ public sealed class CallSession : IAsyncDisposable
     /// <exception cref="IngestProtocolException">not whole frames (<see cref="CloseCodes.InvalidPayload"/>), faster than the tenant may stream (<see cref="CloseCodes.TooFast"/>)</exception>
     public async ValueTask AudioAsync(ReadOnlyMemory<byte> audio, CancellationToken cancellationToken)
     {
+        if (_state == State.HandedOver) return; // in flight on a connection whose call goes on elsewhere
         var frameBytes = _channels * _sampleBytes;
         if (audio.Length % frameBytes != 0)
             throw new IngestProtocolException(CloseCodes.InvalidPayload,
@@ -111,6 +112,7 @@ public sealed class CallSession : IAsyncDisposable
     /// </summary>
     public async ValueTask ChannelAudioAsync(int channel, ReadOnlyMemory<byte> audio, CancellationToken cancellationToken)
     {
+        if (_state == State.HandedOver) return;
         if (channel < 0 || channel >= _channels)
             throw new IngestProtocolException(CloseCodes.PolicyViolation, $"channel {channel} does not exist: the call has {_channels}");
         if (audio.Length % _sampleBytes != 0)
@@ -137,7 +139,7 @@ public sealed class CallSession : IAsyncDisposable
     /// </summary>
     public async ValueTask AdvanceAsync(TimeSpan duration, CancellationToken cancellationToken)
     {
-        if (duration <= TimeSpan.Zero) return;
+        if (duration <= TimeSpan.Zero || _state == State.HandedOver) return;
         var frames = (long)Math.Round(duration.TotalSeconds * _sampleRate);
         var block = Math.Max(1, Math.Min(_sampleRate / 2, DecodeBlockSamples / _channels)); // bounded memory whatever the gap
         var silence = Samples(block * _channels);
@@ -169,7 +171,7 @@ public sealed class CallSession : IAsyncDisposable
     /// Hands the call over without ending it (the instance drains, or the connection dropped): the audio received so far is
     /// published (a short last chunk, not final), and the call is parked at its stream position so a start with the same
     /// call id, on any instance, resumes it within <see cref="IngestOptions.ResumeWindow"/>; after that its streams are
-    /// ended. Idempotent; no-op after <see cref="StopAsync"/>.
+    /// ended. Audio that still arrives on this session is ignored. Idempotent; no-op after <see cref="StopAsync"/>.
     /// </summary>
     public async Task HandOverAsync(CancellationToken cancellationToken)
     {

@@ -18,6 +18,7 @@ public static class IngestHosting
     {
         services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddTenantAuthentication();
+        services.AddPlatformAuthentication();
         services.TryAddSingleton<ICallClaims, InMemoryCallClaims>();
         services.AddSingleton<IngestSessions>();
         services.AddHostedService<IngestDrain>();
@@ -31,11 +32,12 @@ public static class IngestHosting
         return services;
     }
 
-    /// <summary>WebSockets (keep-alive pings every 20 s) and the ingest endpoints.</summary>
+    /// <summary>WebSockets (keep-alive pings every 20 s) and the ingest endpoints: native, AudioHook, Twilio.</summary>
     public static WebApplication MapIngestEndpoints(this WebApplication app)
     {
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         app.MapNativeIngest();
+        app.MapPlatformEndpoints();
         return app;
     }
 }

@@ -24,6 +24,7 @@ public sealed class SessionSocket : IDisposable
     private Task? _expired;
     private Task<ValueWebSocketReceiveResult>? _pending; // a receive still running when the drain signal was raised
     private bool _drainSignalled;
+    private bool _disposed;
     private byte[] _buffer;
     private int _limit;
     private int _length;
@@ -119,6 +120,8 @@ public sealed class SessionSocket : IDisposable
 
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         // A receive still running (after an idle timeout) writes into the buffer until the socket goes: the buffer is then
         // left to the GC instead of the pool. (Aborting the socket instead would reset the connection before the close frame.)
         var receiving = _pending is { IsCompleted: false };

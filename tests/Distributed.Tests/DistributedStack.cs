@@ -3,7 +3,7 @@ using Streaming.Audio;
 using Streaming.Contracts;
 using Streaming.Features;
 using Streaming.Inference;
-using Streaming.Ingest;
+using Streaming.Replay;
 using Streaming.Ingest.Sessions;
 using Streaming.Messaging.Kafka;
 using Streaming.Pipeline;

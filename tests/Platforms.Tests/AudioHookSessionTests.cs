@@ -313,6 +313,18 @@ public sealed class AudioHookSessionTests
     }
 
     [Fact]
+    public void Close_AfterAnUnreadableMessageWasCounted_StillAnsweredWithClosed()
+    {
+        var client = new Client();
+        client.Open(StereoPcmu);
+        client.Send("update", new JsonObject { ["padding"] = new string('x', AudioHookSession.MaxTextBytes) }); // counted by the client, unread by the server
+        AssertDisconnect(client, "error");
+
+        Assert.Single(client.Send("close", new JsonObject { ["reason"] = "disconnect" }).OfType<EndCall>());
+        Assert.Equal("closed", client.LastSent()["type"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void ConnectionLost_WithoutClose_EndsTheCall()
     {
         var client = new Client();

@@ -172,7 +172,9 @@ public sealed class AudioHookSession
             Violation("message 'id' is not this session's id (the Audiohook-Session-Id header)");
             return;
         }
-        if (!TryGetLong(message, "seq", out var seq) || seq != _clientSeq + 1)
+        // After a disconnect the client's numbering may count a message the server could not read (too big, not JSON):
+        // a later seq is taken as it is, so the close transaction still completes.
+        if (!TryGetLong(message, "seq", out var seq) || (seq != _clientSeq + 1 && !(State == AudioHookState.Disconnecting && seq > _clientSeq)))
         {
             Violation($"message 'seq' must be {_clientSeq + 1} (one more than the last)");
             return;

@@ -7,12 +7,12 @@ using Streaming.Audio;
 using Streaming.Ingest.Sessions;
 using Streaming.Tenancy;
 
-namespace Streaming.Ingest;
+namespace Streaming.Replay;
 
 /// <summary>
 /// Streams WAV files to the ingest endpoint as live calls, at real-time speed (20 ms frames), many at once:
 /// for demos and load tests. Usage:
-/// <c>Streaming.Ingest replay --api-key KEY [--url ws://127.0.0.1:5101/v1/audio] [--calls N] [--encoding pcm16|mulaw|alaw]
+/// <c>Streaming.Replay --api-key KEY [--url ws://127.0.0.1:5101/v1/audio] [--calls N] [--encoding pcm16|mulaw|alaw]
 /// [--prefix ID] [--speed X | --fast] FILE.wav...</c>; call i replays file i mod count as call id PREFIX-i, as the tenant
 /// whose API key is given (also read from the environment variable INGEST_API_KEY).
 /// <c>--speed 4</c> sends 4 s of audio per second (shorter tests); <c>--fast</c> sends as fast as the server takes it.

@@ -2,11 +2,11 @@
 # The distributed benchmark (docs/benchmarks.md, "## Distributed"): the four services in Release on the local
 # Kafka 0.9 and Redis, N stereo calls replayed through ingest at real time, ingest-to-Redis latency from the timeline
 # update channel, and CPU seconds per process to name the bottleneck.
-# Usage: services/ingest/benchmark.sh "CALLS [CALLS...]" [WAV]   (default WAV: samples/call-calm.wav, 52 s)
+# Usage: bench/distributed.sh "CALLS [CALLS...]" [WAV]   (default WAV: samples/call-calm.wav, 52 s)
 # The services start once; each CALLS value is one replay (calls started over one second, then real time).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-RUNS="${1:?usage: benchmark.sh \"CALLS [CALLS...]\" [WAV]}"
+RUNS="${1:?usage: distributed.sh \"CALLS [CALLS...]\" [WAV]}"
 WAV="${2:-samples/call-calm.wav}"
 MODEL="${MODEL:-models/emotion-cnn-bilstm.onnx}"
 NS="bench$(date +%s)."
@@ -16,8 +16,8 @@ mkdir -p "$OUT"
 bash scripts/servers.sh start >/dev/null
 set -a; . .servers/env; set +a
 for t in audio-chunks.v1 feature-frames.v1 emotion-windows.v1 dead-letter.v1; do bash scripts/servers.sh topic "$NS$t" 4; done
-for s in ingest featurizer classifier aggregator; do
-  dotnet build -c Release -v q -nologo "services/$s" >"$OUT/build-$s.log" 2>&1 || { tail -20 "$OUT/build-$s.log"; exit 1; }
+for p in services/ingest services/featurizer services/classifier services/aggregator tools/replay; do
+  dotnet build -c Release -v q -nologo "$p" >"$OUT/build-${p##*/}.log" 2>&1 || { tail -20 "$OUT/build-${p##*/}.log"; exit 1; }
 done
 
 declare -A PORT=([ingest]=5201 [featurizer]=5202 [classifier]=5203 [aggregator]=5204) PID=()
@@ -47,7 +47,7 @@ for CALLS in $RUNS; do
   for s in "${ALL[@]}"; do BEFORE[$s]=$(cpu "$(pidof_ "$s")"); done
   START=$(date +%s.%N)
   echo "== $CALLS call(s), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-  /usr/bin/time -f "  replay client: %U s user + %S s system" dotnet services/ingest/bin/Release/net10.0/Streaming.Ingest.dll replay --url "ws://127.0.0.1:${PORT[ingest]}/v1/audio" --api-key "$API_KEY" \
+  /usr/bin/time -f "  replay client: %U s user + %S s system" dotnet tools/replay/bin/Release/net10.0/Streaming.Replay.dll --url "ws://127.0.0.1:${PORT[ingest]}/v1/audio" --api-key "$API_KEY" \
     --calls "$CALLS" --prefix "bench$CALLS" --latency "$REDIS_ENDPOINT/$NS" "$WAV" 2>&1 | grep -v '"type":"stopped"' || true
   WALL=$(echo "$(date +%s.%N) - $START" | bc)
   echo "wall ${WALL} s; CPU seconds per process (share of one core over the run):"

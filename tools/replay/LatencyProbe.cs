@@ -4,7 +4,7 @@ using System.Text.Json;
 using StackExchange.Redis;
 using Streaming.Timelines.Redis;
 
-namespace Streaming.Ingest;
+namespace Streaming.Replay;
 
 /// <summary>
 /// Measures ingest-to-Redis latency from the outside: every stored window is announced on the update channel with the
