@@ -26,9 +26,8 @@ public static class IngestHosting
         services.AddOptions<HostOptions>().Configure<IOptions<IngestOptions>>((host, ingest) =>
             host.ShutdownTimeout = TimeSpan.FromTicks(Math.Max(host.ShutdownTimeout.Ticks, ingest.Value.ShutdownTimeout.Ticks)));
         // Kestrel buffers up to this much unread input per connection (default 1 MiB): when a session stops reading (Kafka
-        // pushes back) that is what a connection holds, so it is kept near one message (Kestrel wants at least 64 KiB).
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<IngestOptions>>((kestrel, ingest) =>
-            kestrel.Limits.MaxRequestBufferSize = Math.Max(64 * 1024, ingest.Value.MaxMessageBytes));
+        // pushes back) that is what a connection holds. A pause threshold, not a message limit: larger messages still pass.
+        services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBufferSize = 64 * 1024);
         return services;
     }
 

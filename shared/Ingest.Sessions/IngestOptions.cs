@@ -12,10 +12,11 @@ public sealed class IngestOptions
 
     /// <summary>
     /// Largest WebSocket message of a started call, and the size of its receive buffer. Live platforms send 20 ms (320 bytes
-    /// of 8 kHz stereo μ-law); 64 KiB holds 1 s of 8 kHz stereo PCM16 twice over, or 20 ms of 8-channel 48 kHz PCM16.
+    /// of 8 kHz stereo μ-law); 128 KiB holds 2 s of 8 kHz stereo PCM16, and lets a protocol's own text limit (AudioHook's
+    /// 64 KiB) answer first, in the protocol's words.
     /// </summary>
     [Range(1024, 16 * 1024 * 1024)]
-    public int MaxMessageBytes { get; set; } = 64 * 1024;
+    public int MaxMessageBytes { get; set; } = 128 * 1024;
 
     /// <summary>A call whose client sends no whole message for this long is closed (4408) and its streams ended.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
@@ -27,7 +28,7 @@ public sealed class IngestOptions
 
     /// <summary>WebSocket connections one instance holds at once (all protocols); one more gets HTTP 503 before the upgrade.</summary>
     [Range(1, 1_000_000)]
-    public int MaxConnections { get; set; } = 1000;
+    public int MaxConnections { get; set; } = 500;
 
     /// <summary>
     /// How far a call's audio may run ahead of the tenant's <c>MaxRealTimeFactor</c> times the wall time since its start

@@ -126,9 +126,10 @@ public static partial class PlatformEndpoints
                     catch (IngestProtocolException e) when (e.Code == CloseCodes.ServiceRestart && protocol.Reconnect() is { Count: > 0 } reconnect)
                     {
                         // The instance drains: the client moves the session to another instance, where the call resumes
-                        // at its position; audio still arriving here is ignored, and the client's close ends this session.
-                        await ExecuteAsync(reconnect, stopping);
+                        // at its position (handed over first, so the new session finds it resumable); audio still arriving
+                        // here is ignored, and the client's close ends this session.
                         if (_call is not null) await _call.HandOverAsync(stopping);
+                        await ExecuteAsync(reconnect, stopping);
                         _closeCode = CloseCodes.ServiceRestart;
                         continue;
                     }
