@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 using Streaming.Contracts;
 using Streaming.Features;
@@ -8,7 +9,7 @@ using Streaming.ServiceDefaults;
 namespace Streaming.Featurizer;
 
 /// <summary>audio-chunks.v1 → <see cref="FeaturizerStage"/> → feature-frames.v1, partitioned by call across instances.</summary>
-public static class FeaturizerService
+public static partial class FeaturizerService
 {
     /// <summary>The consumer group: every featurizer instance shares it, so Kafka spreads the calls over them.</summary>
     public const string Group = "featurizer";
@@ -16,11 +17,38 @@ public static class FeaturizerService
     public static WebApplicationBuilder AddFeaturizer(this WebApplicationBuilder builder)
     {
         builder.Services.AddKafka();
+        builder.Services.AddOptions<ModelFileOptions>().BindConfiguration(ModelFileOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        // The features come from the model's own contract, as in the embedded pipeline, so the two modes cannot compute
+        // different features; a missing or foreign model file stops the process at start naming it.
+        builder.Services.AddSingleton(sp =>
+        {
+            var contract = ModelContract.FromFile(sp.GetRequiredService<IOptions<ModelFileOptions>>().Value.ResolvedPath);
+            LogFeatures(sp.GetRequiredService<ILoggerFactory>().CreateLogger("Streaming.Featurizer.Model"), contract.Name, contract.Version, contract.Features.ToString());
+            return contract.Features;
+        });
         builder.Services.AddStageHost(AudioChunkCodec.Instance,
-            (sp, outbox) => new FeaturizerStage(FeatureConfig.Telephone8k, outbox.Sink(FeatureFramesCodec.Instance, Kafka(sp).Topic(FeatureFrames.Topic))),
+            (sp, outbox) => new FeaturizerStage(sp.GetRequiredService<FeatureConfig>(), outbox.Sink(FeatureFramesCodec.Instance, Kafka(sp).Topic(FeatureFrames.Topic))),
             (sp, stage) => new StageHostSettings(Kafka(sp).Topic(AudioChunk.Topic), Kafka(sp).Group(Group)) { WarmupMessages = Kafka(sp).WarmupMessages, ReleaseCall = ((FeaturizerStage)stage).DropCall });
         return builder;
     }
 
     private static KafkaOptions Kafka(IServiceProvider services) => services.GetRequiredService<IOptions<KafkaOptions>>().Value;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "features of model {Name} {Version}: {Features}")]
+    private static partial void LogFeatures(ILogger logger, string name, string version, string features);
+}
+
+/// <summary>The model whose contract decides the features: the classifier's setting "Model:Path", so one value serves both.</summary>
+public sealed class ModelFileOptions
+{
+    public const string Section = "Model";
+
+    [Required]
+    public string Path { get; set; } = "models/emotion-cnn-bilstm.onnx";
+
+    /// <summary>A relative path is tried in the working directory, then beside the service (where the build copies models/).</summary>
+    public string ResolvedPath =>
+        System.IO.Path.IsPathRooted(Path) || File.Exists(Path) || !File.Exists(System.IO.Path.Combine(AppContext.BaseDirectory, Path))
+            ? Path
+            : System.IO.Path.Combine(AppContext.BaseDirectory, Path);
 }

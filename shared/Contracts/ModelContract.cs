@@ -89,6 +89,23 @@ public sealed record ModelContract(
         };
     }
 
+    /// <summary>
+    /// The contract of a model file, read without loading the graph (for the featurizer). Throws
+    /// <see cref="FileNotFoundException"/>, <see cref="InvalidDataException"/> or <see cref="ModelContractException"/> naming the file.
+    /// </summary>
+    public static ModelContract FromFile(string path)
+    {
+        var metadata = OnnxMetadata.Read(path);
+        try
+        {
+            return FromMetadata(metadata);
+        }
+        catch (ModelContractException e)
+        {
+            throw new ModelContractException($"model file '{path}': {e.Message}");
+        }
+    }
+
     /// <summary>Reads the contract back; throws <see cref="ModelContractException"/> naming the missing or bad key.</summary>
     public static ModelContract FromMetadata(IReadOnlyDictionary<string, string> metadata)
     {

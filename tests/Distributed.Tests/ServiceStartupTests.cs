@@ -15,6 +15,24 @@ public sealed class ServiceStartupTests
     }
 
     [Fact]
+    public async Task Start_FeaturizerModelFileNotAModel_ExitsNamingTheFile()
+    {
+        // the featurizer takes its features from the model's contract: a wrong file must stop it, not run default features
+        var wav = Path.Combine(ServiceProcess.RepoRoot, "samples", "call-calm.wav");
+        await using var service = ServiceProcess.Start("featurizer", new Dictionary<string, string>
+        {
+            ["Kafka:BootstrapServers"] = TestServers.KafkaBootstrap,
+            ["Model:Path"] = wav,
+        });
+
+        var exited = await service.WaitForExitAsync(TimeSpan.FromSeconds(120));
+
+        Assert.True(exited, "the featurizer kept running with a WAV file as its model");
+        Assert.NotEqual(0, service.ExitCode);
+        Assert.Contains($"model file '{wav}'", service.Output);
+    }
+
+    [Fact]
     public async Task Start_TwoTenantsWithOneApiKey_ExitsNamingTheSetting()
     {
         await using var service = ServiceProcess.Start("ingest", new Dictionary<string, string>

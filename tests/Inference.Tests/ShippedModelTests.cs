@@ -25,6 +25,48 @@ public sealed class ShippedModelTests
     }
 
     [Fact]
+    public void FromFile_ShippedModel_SameContractAsOnnxRuntimeReads()
+    {
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(ModelPath);
+
+        // the featurizer's reader (no ONNX Runtime) against ONNX Runtime's own metadata map
+        var expected = session.ModelMetadata.CustomMetadataMap;
+        var read = OnnxMetadata.Read(ModelPath);
+        Assert.True(expected.Count >= 10, $"{expected.Count} metadata entries");
+        Assert.Equal(expected.OrderBy(p => p.Key), read.OrderBy(p => p.Key));
+        Assert.Equal(FeatureConfig.Telephone8k, ModelContract.FromFile(ModelPath).Features);
+    }
+
+    [Theory]
+    [InlineData(0)]      // empty
+    [InlineData(1000)]   // cut inside the graph
+    public void FromFile_TruncatedModel_InvalidDataNamingTheFile(int bytes)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"truncated-{Guid.NewGuid():N}.onnx");
+        File.WriteAllBytes(path, File.ReadAllBytes(ModelPath)[..bytes]);
+        try
+        {
+            var e = Assert.Throws<InvalidDataException>(() => ModelContract.FromFile(path));
+            Assert.Contains(path, e.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void FromFile_WavInsteadOfModel_ClearError()
+    {
+        var wav = Path.Combine(RepoRoot(), "samples", "call-calm.wav");
+
+        var e = Record.Exception(() => ModelContract.FromFile(wav));
+
+        Assert.True(e is InvalidDataException or ModelContractException, $"{e?.GetType()}: {e?.Message}");
+        Assert.Contains(wav, e!.Message);
+    }
+
+    [Fact]
     public void Load_ShippedModel_ContractMatchesProductFeaturizer()
     {
         using var model = EmotionModel.Load(ModelPath, FeatureConfig.Telephone8k);

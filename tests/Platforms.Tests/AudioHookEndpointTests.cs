@@ -167,6 +167,20 @@ public sealed class AudioHookEndpointTests
     }
 
     [Fact]
+    public async Task Open_OrganizationOtherThanTheHeader_DisconnectUnauthorizedAndNoCall()
+    {
+        await using var host = await PlatformHost.StartAsync();
+        await using var client = await ConnectAcmeAsync(host);
+
+        var answer = await client.OpenAsync(AudioHookClient.StereoPcmu, Guid.NewGuid().ToString(), organizationId: Guid.NewGuid().ToString());
+        await client.CloseAsync("disconnect");
+
+        Assert.Equal("disconnect", (string?)answer["type"]);
+        Assert.Equal("unauthorized", (string?)answer["parameters"]!["reason"]);
+        Assert.Equal(0, host.Sinks.Opened);
+    }
+
+    [Fact]
     public async Task Connection_DropsWithoutClose_TheCallEnds()
     {
         await using var host = await PlatformHost.StartAsync();

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net.WebSockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -196,27 +195,5 @@ internal static class TestAudio
         var samples = new float[muLaw.Length];
         G711.MuLawDecode(muLaw, samples);
         return samples;
-    }
-}
-
-/// <summary>The WebSocket upgrade as the platforms' clients make it.</summary>
-internal static class Upgrade
-{
-    /// <summary>Connects; returns the HTTP status (101 when upgraded). A refused socket is disposed.</summary>
-    public static async Task<int> ConnectAsync(ClientWebSocket socket, Uri url)
-    {
-        socket.Options.CollectHttpResponseDetails = true;
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30)); // a hang guard
-            await socket.ConnectAsync(url, timeout.Token);
-        }
-        catch (WebSocketException)
-        {
-            var status = (int)socket.HttpStatusCode;
-            socket.Dispose();
-            return status;
-        }
-        return (int)socket.HttpStatusCode;
     }
 }

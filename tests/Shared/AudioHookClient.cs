@@ -89,11 +89,11 @@ internal sealed class AudioHookClient : IAsyncDisposable
     }
 
     /// <summary>The open transaction: <c>open</c> with the offers; returns the server's <c>opened</c> (or whatever it answered).</summary>
-    public async Task<JsonNode> OpenAsync(JsonArray media, string conversationId, JsonObject? customConfig = null)
+    public async Task<JsonNode> OpenAsync(JsonArray media, string conversationId, JsonObject? customConfig = null, string? organizationId = null)
     {
         var parameters = new JsonObject
         {
-            ["organizationId"] = OrganizationId,
+            ["organizationId"] = organizationId ?? OrganizationId,
             ["conversationId"] = conversationId,
             ["participant"] = new JsonObject { ["id"] = Guid.NewGuid().ToString(), ["ani"] = "+15551234567", ["aniName"] = "Test Caller", ["dnis"] = "+15557654321" },
             ["media"] = media,
