@@ -1,8 +1,10 @@
 using System.CommandLine;
 using Streaming.Standalone;
+using Streaming.Standalone.Serve;
 
 var root = new RootCommand("Speech-emotion timelines per speaker, from recorded or live calls, in one process.");
 root.Subcommands.Add(AnalyzeCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

@@ -62,6 +62,9 @@ public sealed class EmbeddedPipeline
 
     public ClassifierStage Classifier { get; }
 
+    /// <summary>Completes when every stage has ended: after <see cref="CompleteAsync"/>, or early and faulted when a stage fails.</summary>
+    public Task Completion => _completion;
+
     /// <summary>
     /// Ends the input and waits until every window has reached the store; rethrows a stage's failure (the first one:
     /// the stages downstream of a failed one fail with the same error).
