@@ -59,6 +59,9 @@ internal static class Cli
     private static readonly Option<bool> CosineOption = new("--cosine") { Description = "anneal the learning rate along a cosine to zero at --epochs" };
     private static readonly Option<double> MixupOption = new("--mixup") { Description = "mixup: blend each batch with a shuffled copy, weight ~ Beta(α, α); α (0 = off)", DefaultValueFactory = _ => 0 };
     private static readonly Option<bool> TrimOption = new("--trim-silence") { Description = "cut training windows from each file's speech span (leading/trailing silence dropped)" };
+    private static readonly Option<bool> SpeakerNormOption = new("--speaker-norm") { Description = "standardise each window by its speaker's statistics from a random prefix of the speaker's other clips, blended with the training-set prior (issue 12, lever 1; cross-validation only: the runtime keeps no per-stream statistics)" };
+    private static readonly Option<string> SpeakerPrefixOption = new("--speaker-prefix-seconds") { Description = "with --speaker-norm: range of speech heard before a window, seconds, drawn uniformly", DefaultValueFactory = _ => "2,60" };
+    private static readonly Option<double> SpeakerPriorOption = new("--speaker-prior-frames") { Description = "with --speaker-norm: weight of the training-set statistics, in 10 ms frames", DefaultValueFactory = _ => 300 };
     private static readonly Option<string?> JsonOption = new("--json") { Description = "write the results as JSON here" };
 
     private static Command TrainCommand()
@@ -71,11 +74,13 @@ internal static class Cli
         var cmd = new Command("train", "train on the manifest's train rows, early-stop on a held-out fold, score the cross-corpus rows, export ONNX")
         {
             ManifestOption, ArchOption, ChannelsOption, HiddenOption, DropoutOption, WindowOption, HopOption, EpochsOption, PatienceOption, MinEpochsOption,
-            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, CorporaOption, TimeMaskOption, BandMaskOption, TrimOption, PassesOption, CosineOption, MixupOption, valFold, output, checkpoint, name, version,
+            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, CorporaOption, TimeMaskOption, BandMaskOption, TrimOption, PassesOption, CosineOption, MixupOption, SpeakerNormOption, SpeakerPrefixOption, SpeakerPriorOption, valFold, output, checkpoint, name, version,
         };
         cmd.SetAction(p =>
         {
             var (data, spec, settings) = Read(p, p.GetValue(name)!, p.GetValue(version)!);
+            if (settings.SpeakerNorm is not null && (p.GetValue(output) is not null || p.GetValue(checkpoint) is not null))
+                throw new ArgumentException("--speaker-norm trains a model for inputs standardised per speaker, which the runtime does not do yet: --out and --checkpoint are refused");
             var result = Jobs.Train(data, spec, settings, p.GetValue(valFold), Log);
             using var net = result.Net;
             if (p.GetValue(checkpoint) is string dir) { Jobs.SaveCheckpoint(net, result.Spec, dir); Log($"checkpoint written to {dir}"); }
@@ -92,7 +97,7 @@ internal static class Cli
         var cmd = new Command("cv", "leave-one-fold-out cross-validation over the manifest's speaker folds")
         {
             ManifestOption, ArchOption, ChannelsOption, HiddenOption, DropoutOption, WindowOption, HopOption, EpochsOption, PatienceOption, MinEpochsOption,
-            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, CorporaOption, TimeMaskOption, BandMaskOption, TrimOption, PassesOption, CosineOption, MixupOption, folds,
+            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, CorporaOption, TimeMaskOption, BandMaskOption, TrimOption, PassesOption, CosineOption, MixupOption, SpeakerNormOption, SpeakerPrefixOption, SpeakerPriorOption, folds,
         };
         cmd.SetAction(p =>
         {
@@ -285,9 +290,22 @@ internal static class Cli
         var data = new DataOptions(p.GetValue(ManifestOption)!, FeatureConfig.Telephone8k, p.GetValue(AugmentOption), p.GetValue(CacheOption), threads, TrainCorpora: corpora);
         var settings = new TrainSettings(p.GetValue(BatchOption), p.GetValue(EpochsOption), p.GetValue(PatienceOption), p.GetValue(LrOption),
             Seed: p.GetValue(SeedOption), MaxTimeMask: p.GetValue(TimeMaskOption), MaxBandMask: p.GetValue(BandMaskOption), TrimSilence: p.GetValue(TrimOption), MinEpochs: p.GetValue(MinEpochsOption),
-            Passes: Math.Max(1, p.GetValue(PassesOption)), CosineSchedule: p.GetValue(CosineOption), Mixup: p.GetValue(MixupOption));
+            Passes: Math.Max(1, p.GetValue(PassesOption)), CosineSchedule: p.GetValue(CosineOption), Mixup: p.GetValue(MixupOption),
+            SpeakerNorm: p.GetValue(SpeakerNormOption) ? SpeakerNorm(p) : null);
+        if (settings.SpeakerNorm is not null && spec.Normalisation != ModelSpec.GlobalNorm)
+            throw new ArgumentException($"--speaker-norm replaces --norm {spec.Normalisation}: use one of them");
         Log($"{spec.Architecture} channels [{string.Join(',', spec.Channels)}] hidden {spec.LstmHidden} dropout {spec.Dropout} window {spec.WindowFrames} hop {spec.HopFrames} norm {spec.Normalisation}; {settings}; threads {threads}; corpora {(corpora is null ? "all" : string.Join(',', corpora))}");
         return (data, spec, settings);
+    }
+
+    private static SpeakerNormSettings SpeakerNorm(ParseResult p)
+    {
+        var range = p.GetValue(SpeakerPrefixOption)!.Split(',', StringSplitOptions.TrimEntries);
+        if (range.Length != 2 || !double.TryParse(range[0], CultureInfo.InvariantCulture, out var min) || !double.TryParse(range[1], CultureInfo.InvariantCulture, out var max) || min < 0 || max < min)
+            throw new ArgumentException($"--speaker-prefix-seconds '{p.GetValue(SpeakerPrefixOption)}' is not MIN,MAX seconds with 0 <= MIN <= MAX");
+        double prior = p.GetValue(SpeakerPriorOption);
+        if (prior <= 0) throw new ArgumentException($"--speaker-prior-frames {prior} must be positive");
+        return new SpeakerNormSettings(min, max, prior);
     }
 
     private static int[] ParseInts(string text, string option)

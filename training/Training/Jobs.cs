@@ -93,12 +93,33 @@ internal static class Jobs
             // every fold's model also meets the never-trained-on corpus: cross-corpus as mean ± std too
             foreach (var corpus in crossCorpus.Select(u => u.Row.Corpus).Distinct().Order())
                 byCorpus[$"{corpus} (cross-corpus)"] = trainer.Score(crossCorpus.Where(u => u.Row.Corpus == corpus).ToList());
+            if (settings.SpeakerNorm is not null)
+                foreach (var (name, order, seconds) in SpeakerNormVariants)
+                {
+                    foreach (var corpus in test.Select(u => u.Row.Corpus).Distinct().Order())
+                        byCorpus[$"{corpus} [{name}]"] = trainer.Score(test.Where(u => u.Row.Corpus == corpus).ToList(), order, seconds);
+                    foreach (var corpus in crossCorpus.Select(u => u.Row.Corpus).Distinct().Order())
+                        byCorpus[$"{corpus} (cross-corpus) [{name}]"] = trainer.Score(crossCorpus.Where(u => u.Row.Corpus == corpus).ToList(), order, seconds);
+                }
             var result = new FoldResult(fold, valFold, history.Count, clock.Elapsed.TotalSeconds / Math.Max(1, history.Count), byCorpus, all);
             results.Add(result);
             foreach (var (corpus, m) in byCorpus) log($"fold {fold} {corpus}: {Describe(m)}");
         }
         return results;
     }
+
+    /// <summary>
+    /// With speaker normalisation the test speakers are also scored with other statistics than the drawn prefix: the prior
+    /// alone (a call's first moments) and 15 s prefixes of mixed, mostly neutral or mostly non-neutral speech (a speaker has
+    /// about 20-30 s of neutral clips, so a longer prefix would mix the two orders again).
+    /// </summary>
+    private static readonly (string Name, PrefixOrder Order, double Seconds)[] SpeakerNormVariants =
+    [
+        ("prior only", PrefixOrder.Random, 0),
+        ("15 s random", PrefixOrder.Random, 15),
+        ("15 s neutral first", PrefixOrder.NeutralFirst, 15),
+        ("15 s non-neutral first", PrefixOrder.NonNeutralFirst, 15),
+    ];
 
     public static void Export(EmotionNet net, ModelSpec spec, FeatureConfig features, string path)
     {

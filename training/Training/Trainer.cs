@@ -21,7 +21,8 @@ internal sealed record TrainSettings(
     int MinEpochs = 10,
     int Passes = 1,
     bool CosineSchedule = false,
-    double Mixup = 0);
+    double Mixup = 0,
+    SpeakerNormSettings? SpeakerNorm = null);
 
 internal sealed record EpochLog(int Epoch, double TrainLoss, double ValidationUa, double ValidationWa, double Seconds);
 
@@ -36,6 +37,10 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
 {
     private readonly int _bands = net.Bands;
     private float[] _mean = [];
+    // speaker normalisation: the prior (training-set speech statistics) and the training speakers' clips
+    private float[] _priorMean = [], _priorStd = [];
+    private Dictionary<string, List<Utterance>> _trainSpeakers = [];
+    private const int EvaluationSeed = 7919;
 
     public List<EpochLog> Fit(IReadOnlyList<Utterance> train, IReadOnlyList<Utterance> validation)
     {
@@ -43,6 +48,7 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
         var rng = new Random(settings.Seed);
         torch.manual_seed(settings.Seed);
         SetNormalisation(train);
+        if (settings.SpeakerNorm is not null) _trainSpeakers = BySpeaker(train);
 
         var counts = new double[spec.Labels.Count];
         foreach (var u in train) counts[u.Row.Label]++;
@@ -146,18 +152,30 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
     }
 
     /// <summary>Utterance-level metrics on the clean variant: window probabilities averaged per utterance.</summary>
-    public Metrics Score(IReadOnlyList<Utterance> utterances)
+    public Metrics Score(IReadOnlyList<Utterance> utterances, PrefixOrder order = PrefixOrder.Random, double? prefixSeconds = null)
     {
-        var probabilities = Predict(utterances);
+        var probabilities = Predict(utterances, order, prefixSeconds);
         var predicted = probabilities.Select(p => Metrics.ArgMax(p)).ToList();
         return Metrics.Compute(utterances.Select(u => u.Row.Label).ToList(), predicted, spec.Labels.Count);
     }
 
-    /// <summary>Mean softmax over each utterance's windows (clean variant), eval mode.</summary>
-    public List<float[]> Predict(IReadOnlyList<Utterance> utterances)
+    /// <summary>
+    /// Mean softmax over each utterance's windows (clean variant), eval mode. With speaker normalisation each utterance's
+    /// statistics come from a prefix of its speaker's other clips in <paramref name="utterances"/> (seeded per row, so
+    /// every epoch's validation sees the same prefixes): <paramref name="prefixSeconds"/> of speech, or drawn like the training
+    /// prefixes when null; 0 is the prior alone (a call's start).
+    /// </summary>
+    public List<float[]> Predict(IReadOnlyList<Utterance> utterances, PrefixOrder order = PrefixOrder.Random, double? prefixSeconds = null)
     {
         net.eval();
         int w = spec.WindowFrames, labels = spec.Labels.Count;
+        var speakers = settings.SpeakerNorm is null ? null : BySpeaker(utterances);
+        var stats = speakers is null ? null : utterances.Select(u =>
+        {
+            var rng = new Random(EvaluationSeed * 7 + u.Row.Line);
+            int frames = prefixSeconds is double seconds ? (int)(seconds * FramesPerSecond) : PrefixFrames(rng);
+            return SpeakerStatistics(u, speakers, 0, order, frames, rng);
+        }).ToList();
         var jobs = new List<(int Utterance, int Start)>();
         for (int i = 0; i < utterances.Count; i++)
             foreach (var s in Windowing.Starts(utterances[i].Frames[0], w, spec.HopFrames, settings.MinTailFrames))
@@ -178,6 +196,7 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
                 var u = utterances[ui];
                 int length = Math.Min(w, u.Frames[0] - start);
                 Windowing.Fill(u.Variants[0], _bands, start, length, 0, silence, w, buffer.AsSpan(k * _bands * w, _bands * w));
+                if (stats is not null) SpeakerNormalisation.Apply(buffer.AsSpan(k * _bands * w, _bands * w), w, stats[ui].Mean, stats[ui].Std);
                 gender[k * 3 + GenderIndex(u.Row.Gender)] = 1;
             }
             using var _ = no_grad();
@@ -214,6 +233,12 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
             var dst = buffer.AsSpan(k * _bands * w, _bands * w);
             if (frames >= w) Windowing.Fill(u.Variants[v], _bands, first + rng.Next(frames - w + 1), w, 0, silence, w, dst);
             else Windowing.Fill(u.Variants[v], _bands, first, frames, rng.Next(w - frames + 1), silence, w, dst);
+            if (settings.SpeakerNorm is not null)
+            {
+                // the prefix clips each come from a random augmented copy: a copy's level is random, so level stays no cue
+                var (mean, std) = SpeakerStatistics(u, _trainSpeakers, -1, PrefixOrder.Random, PrefixFrames(rng), rng);
+                SpeakerNormalisation.Apply(dst, w, mean, std);
+            }
             Mask(dst, w, rng);
             gender[k * 3 + GenderIndex(u.Row.Gender)] = 1;
             labels[k] = u.Row.Label;
@@ -221,7 +246,10 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
         return (tensor(buffer, [items.Length, 1, _bands, w]), tensor(gender, [items.Length, 3]), tensor(labels));
     }
 
-    /// <summary>SpecAugment: one time stripe and one band stripe set to the training mean (zero after standardisation).</summary>
+    /// <summary>
+    /// SpecAugment: one time stripe and one band stripe set to the training mean (zero after standardisation;
+    /// with speaker normalisation the window is standardised already, so zero).
+    /// </summary>
     private void Mask(Span<float> window, int w, Random rng)
     {
         int tw = rng.Next(settings.MaxTimeMask + 1), t0 = rng.Next(w - tw + 1);
@@ -229,10 +257,42 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
         for (int b = 0; b < _bands; b++)
         {
             var row = window.Slice(b * w, w);
-            if (b >= b0 && b < b0 + bw) row.Fill(_mean[b]);
-            else row.Slice(t0, tw).Fill(_mean[b]);
+            float fill = settings.SpeakerNorm is null ? _mean[b] : 0f;
+            if (b >= b0 && b < b0 + bw) row.Fill(fill);
+            else row.Slice(t0, tw).Fill(fill);
         }
     }
+
+    private static Dictionary<string, List<Utterance>> BySpeaker(IEnumerable<Utterance> utterances) =>
+        utterances.GroupBy(u => SpeakerNormalisation.SpeakerKey(u.Row)).ToDictionary(g => g.Key, g => g.ToList());
+
+    /// <summary>How much of the speaker's speech a stream has heard before the window, drawn uniformly in frames.</summary>
+    private int PrefixFrames(Random rng)
+    {
+        var s = settings.SpeakerNorm!;
+        double seconds = s.MinSeconds + rng.NextDouble() * (s.MaxSeconds - s.MinSeconds);
+        return (int)(seconds * FramesPerSecond);
+    }
+
+    private const double FramesPerSecond = 100; // 10 ms frames (FeatureConfig.Telephone8k hop)
+
+    /// <summary>
+    /// Statistics for a window of <paramref name="target"/> from its speaker's other clips; <paramref name="variant"/>
+    /// -1 takes each earlier clip from a random augmented copy (training), otherwise that variant (0: clean, evaluation).
+    /// </summary>
+    private (float[] Mean, float[] Std) SpeakerStatistics(Utterance target, Dictionary<string, List<Utterance>> speakers, int variant,
+        PrefixOrder order, int frames, Random rng)
+    {
+        var earlier = frames == 0 ? new List<Utterance>() : SpeakerNormalisation.Earlier(target, speakers[SpeakerNormalisation.SpeakerKey(target.Row)], order, NeutralLabel, rng);
+        var clips = earlier.Select(u =>
+        {
+            int v = variant >= 0 ? variant : u.Variants.Length > 1 ? 1 + rng.Next(u.Variants.Length - 1) : 0;
+            return (u.Variants[v], u.Speech[v]);
+        });
+        return SpeakerNormalisation.Statistics(clips, _bands, frames, _priorMean, _priorStd, settings.SpeakerNorm!.PriorFrames);
+    }
+
+    private int NeutralLabel => spec.Labels.ToList().IndexOf("neutral");
 
     /// <summary>Per-band mean and standard deviation over every frame of the copies training draws from.</summary>
     private void SetNormalisation(IReadOnlyList<Utterance> train)
@@ -252,7 +312,16 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
         }
         _mean = sum.Select(s => (float)(s / n)).ToArray();
         var std = sq.Select((s, b) => (float)Math.Sqrt(Math.Max(1e-12, s / n - (sum[b] / n) * (sum[b] / n)))).ToArray();
-        net.SetNormalisation(_mean, std);
+        if (settings.SpeakerNorm is null)
+        {
+            net.SetNormalisation(_mean, std);
+            return;
+        }
+        // speaker normalisation standardises the windows before the net, so the net's own step is the identity; the
+        // prior is the training copies' speech statistics, the same frames the speaker statistics are taken from
+        net.SetNormalisation(new float[_bands], Enumerable.Repeat(1f, _bands).ToArray());
+        (_priorMean, _priorStd) = SpeakerNormalisation.Prior(
+            train.SelectMany(u => Enumerable.Range(u.Variants.Length > 1 ? 1 : 0, u.Variants.Length > 1 ? u.Variants.Length - 1 : 1).Select(v => (u.Variants[v], u.Speech[v]))), _bands);
     }
 
     private static int GenderIndex(string gender) => gender switch { "M" or "m" => 0, "F" or "f" => 1, _ => 2 };
