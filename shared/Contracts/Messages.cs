@@ -28,7 +28,7 @@ public sealed record AudioChunk(
     int SampleRate,
     float[] Samples,
     bool IsFinal,
-    DateTimeOffset EventTime)
+    DateTimeOffset EventTime) : IStreamMessage
 {
     public const string Topic = "audio-chunks.v1";
 }
@@ -46,7 +46,7 @@ public sealed record FeatureFrames(
     int MelBands,
     float[] LogMel,
     bool IsFinal,
-    DateTimeOffset EventTime)
+    DateTimeOffset EventTime) : IStreamMessage
 {
     public const string Topic = "feature-frames.v1";
 }
@@ -67,7 +67,7 @@ public sealed record EmotionWindow(
     float Confidence,
     float[] Probabilities,
     bool IsFinal,
-    DateTimeOffset EventTime)
+    DateTimeOffset EventTime) : IStreamMessage
 {
     public const string Topic = "emotion-windows.v1";
     public const string Silence = "silence";

@@ -1,17 +1,30 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Streaming.Contracts;
 using Streaming.Timelines;
 
 namespace Streaming.Pipeline;
 
-/// <summary>Writes classified windows into the timeline store; the store's writes are idempotent, so replays are harmless.</summary>
-public sealed class AggregatorStage(ITimelineStore store) : IStage<EmotionWindow>
+/// <summary>
+/// Writes classified windows into the timeline store; the store's writes are idempotent, so replays are harmless. Each window
+/// is handled inside a log scope naming its tenant, call and stream, so whatever the store, alerts or archive log about it says whose it is.
+/// </summary>
+public sealed partial class AggregatorStage(ITimelineStore store, ILogger? logger = null) : IStage<EmotionWindow>
 {
+    private readonly ILogger _logger = logger ?? NullLogger.Instance;
+
     public async ValueTask HandleAsync(IReadOnlyList<EmotionWindow> batch, CancellationToken cancellationToken)
     {
         foreach (var window in batch)
         {
+            using var scope = _logger.BeginScope(new StreamLogScope(window.Stream));
             await store.AppendAsync(window, cancellationToken).ConfigureAwait(false);
-            if (window.IsFinal) await store.CompleteStreamAsync(window.Stream, cancellationToken).ConfigureAwait(false);
+            if (!window.IsFinal) continue;
+            await store.CompleteStreamAsync(window.Stream, cancellationToken).ConfigureAwait(false);
+            LogStreamEnded(_logger, window.Stream.ToString(), window.Index);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{StreamKey}: stream ended at window {LastWindow}, its timeline is complete")]
+    private static partial void LogStreamEnded(ILogger logger, string streamKey, long lastWindow);
 }

@@ -76,6 +76,14 @@ public sealed class InMemoryTimelineStore : ITimelineStore
         }
     }
 
+    public ValueTask<bool> EraseCallAsync(string tenant, string callId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(callId);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock) return ValueTask.FromResult(_calls.Remove((tenant, callId)));
+    }
+
     private SpeakerState Speaker(StreamKey stream, SpeakerRole role)
     {
         if (!_calls.TryGetValue((stream.Tenant, stream.CallId), out var call))
