@@ -32,7 +32,7 @@ public static partial class ClassifierService
         builder.Services.AddStageHost(FeatureFramesCodec.Instance,
             (sp, outbox) => new ClassifierStage(new ClassifierEngine(sp.GetRequiredService<IEmotionModel>(), sp.GetRequiredService<IOptions<ClassifierOptions>>().Value),
                 outbox.Sink(EmotionWindowCodec.Instance, Kafka(sp).Topic(EmotionWindow.Topic))),
-            (sp, stage) => new StageHostSettings(Kafka(sp).Topic(FeatureFrames.Topic), Kafka(sp).Group(Group)) { WarmupMessages = Kafka(sp).WarmupMessages, ReleaseCall = callId => ((ClassifierStage)stage).Engine.DropCall(callId) });
+            (sp, _) => new StageHostSettings(Kafka(sp).Topic(FeatureFrames.Topic), Kafka(sp).Group(Group)));
         return builder;
     }
 

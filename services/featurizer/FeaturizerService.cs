@@ -28,7 +28,7 @@ public static partial class FeaturizerService
         });
         builder.Services.AddStageHost(AudioChunkCodec.Instance,
             (sp, outbox) => new FeaturizerStage(sp.GetRequiredService<FeatureConfig>(), outbox.Sink(FeatureFramesCodec.Instance, Kafka(sp).Topic(FeatureFrames.Topic))),
-            (sp, stage) => new StageHostSettings(Kafka(sp).Topic(AudioChunk.Topic), Kafka(sp).Group(Group)) { WarmupMessages = Kafka(sp).WarmupMessages, ReleaseCall = ((FeaturizerStage)stage).DropCall });
+            (sp, _) => new StageHostSettings(Kafka(sp).Topic(AudioChunk.Topic), Kafka(sp).Group(Group)));
         return builder;
     }
 

@@ -1,18 +1,36 @@
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 using Streaming.Contracts;
 using Streaming.Ingest.Sessions;
 using Streaming.Messaging.Kafka;
 using Streaming.ServiceDefaults;
+using Streaming.Timelines.Redis;
 
 namespace Streaming.Ingest;
 
-/// <summary>The ingest service: the shared ingest endpoints (Streaming.Ingest.Sessions), publishing audio chunks to Kafka.</summary>
+/// <summary>
+/// The ingest service: the shared ingest endpoints (Streaming.Ingest.Sessions), publishing audio chunks to Kafka. With
+/// <c>Redis:Configuration</c> set (the distributed deployment, several instances) call ids are claimed in Redis, so they
+/// are unique per tenant across instances and a call handed over by one instance resumes on another; without it, in
+/// memory (one instance).
+/// </summary>
 public static class IngestService
 {
     public static WebApplicationBuilder AddIngest(this WebApplicationBuilder builder)
     {
         builder.Services.AddKafka();
         builder.Services.AddSingleton<IAudioSinkFactory, KafkaAudioSinkFactory>();
+        var redis = builder.Configuration.GetSection(RedisOptions.Section).Get<RedisOptions>();
+        if (!string.IsNullOrEmpty(redis?.Configuration))
+        {
+            builder.Services.AddSingleton<IConnectionMultiplexer>(_ =>
+            {
+                var options = redis.ToConfigurationOptions();
+                options.AbortOnConnectFail = false; // ingest may start before Redis; claims fail (1013) until it is up
+                return ConnectionMultiplexer.Connect(options);
+            });
+            builder.Services.AddSingleton<ICallClaims>(sp => new RedisCallClaims(sp.GetRequiredService<IConnectionMultiplexer>(), redis.KeyPrefix));
+        }
         builder.Services.AddIngestSessions();
         return builder;
     }

@@ -55,12 +55,13 @@ public sealed class ClassifierEngine : IDisposable
         if (_closed.Contains(frames.Stream)) return false;
         if (!_streams.TryGetValue(frames.Stream, out var stream))
         {
-            stream = new StreamClassifier(_shape, frames.Stream, frames.Role, frames.FirstFrame, _options.VotingWindows, _options.Voting);
+            stream = new StreamClassifier(_shape, frames.Stream, frames.Role, frames.FirstFrame, _options.VotingWindows, _options.Voting, _options.VoteHorizonWindows);
             _streams.Add(frames.Stream, stream);
         }
         if (stream.Closed || frames.Sequence <= stream.LastSequence) return false;
 
         stream.LastSequence = frames.Sequence;
+        stream.Accepted(frames.Sequence, frames.FirstFrame);
         stream.Append(frames.LogMel.AsSpan(0, frames.FrameCount * frames.MelBands), frames.FirstFrame, frames.FrameCount, frames.EventTime, _batcher);
         if (frames.IsFinal) stream.Finish(frames.EventTime, _batcher);
         return true;
@@ -94,6 +95,15 @@ public sealed class ClassifierEngine : IDisposable
         _batcher.Clear();
     }
 
+    /// <summary>
+    /// The sequence of the oldest message of <paramref name="stream"/> that an engine without its state must be fed, in
+    /// order with everything after it, to produce exactly the windows this one will produce from now on (the window buffer
+    /// and the vote horizon, <see cref="ClassifierOptions.VoteHorizonWindows"/>); null when no state of it is held.
+    /// Call between batches (after <see cref="Flush"/>).
+    /// </summary>
+    public long? ResumeSequence(StreamKey stream) =>
+        _streams.TryGetValue(stream, out var state) && !state.Closed ? state.ResumeSequence() : null;
+
     /// <summary>Forgets every stream of a call (this instance no longer owns it) with its pending windows; returns how many streams.</summary>
     public int DropCall(string callId)
     {
@@ -119,7 +129,7 @@ public sealed class ClassifierEngine : IDisposable
     {
         var probabilities = _batcher.Probabilities(pending.Slot);
         var own = VoteTracker.ArgMax(probabilities);
-        var voted = pending.Stream.Votes.Add(probabilities);
+        var voted = pending.Stream.Votes.Add(pending.Index, probabilities);
         return new EmotionWindow(pending.Stream.Key, pending.Stream.Role, pending.Index,
             Seconds(pending.StartFrame), Seconds(pending.StartFrame + pending.RealFrames),
             _labels[own], _labels[voted], probabilities[own], probabilities.ToArray(), pending.IsFinal, pending.EventTime);

@@ -22,6 +22,15 @@ public sealed class ClassifierOptions
 
     public VotingMode Voting { get; set; } = VotingMode.Majority;
 
+    /// <summary>
+    /// H: a speech window votes for the H windows from its own on (silence windows count, by index), then expires. 10 windows
+    /// at a 1 s hop: a pause of up to 7 s inside an angry stretch keeps its votes. Bounding the history makes a takeover
+    /// exact: the voted label of a window depends on the last H windows only, so a distributed classifier that takes a
+    /// stream over re-reads a bounded stretch (docs/distributed.md, Delivery guarantees).
+    /// </summary>
+    [Range(1, 3600)]
+    public int VoteHorizonWindows { get; set; } = 10;
+
     /// <summary>Most windows per model call. On CPU batching saves little per window; on a GPU it is most of the throughput.</summary>
     [Range(1, 1024)]
     public int MaxBatch { get; set; } = 16;

@@ -45,14 +45,18 @@ internal sealed class StreamClassifier : IDisposable
     private long _nextIndex;
     private long _lastWindowStart = -1;
 
-    public StreamClassifier(WindowShape shape, StreamKey key, SpeakerRole role, long firstFrame, int votingWindows, VotingMode voting)
+    private readonly int _voteHorizon;
+    private readonly List<(long Sequence, long FirstFrame)> _accepted = []; // messages from the oldest one a restart needs
+
+    public StreamClassifier(WindowShape shape, StreamKey key, SpeakerRole role, long firstFrame, int votingWindows, VotingMode voting, int voteHorizon)
     {
         _shape = shape;
+        _voteHorizon = voteHorizon;
         Key = key;
         Role = role;
         _rows = ArrayPool<float>.Shared.Rent(shape.WindowFrames * shape.InputBands);
         _voiced = ArrayPool<byte>.Shared.Rent(shape.WindowFrames);
-        Votes = new VoteTracker(shape.Contract.Labels.Count, votingWindows, voting);
+        Votes = new VoteTracker(shape.Contract.Labels.Count, votingWindows, voting, voteHorizon);
         StartAt(firstFrame);
     }
 
@@ -71,6 +75,25 @@ internal sealed class StreamClassifier : IDisposable
     public VoteTracker Votes { get; }
 
     private long NextStart => _nextIndex * _shape.HopFrames;
+
+    /// <summary>Notes an accepted message, for <see cref="ResumeSequence"/>.</summary>
+    public void Accepted(long sequence, long firstFrame) => _accepted.Add((sequence, firstFrame));
+
+    /// <summary>
+    /// The oldest accepted message a fresh classifier must start from to continue this stream exactly: it must cut every
+    /// window whose vote the next window can still count (the vote horizon back from the next window, and at least the
+    /// last window, which a final repeat or the tail decision refers to) and hold the last window's worth of frames for the
+    /// tail window an end of stream may cut. Older entries are dropped: they are never needed again.
+    /// </summary>
+    public long ResumeSequence()
+    {
+        var votesFrom = (_nextIndex - Math.Max(_voteHorizon, 2) + 1) * _shape.HopFrames;
+        var needed = Math.Max(0, Math.Min(votesFrom, FramesReceived - _shape.WindowFrames));
+        var keep = 0;
+        while (keep + 1 < _accepted.Count && _accepted[keep + 1].FirstFrame <= needed) keep++;
+        _accepted.RemoveRange(0, keep);
+        return _accepted[0].Sequence;
+    }
 
     /// <summary>
     /// Appends <paramref name="count"/> log-mel rows starting at stream frame <paramref name="firstFrame"/> and cuts

@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Streaming.Platforms;
 using Streaming.Platforms.AudioHook;
@@ -29,22 +28,22 @@ public static partial class PlatformEndpoints
 
     public static IEndpointRouteBuilder MapPlatformEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.Map(AudioHookPath, async (HttpContext context, IngestSessions sessions, ILogger<AudioHookSession> logger, IHostApplicationLifetime lifetime) =>
+        endpoints.Map(AudioHookPath, async (HttpContext context, IngestSessions sessions, ILogger<AudioHookSession> logger) =>
         {
             if (!context.WebSockets.IsWebSocketRequest) return Results.Problem($"{AudioHookPath} takes WebSocket connections only", statusCode: 400);
             var headers = context.Request.Headers;
             var protocol = new AudioHookSession(headers["Audiohook-Session-Id"].ToString(), headers["Audiohook-Organization-Id"].ToString());
-            using var socket = await context.WebSockets.AcceptWebSocketAsync();
-            await new Connection(socket, context.GetTenant()!, sessions, new AudioHookAdapter(protocol), logger).RunAsync(lifetime.ApplicationStopping);
+            using var socket = await sessions.AcceptAsync(context); // null: 503 (instance full or draining)
+            if (socket is not null) await new Connection(socket, context.GetTenant()!, sessions, new AudioHookAdapter(protocol), logger).RunAsync(CancellationToken.None);
             return Results.Empty;
         }).RequireAuthorization(PlatformAuthentication.AudioHookScheme);
 
-        endpoints.Map(TwilioPath, async (HttpContext context, IngestSessions sessions, ILogger<TwilioMediaStream> logger, IHostApplicationLifetime lifetime) =>
+        endpoints.Map(TwilioPath, async (HttpContext context, IngestSessions sessions, ILogger<TwilioMediaStream> logger) =>
         {
             if (!context.WebSockets.IsWebSocketRequest) return Results.Problem("/v1/twilio takes WebSocket connections only", statusCode: 400);
             var tenant = context.GetTenant()!;
-            using var socket = await context.WebSockets.AcceptWebSocketAsync();
-            await new Connection(socket, tenant, sessions, new TwilioAdapter(new TwilioMediaStream(tenant.TwilioTrackRoles)), logger).RunAsync(lifetime.ApplicationStopping);
+            using var socket = await sessions.AcceptAsync(context); // null: 503 (instance full or draining)
+            if (socket is not null) await new Connection(socket, tenant, sessions, new TwilioAdapter(new TwilioMediaStream(tenant.TwilioTrackRoles)), logger).RunAsync(CancellationToken.None);
             return Results.Empty;
         }).RequireAuthorization(PlatformAuthentication.TwilioScheme);
         return endpoints;
@@ -54,6 +53,7 @@ public static partial class PlatformEndpoints
     private interface IProtocolAdapter
     {
         string Name { get; }
+        IngestProtocol Kind { get; }
         /// <summary>The platform's ids of this connection, for log lines.</summary>
         string Ids { get; }
         /// <summary>The server asked the client to end the session and waits for it to do so (AudioHook after <c>disconnect</c>).</summary>
@@ -63,11 +63,14 @@ public static partial class PlatformEndpoints
         IReadOnlyList<PlatformAction> ConnectionLost();
         /// <summary>The session layer refused the call, or the connection broke a limit: say so in the protocol's terms.</summary>
         IReadOnlyList<PlatformAction> Refuse(int code, string reason);
+        /// <summary>The instance drains: ask the client to move the session (AudioHook <c>reconnect</c>); empty where the protocol cannot.</summary>
+        IReadOnlyList<PlatformAction> Reconnect();
     }
 
     private sealed class AudioHookAdapter(AudioHookSession session) : IProtocolAdapter
     {
         public string Name => "audiohook";
+        public IngestProtocol Kind => IngestProtocol.AudioHook;
         public string Ids => $"session {session.SessionId} conversation {session.ConversationId ?? "(not open)"}";
         public bool AwaitingClientClose => session.State == AudioHookState.Disconnecting;
         public IReadOnlyList<PlatformAction> Text(ReadOnlyMemory<byte> message) => session.OnText(message);
@@ -75,24 +78,29 @@ public static partial class PlatformEndpoints
         public IReadOnlyList<PlatformAction> ConnectionLost() => session.OnConnectionLost();
         // AudioHook's server never closes first: it sends disconnect and the client runs the close transaction.
         public IReadOnlyList<PlatformAction> Refuse(int code, string reason) => session.Disconnect("error", reason);
+        public IReadOnlyList<PlatformAction> Reconnect() => session.Reconnect("the server is restarting");
     }
 
     private sealed class TwilioAdapter(TwilioMediaStream stream) : IProtocolAdapter
     {
         public string Name => "twilio";
+        public IngestProtocol Kind => IngestProtocol.Twilio;
         public string Ids => $"call {stream.CallId ?? "(not started)"} stream {stream.StreamSid ?? "-"}";
         public bool AwaitingClientClose => false;
         public IReadOnlyList<PlatformAction> Text(ReadOnlyMemory<byte> message) => stream.OnText(message);
         public IReadOnlyList<PlatformAction> Binary(ReadOnlyMemory<byte> message) => stream.OnBinary();
         public IReadOnlyList<PlatformAction> ConnectionLost() => stream.OnConnectionLost();
         public IReadOnlyList<PlatformAction> Refuse(int code, string reason) => [.. stream.OnConnectionLost(), new CloseSocket(code, reason)];
+        // Twilio cannot move a stream: on a drain the call ends with what arrived (Refuse).
+        public IReadOnlyList<PlatformAction> Reconnect() => [];
     }
 
     /// <summary>One platform connection: reads messages, feeds the protocol, carries out its actions on the socket and the call.</summary>
-    private sealed class Connection(WebSocket webSocket, Tenant tenant, IngestSessions sessions, IProtocolAdapter protocol, ILogger logger)
+    private sealed class Connection(SessionSocket socket, Tenant tenant, IngestSessions sessions, IProtocolAdapter protocol, ILogger logger)
     {
-        private readonly SessionSocket _socket = new(webSocket, sessions.Options);
+        private readonly SessionSocket _socket = socket;
         private CallSession? _call;
+        private int _closeCode = CloseCodes.Abnormal;
         private int _sampleRate;
         private bool _closed;
 
@@ -114,6 +122,16 @@ public static partial class PlatformEndpoints
                     try
                     {
                         (type, message) = await _socket.ReceiveAsync(stopping);
+                    }
+                    catch (IngestProtocolException e) when (e.Code == CloseCodes.ServiceRestart && protocol.Reconnect() is { Count: > 0 } reconnect)
+                    {
+                        // The instance drains: the client moves the session to another instance, where the call resumes
+                        // at its position (handed over first, so the new session finds it resumable); audio still arriving
+                        // here is ignored, and the client's close ends this session.
+                        if (_call is not null) await _call.HandOverAsync(stopping);
+                        await ExecuteAsync(reconnect, stopping);
+                        _closeCode = CloseCodes.ServiceRestart;
+                        continue;
                     }
                     catch (IngestProtocolException e)
                     {
@@ -155,7 +173,7 @@ public static partial class PlatformEndpoints
             finally
             {
                 if (_call is not null) await _call.DisposeAsync();
-                _socket.Dispose();
+                IngestSessions.RecordClosed(protocol.Kind, _closeCode);
             }
         }
 
@@ -175,7 +193,7 @@ public static partial class PlatformEndpoints
                 switch (action)
                 {
                     case StartCall start:
-                        _call = sessions.Start(new SessionStart(tenant, start.CallId, start.SampleRate, start.Encoding, start.Roles, start.Metadata));
+                        _call = await sessions.StartAsync(new SessionStart(tenant, start.CallId, start.SampleRate, start.Encoding, start.Roles, start.Metadata), stopping);
                         _sampleRate = start.SampleRate;
                         _socket.AllowAudio();
                         LogStarted(logger, protocol.Name, tenant.Id, protocol.Ids, start.Channels, tenant.CustomerOnly, string.Join(",", _call.Streams));
@@ -223,6 +241,7 @@ public static partial class PlatformEndpoints
         {
             if (_closed) return;
             _closed = true;
+            if (_closeCode != CloseCodes.ServiceRestart) _closeCode = code;
             await _socket.CloseAsync(code, reason);
         }
     }

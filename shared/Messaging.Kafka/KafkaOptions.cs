@@ -56,19 +56,19 @@ public sealed class KafkaOptions : IValidatableObject
     public bool CreateTopics { get; set; } = true;
 
     /// <summary>
-    /// How far stateful stages (featurizer, classifier) re-read before the committed offset when they take over a
-    /// partition (see <see cref="StageHostSettings.WarmupMessages"/>): about 30 messages of history per stream times
-    /// the streams per partition. The default covers ~65 live streams per partition.
-    /// </summary>
-    [Range(0, 1_000_000)]
-    public int WarmupMessages { get; set; } = 2000;
-
-    /// <summary>
     /// How long the producer tries to deliver a message before reporting it failed (librdkafka message.timeout.ms).
     /// A stage host then sends its batch's outbox again (nothing is lost); ingest closes the call with 1011.
     /// </summary>
     [Range(1000, 3_600_000)]
     public int DeliveryTimeoutMs { get; set; } = 300_000;
+
+    /// <summary>
+    /// Most the producer holds unacknowledged (librdkafka queue.buffering.max.kbytes; its default, 1 GiB, is more than a
+    /// pod's memory). When it is full, publishing waits: ingest sessions stop reading their sockets, so TCP pushes back on
+    /// the platforms while the broker is away (docs/reliability.md, "Ingest limits").
+    /// </summary>
+    [Range(1024, 2_097_151)]
+    public int ProducerQueueKbytes { get; set; } = 64 * 1024;
 
     /// <summary>Seconds between retries of a batch whose processing failed for a reason other than the message (e.g. Redis down).</summary>
     [Range(0.01, 60)]
@@ -194,6 +194,7 @@ public sealed class KafkaOptions : IValidatableObject
             LingerMs = LingerMs,
             MessageMaxBytes = 16 * 1024 * 1024,
             MessageTimeoutMs = DeliveryTimeoutMs,
+            QueueBufferingMaxKbytes = ProducerQueueKbytes,
             // Keep the per-key order on retries: with idempotence librdkafka guarantees it; without, one request in flight does.
             MaxInFlight = LegacyBroker09 ? 1 : 5,
         };

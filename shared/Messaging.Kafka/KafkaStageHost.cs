@@ -8,26 +8,7 @@ using Streaming.Pipeline;
 namespace Streaming.Messaging.Kafka;
 
 /// <summary>What a host needs to know about a stage besides its input.</summary>
-public sealed record StageHostSettings(string Topic, string GroupId)
-{
-    /// <summary>
-    /// Called (on the consume thread, between batches) for each call whose partition this instance no longer owns,
-    /// so the stage drops that call's state; the new owner rebuilds it from the uncommitted messages.
-    /// </summary>
-    public Action<string>? ReleaseCall { get; init; }
-
-    /// <summary>
-    /// Messages to re-read before the committed offset of a newly assigned partition. A stage whose per-stream state
-    /// spans several messages (the featurizer's frame overlap, the classifier's 3 s window and vote) needs the end of
-    /// the stream's history to produce exactly what the previous owner would have; outputs for positions already
-    /// handled are dropped downstream (sequence checks, first-write-wins store). Must cover the history needed per
-    /// stream times the streams per partition; 0 for stateless stages.
-    /// </summary>
-    public int WarmupMessages { get; init; }
-
-    /// <summary>A call not seen for this long is forgotten by the partition bookkeeping (its state is long gone).</summary>
-    public TimeSpan CallIdleTimeout { get; init; } = TimeSpan.FromMinutes(30);
-}
+public sealed record StageHostSettings(string Topic, string GroupId);
 
 /// <summary>
 /// Runs one <see cref="IStage{T}"/> on a Kafka topic: a blocking Consume loop on its own long-running thread,
@@ -35,6 +16,11 @@ public sealed record StageHostSettings(string Topic, string GroupId)
 /// returned and everything it published is acknowledged (at-least-once; stages and the timeline store are idempotent).
 /// Undecodable and rejected messages go to the dead-letter topic with the reason; any other failure (Redis down,
 /// broker unreachable) retries the same batch without storing offsets and reports the host unhealthy meanwhile.
+/// <para>
+/// For an <see cref="IResumableStage{T}"/> the offset stored per partition is not the end of the batch but the oldest
+/// message a live stream of that partition still needs (<see cref="IResumableStage{T}.ResumeSequence"/>): whoever reads
+/// the partition next, after a crash, a restart or a rebalance, rebuilds every live stream's state exactly from there.
+/// </para>
 /// </summary>
 public sealed partial class KafkaStageHost<T> : IDisposable
 {
@@ -45,12 +31,14 @@ public sealed partial class KafkaStageHost<T> : IDisposable
     private readonly KafkaPublisher _publisher;
     private readonly KafkaOutbox _outbox;
     private readonly ILogger _logger;
-    private readonly Dictionary<TopicPartition, Dictionary<string, long>> _callsByPartition = [];
+    private readonly IResumableStage<T>? _resumable;
+    /// <summary>Per partition, per live stream: sequence and offset of its messages from the oldest one the stage still needs.</summary>
+    private readonly Dictionary<TopicPartition, Dictionary<StreamKey, List<(long Sequence, long Offset)>>> _streams = [];
+    private readonly Dictionary<TopicPartition, long> _storeAt = [];
     private readonly List<ConsumeResult<byte[], byte[]>> _results = [];
     private readonly List<ActivityLink> _links = [];
     private readonly List<T> _messages = [];
     private readonly List<ConsumeResult<byte[], byte[]>> _decoded = [];
-    private int _batches;
 
     /// <param name="outbox">where the stage's sinks write (<see cref="KafkaOutbox.Sink{TOut}"/>); the host publishes it after each batch</param>
     public KafkaStageHost(KafkaOptions options, StageHostSettings settings, IMessageCodec<T> codec, IStage<T> stage,
@@ -61,6 +49,7 @@ public sealed partial class KafkaStageHost<T> : IDisposable
         _settings = settings;
         _codec = codec;
         _stage = stage;
+        _resumable = stage as IResumableStage<T>;
         _publisher = publisher;
         _logger = logger;
     }
@@ -77,7 +66,7 @@ public sealed partial class KafkaStageHost<T> : IDisposable
     private async Task RunLoopAsync(CancellationToken stoppingToken)
     {
         using var consumer = new ConsumerBuilder<byte[], byte[]>(_options.ConsumerConfig(_settings.GroupId))
-            .SetPartitionsAssignedHandler((c, partitions) => Assigned(c, partitions))
+            .SetPartitionsAssignedHandler((_, partitions) => Assigned(partitions))
             .SetPartitionsRevokedHandler((c, partitions) => Revoked(c, partitions.Select(p => p.TopicPartition).ToList()))
             .SetPartitionsLostHandler((_, partitions) => Lost(partitions.Select(p => p.TopicPartition).ToList()))
             .SetErrorHandler((_, error) => BrokerError(error))
@@ -110,20 +99,8 @@ public sealed partial class KafkaStageHost<T> : IDisposable
                 while (_results.Count < _options.MaxBatch && consumer.Consume(TimeSpan.Zero) is { IsPartitionEOF: false } next) _results.Add(next);
 
                 if (!await ProcessBatchAsync(stoppingToken).ConfigureAwait(false)) break;
-                foreach (var result in _results)
-                {
-                    try
-                    {
-                        consumer.StoreOffset(result);
-                    }
-                    catch (KafkaException e)
-                    {
-                        // The partition moved while the batch was retrying: its new owner redelivers from the last commit.
-                        LogStoreFailed(_logger, result.TopicPartition.ToString(), e.Error.Reason);
-                    }
-                }
+                StoreOffsets(consumer);
                 _results.Clear();
-                if (++_batches % 1000 == 0) ForgetIdleCalls();
             }
         }
         catch (Exception e)
@@ -157,10 +134,8 @@ public sealed partial class KafkaStageHost<T> : IDisposable
         _messages.Clear();
         _decoded.Clear();
         _outbox.Clear();
-        var now = Stopwatch.GetTimestamp();
         foreach (var result in _results)
         {
-            Remember(result, now);
             try
             {
                 _messages.Add(_codec.Decode(result.Message.Value, out _));
@@ -287,37 +262,70 @@ public sealed partial class KafkaStageHost<T> : IDisposable
         return activity;
     }
 
-    private void Remember(ConsumeResult<byte[], byte[]> result, long now)
+    /// <summary>
+    /// Stores, per partition of the batch, the offset the next reader starts from: after the batch, or, for a resumable
+    /// stage, at the oldest message a live stream of the partition still needs (never later than after the batch).
+    /// </summary>
+    private void StoreOffsets(IConsumer<byte[], byte[]> consumer)
     {
-        if (_settings.ReleaseCall is null || result.Message.Key is null) return;
-        if (!_callsByPartition.TryGetValue(result.TopicPartition, out var calls)) _callsByPartition[result.TopicPartition] = calls = [];
-        calls[Encoding.UTF8.GetString(result.Message.Key)] = now;
-    }
-
-    /// <summary>Starts each new partition at its committed offset, less <see cref="StageHostSettings.WarmupMessages"/>.</summary>
-    private List<TopicPartitionOffset> Assigned(IConsumer<byte[], byte[]> consumer, List<TopicPartition> partitions)
-    {
-        LogAssigned(_logger, _settings.Topic, Describe(partitions));
-        var starts = partitions.Select(p => new TopicPartitionOffset(p, Offset.Unset)).ToList();
-        if (_settings.WarmupMessages == 0 || partitions.Count == 0) return starts;
-        try
+        _storeAt.Clear();
+        foreach (var result in _results) _storeAt[result.TopicPartition] = result.Offset.Value + 1;
+        if (_resumable is not null)
         {
-            var committed = consumer.Committed(partitions, TimeSpan.FromSeconds(10));
-            for (var i = 0; i < committed.Count; i++)
+            for (var i = 0; i < _decoded.Count; i++) Track(_decoded[i], _messages[i]);
+            foreach (var partition in _storeAt.Keys)
             {
-                var offset = committed[i].Offset;
-                if (offset.Value < 0) continue; // nothing committed yet: the partition is read from its start anyway
-                var low = consumer.QueryWatermarkOffsets(committed[i].TopicPartition, TimeSpan.FromSeconds(10)).Low;
-                starts[starts.FindIndex(s => s.TopicPartition == committed[i].TopicPartition)] =
-                    new TopicPartitionOffset(committed[i].TopicPartition, new Offset(Math.Max(low.Value, offset.Value - _settings.WarmupMessages)));
+                if (OldestNeeded(partition) is { } oldest && oldest < _storeAt[partition]) _storeAt[partition] = oldest;
             }
         }
-        catch (KafkaException e)
+        foreach (var (partition, offset) in _storeAt)
         {
-            // Without warm-up the stage still works; only the windows spanning the takeover point may be missing.
-            LogWarmupFailed(_logger, _settings.Topic, e.Error.Reason);
+            try
+            {
+                consumer.StoreOffset(new TopicPartitionOffset(partition, offset));
+            }
+            catch (KafkaException e)
+            {
+                // The partition moved while the batch was retrying: its new owner redelivers from the last commit.
+                LogStoreFailed(_logger, partition.ToString(), e.Error.Reason);
+            }
         }
-        return starts;
+    }
+
+    /// <summary>Notes a message's offset under its stream (the first copy of each sequence: the one the stage took).</summary>
+    private void Track(ConsumeResult<byte[], byte[]> result, T message)
+    {
+        if (!_streams.TryGetValue(result.TopicPartition, out var streams)) _streams[result.TopicPartition] = streams = [];
+        var stream = _resumable!.StreamOf(message);
+        if (!streams.TryGetValue(stream, out var offsets)) streams[stream] = offsets = [];
+        var sequence = _codec.Sequence(message);
+        if (offsets.Count == 0 || sequence > offsets[^1].Sequence) offsets.Add((sequence, result.Offset.Value));
+    }
+
+    /// <summary>The oldest offset a live stream of the partition needs; streams the stage holds no state of are forgotten.</summary>
+    private long? OldestNeeded(TopicPartition partition)
+    {
+        if (!_streams.TryGetValue(partition, out var streams)) return null;
+        long? oldest = null;
+        foreach (var (stream, offsets) in streams)
+        {
+            if (_resumable!.ResumeSequence(stream) is not { } needed)
+            {
+                streams.Remove(stream);
+                continue;
+            }
+            var first = offsets.FindIndex(o => o.Sequence >= needed);
+            offsets.RemoveRange(0, first < 0 ? offsets.Count - 1 : first);
+            oldest = Math.Min(oldest ?? long.MaxValue, offsets[0].Offset);
+        }
+        return oldest;
+    }
+
+    /// <summary>Starts each new partition at its committed offset: for a resumable stage, where its live streams' state begins.</summary>
+    private List<TopicPartitionOffset> Assigned(List<TopicPartition> partitions)
+    {
+        LogAssigned(_logger, _settings.Topic, Describe(partitions));
+        return partitions.Select(p => new TopicPartitionOffset(p, Offset.Unset)).ToList();
     }
 
     private void Revoked(IConsumer<byte[], byte[]> consumer, List<TopicPartition> partitions)
@@ -346,24 +354,19 @@ public sealed partial class KafkaStageHost<T> : IDisposable
         Release(partitions);
     }
 
+    /// <summary>
+    /// Forgets partitions this instance no longer owns. Rebalance callbacks run inside <c>Consume</c>, also while a batch
+    /// is being gathered: the messages of those partitions gathered so far are dropped with them (their new owner reads
+    /// them from the committed offset), so this instance neither processes them with state it no longer has nor
+    /// registers their calls again under a partition it does not own.
+    /// </summary>
     private void Release(List<TopicPartition> partitions)
     {
+        _results.RemoveAll(r => partitions.Contains(r.TopicPartition));
         foreach (var partition in partitions)
         {
-            if (!_callsByPartition.Remove(partition, out var calls)) continue;
-            foreach (var callId in calls.Keys) _settings.ReleaseCall?.Invoke(callId);
-        }
-    }
-
-    private void ForgetIdleCalls()
-    {
-        var cutoff = Stopwatch.GetTimestamp() - (long)(_settings.CallIdleTimeout.TotalSeconds * Stopwatch.Frequency);
-        foreach (var calls in _callsByPartition.Values)
-        {
-            foreach (var (callId, seen) in calls)
-            {
-                if (seen < cutoff) calls.Remove(callId);
-            }
+            if (!_streams.Remove(partition, out var streams)) continue;
+            foreach (var callId in streams.Keys.Select(s => s.CallId).Distinct()) _resumable!.DropCall(callId);
         }
     }
 
@@ -379,9 +382,6 @@ public sealed partial class KafkaStageHost<T> : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Topic}: assigned partitions [{Partitions}]")]
     private static partial void LogAssigned(ILogger logger, string topic, string partitions);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Topic}: warm-up rewind skipped, committed offsets unavailable: {Reason}")]
-    private static partial void LogWarmupFailed(ILogger logger, string topic, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Topic}: revoked partitions [{Partitions}], their calls' state dropped")]
     private static partial void LogRevoked(ILogger logger, string topic, string partitions);

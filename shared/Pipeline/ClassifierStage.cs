@@ -7,11 +7,17 @@ namespace Streaming.Pipeline;
 /// Classifies the windows each batch of feature frames completes, across all streams in the batch,
 /// so one model call serves many speakers, then publishes the voted windows in stream order.
 /// </summary>
-public sealed class ClassifierStage(ClassifierEngine engine, IMessageSink<EmotionWindow> sink) : IStage<FeatureFrames>
+public sealed class ClassifierStage(ClassifierEngine engine, IMessageSink<EmotionWindow> sink) : IResumableStage<FeatureFrames>
 {
     private readonly List<EmotionWindow> _results = [];
 
     public ClassifierEngine Engine => engine;
+
+    public StreamKey StreamOf(FeatureFrames message) => message.Stream;
+
+    public long? ResumeSequence(StreamKey stream) => engine.ResumeSequence(stream);
+
+    public void DropCall(string callId) => engine.DropCall(callId);
 
     public async ValueTask HandleAsync(IReadOnlyList<FeatureFrames> batch, CancellationToken cancellationToken)
     {

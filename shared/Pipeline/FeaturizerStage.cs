@@ -8,7 +8,7 @@ namespace Streaming.Pipeline;
 /// Per-stream state is small (the extractor's overlap buffer), created on a stream's first chunk and
 /// dropped at its final chunk or when the host loses ownership of the call.
 /// </summary>
-public sealed class FeaturizerStage(FeatureConfig config, IMessageSink<FeatureFrames> sink) : IStage<AudioChunk>
+public sealed class FeaturizerStage(FeatureConfig config, IMessageSink<FeatureFrames> sink) : IResumableStage<AudioChunk>
 {
     private readonly Dictionary<StreamKey, StreamState> _streams = [];
     private float[] _frames = [];
@@ -44,9 +44,26 @@ public sealed class FeaturizerStage(FeatureConfig config, IMessageSink<FeatureFr
                 _frames.AsSpan(0, count * Config.MelBands).ToArray(), chunk.IsFinal, chunk.EventTime);
             state.NextFrame += count;
             state.NextSequence = chunk.Sequence + 1;
+            state.Chunks.Add((chunk.Sequence, chunk.StartSample));
             if (chunk.IsFinal) _streams.Remove(chunk.Stream);
             await sink.PublishAsync(message, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    public StreamKey StreamOf(AudioChunk message) => message.Stream;
+
+    /// <summary>
+    /// The chunk holding the first sample of the next frame: a fresh extractor started there (at the next frame boundary)
+    /// computes every later frame exactly as this one will. Older chunks are forgotten.
+    /// </summary>
+    public long? ResumeSequence(StreamKey stream)
+    {
+        if (!_streams.TryGetValue(stream, out var state)) return null;
+        var nextSample = state.NextFrame * Config.HopLength;
+        var keep = 0;
+        while (keep + 1 < state.Chunks.Count && state.Chunks[keep + 1].StartSample <= nextSample) keep++;
+        state.Chunks.RemoveRange(0, keep);
+        return state.Chunks[0].Sequence;
     }
 
     /// <summary>Forgets a call's streams (the host no longer owns its partition).</summary>
@@ -61,6 +78,9 @@ public sealed class FeaturizerStage(FeatureConfig config, IMessageSink<FeatureFr
         public long NextSequence { get; set; } = nextSequence;
         public long NextFrame { get; set; } = nextFrame;
         public int SkipSamples { get; set; } = skipSamples;
+
+        /// <summary>Sequence and first sample of the chunks from the oldest one a restart needs (<see cref="ResumeSequence"/>).</summary>
+        public List<(long Sequence, long StartSample)> Chunks { get; } = [];
 
         /// <summary>
         /// A stream normally starts at sample 0. When the first chunk seen is mid-stream (this instance took

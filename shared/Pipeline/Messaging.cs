@@ -1,3 +1,5 @@
+using Streaming.Contracts;
+
 namespace Streaming.Pipeline;
 
 /// <summary>Where a stage sends its output: a bounded channel when embedded, a Kafka topic when distributed.</summary>
@@ -14,4 +16,25 @@ public interface IMessageSink<in T>
 public interface IStage<TInput>
 {
     ValueTask HandleAsync(IReadOnlyList<TInput> batch, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// A stage whose per-stream state spans several messages (the featurizer's frame overlap, the classifier's window and
+/// votes). It says, per stream, from which message a fresh instance would rebuild that state exactly, so the Kafka host
+/// can commit per partition the oldest position a live stream still needs: whoever takes the partition over re-reads
+/// from there and produces, from the takeover point on, what this instance would have (docs/distributed.md).
+/// </summary>
+public interface IResumableStage<TInput> : IStage<TInput>
+{
+    StreamKey StreamOf(TInput message);
+
+    /// <summary>
+    /// The sequence of the oldest message of <paramref name="stream"/> that an instance without its state must be handed
+    /// (with every later one) to continue it exactly; null when no state of the stream is held (ended, never seen, dropped).
+    /// Asked between batches.
+    /// </summary>
+    long? ResumeSequence(StreamKey stream);
+
+    /// <summary>Forgets a call's streams: this instance no longer owns its partition.</summary>
+    void DropCall(string callId);
 }

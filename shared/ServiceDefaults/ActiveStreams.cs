@@ -111,11 +111,34 @@ public sealed class ActiveStreams
 }
 
 /// <summary>A stage that reports every message it is handed to <see cref="ActiveStreams"/>, then hands the batch on.</summary>
-internal sealed class CountingStage<T>(IStage<T> inner, ActiveStreams active) : IStage<T> where T : IStreamMessage
+internal class CountingStage<T>(IStage<T> inner, ActiveStreams active) : IStage<T> where T : IStreamMessage
 {
+    /// <summary>Counts <paramref name="stage"/>'s streams, keeping it resumable if it is (the host commits by it).</summary>
+    public static IStage<T> Wrap(IStage<T> stage, ActiveStreams active) =>
+        stage is IResumableStage<T> resumable ? new Resumable(resumable, active) : new CountingStage<T>(stage, active);
+
+    private IStage<T> Inner => inner;
+
+    private ActiveStreams Active => active;
+
     public ValueTask HandleAsync(IReadOnlyList<T> batch, CancellationToken cancellationToken)
     {
         foreach (var message in batch) active.Observe(message);
         return inner.HandleAsync(batch, cancellationToken);
+    }
+
+    private sealed class Resumable(IResumableStage<T> stage, ActiveStreams counter) : CountingStage<T>(stage, counter), IResumableStage<T>
+    {
+        private IResumableStage<T> Stage => (IResumableStage<T>)Inner;
+
+        public StreamKey StreamOf(T message) => Stage.StreamOf(message);
+
+        public long? ResumeSequence(StreamKey stream) => Stage.ResumeSequence(stream);
+
+        public void DropCall(string callId)
+        {
+            Stage.DropCall(callId);
+            Active.DropCall(callId);
+        }
     }
 }

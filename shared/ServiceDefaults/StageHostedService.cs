@@ -54,10 +54,8 @@ public static class StageHostExtensions
             var instance = stage(sp, outbox);
             // The gauges' stage tag: FeaturizerStage → featurizer.
             var active = new ActiveStreams(instance.GetType().Name.Replace("Stage", "", StringComparison.Ordinal).ToLowerInvariant());
-            var stageSettings = settings(sp, instance);
-            var release = stageSettings.ReleaseCall;
             return new KafkaStageHost<T>(sp.GetRequiredService<IOptions<KafkaOptions>>().Value,
-                stageSettings with { ReleaseCall = callId => { release?.Invoke(callId); active.DropCall(callId); } }, codec, new CountingStage<T>(instance, active),
+                settings(sp, instance), codec, CountingStage<T>.Wrap(instance, active),
                 publisher, sp.GetRequiredService<ILoggerFactory>().CreateLogger($"Streaming.Stage.{typeof(T).Name}"), outbox);
         });
         services.AddSingleton<StageHostedService<T>>();

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Streaming.Messaging.Kafka;
 using Streaming.Pipeline;
@@ -99,9 +100,10 @@ public sealed class KafkaBus : ITestBus
         Run(new StageHostSettings(topic, group), codec, stage);
 
     /// <param name="outbox">the outbox the stage's sinks write into, if they do</param>
-    public RunningHost<T> Run<T>(StageHostSettings settings, IMessageCodec<T> codec, IStage<T> stage, KafkaOutbox? outbox = null)
+    /// <param name="logger">where the host logs (nowhere by default)</param>
+    public RunningHost<T> Run<T>(StageHostSettings settings, IMessageCodec<T> codec, IStage<T> stage, KafkaOutbox? outbox = null, ILogger? logger = null)
     {
-        var host = new KafkaStageHost<T>(_options, settings, codec, stage, _publisher, NullLogger.Instance, outbox);
+        var host = new KafkaStageHost<T>(_options, settings, codec, stage, _publisher, logger ?? NullLogger.Instance, outbox);
         var cts = new CancellationTokenSource();
         return new RunningHost<T>(host, cts, host.RunAsync(cts.Token));
     }

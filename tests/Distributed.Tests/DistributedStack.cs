@@ -110,6 +110,8 @@ public sealed class DistributedStack : IAsyncDisposable
             [$"Tenants:{Tenant}:CustomerOnly"] = "false",
             // the tests replay faster than real time
             [$"Tenants:{Tenant}:MaxRealTimeFactor"] = "1000",
+            // some replays are unpaced: a whole call may arrive within the rate limit's burst, however fast the machine
+            ["Ingest:RealTimeBurst"] = "00:10:00",
             ["Tenants:other:ApiKey"] = OtherApiKey,
             ["OTEL_SERVICE_NAME"] = service,
         };

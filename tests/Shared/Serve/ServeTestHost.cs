@@ -57,6 +57,8 @@ public sealed class ServeTestHost : IAsyncDisposable
             [$"Tenants:{TenantA}:MaxRealTimeFactor"] = "10000",
             [$"Tenants:{TenantB}:ApiKey"] = KeyB,
             [$"Tenants:{TenantB}:MaxRealTimeFactor"] = "10000",
+            // the tests stream unpaced: a whole call may arrive within the rate limit's burst, however fast the machine
+            ["Ingest:RealTimeBurst"] = "00:10:00",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) configuration[key] = value;
         var builder = ServeHost.CreateBuilder(model, "http://127.0.0.1:0", configFile: null, configuration);
