@@ -43,7 +43,8 @@ public sealed class CallSession : IAsyncDisposable
             SpeakerRole.Agent => "agent",
             _ => $"speaker{channel}",
         }, role)).ToList();
-        _ingestor = new CallIngestor(Tenant.Id, CallId, start.SampleRate, start.Channels, assignments, Tenant.CustomerOnly, sink, chunkSamples: chunkSamples);
+        _ingestor = new CallIngestor(Tenant.Id, CallId, start.SampleRate, start.Channels, assignments, Tenant.CustomerOnly, sink, chunkSamples: chunkSamples,
+            metadata: start.Metadata);
     }
 
     public Tenant Tenant { get; }
