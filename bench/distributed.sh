@@ -5,7 +5,7 @@
 # Usage: bench/distributed.sh "CALLS [CALLS...]" [WAV]   (default WAV: samples/call-calm.wav, 52 s)
 # The services start once; each CALLS value is one replay (calls started over one second, then real time).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 RUNS="${1:?usage: distributed.sh \"CALLS [CALLS...]\" [WAV]}"
 WAV="${2:-samples/call-calm.wav}"
 MODEL="${MODEL:-models/emotion-cnn-bilstm.onnx}"
@@ -54,6 +54,11 @@ for CALLS in $RUNS; do
   for s in "${ALL[@]}"; do
     used=$(echo "scale=1; ($(cpu "$(pidof_ "$s")") - ${BEFORE[$s]}) / $TICKS" | bc)
     echo "  $s: ${used} s ($(echo "scale=0; 100 * $used / $WALL" | bc) %)"
+  done
+  # Memory for sizing requests and limits (docs/operations.md): resident now and the peak since the process started.
+  echo "memory per process (VmRSS now / VmHWM peak since start):"
+  for s in "${ALL[@]}"; do
+    echo "  $s: $(awk '/^VmRSS/ {r=$2} /^VmHWM/ {h=$2} END {printf "%d / %d MiB", r/1024, h/1024}' "/proc/$(pidof_ "$s")/status")"
   done
   sleep 5
 done

@@ -11,7 +11,7 @@ python3 -c 'import yaml' 2>/dev/null || install python3-yaml
 command -v promtool >/dev/null || install prometheus
 [ -d node_modules ] || npm ci --no-audit --no-fund --silent
 # Created by the operator of a production installation (docs/operations.md) or by Strimzi, never rendered here.
-external=(--external-secret kafka-credentials --external-secret redis-auth --external-secret tenant-keys --external-secret emotion-kafka-cluster-ca-cert)
+external=(--external-secret kafka-credentials --external-secret redis-auth --external-secret redis-tls --external-secret tenant-keys --external-secret emotion-kafka-cluster-ca-cert)
 render() { kubectl kustomize "$1" 2>/dev/null; }
 render base | node schema-validate.mjs base
 render overlays/dev | node schema-validate.mjs overlays/dev

@@ -49,7 +49,7 @@ public static class AggregatorService
             sp.GetRequiredService<LiveUpdates>()));
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
         builder.Services.AddStageHost(EmotionWindowCodec.Instance,
-            (sp, _) => new AggregatorStage(sp.GetRequiredService<ITimelineStore>()),
+            (sp, _) => new AggregatorStage(sp.GetRequiredService<ITimelineStore>(), sp.GetRequiredService<ILogger<AggregatorStage>>()),
             (sp, _) =>
             {
                 var kafka = sp.GetRequiredService<IOptions<KafkaOptions>>().Value;

@@ -6,6 +6,7 @@ var root = new RootCommand("Speech-emotion timelines per speaker, from recorded 
 root.Subcommands.Add(AnalyzeCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
+root.Subcommands.Add(EraseCommand.Create());
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {

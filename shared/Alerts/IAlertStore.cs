@@ -14,4 +14,7 @@ public interface IAlertStore
 
     /// <summary>Marks the alert acknowledged (once: a second acknowledgement keeps the first one's name and time); null when unknown.</summary>
     ValueTask<Alert?> AcknowledgeAsync(string tenant, string callId, string alertId, string by, CancellationToken cancellationToken);
+
+    /// <summary>Removes every alert of the tenant's call (GDPR erasure); returns how many there were.</summary>
+    ValueTask<int> EraseCallAsync(string tenant, string callId, CancellationToken cancellationToken);
 }

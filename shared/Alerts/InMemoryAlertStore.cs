@@ -41,6 +41,12 @@ public sealed class InMemoryAlertStore(TimeProvider? time = null, int maxCalls =
         }
     }
 
+    public ValueTask<int> EraseCallAsync(string tenant, string callId, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock) return ValueTask.FromResult(_calls.Remove((tenant, callId), out var alerts) ? alerts.Count : 0);
+    }
+
     public ValueTask<Alert?> AcknowledgeAsync(string tenant, string callId, string alertId, string by, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();

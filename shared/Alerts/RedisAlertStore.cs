@@ -60,5 +60,17 @@ public sealed class RedisAlertStore(IConnectionMultiplexer redis, string keyPref
         return JsonSerializer.Deserialize(result, AlertJson.Default.Alert);
     }
 
+    public async ValueTask<int> EraseCallAsync(string tenant, string callId, CancellationToken cancellationToken)
+    {
+        var key = Key(tenant, callId);
+        // MULTI/EXEC: the count is of exactly the alerts deleted.
+        var transaction = redis.GetDatabase().CreateTransaction();
+        var count = transaction.HashLengthAsync(key);
+        var deleted = transaction.KeyDeleteAsync(key);
+        await transaction.ExecuteAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(count, deleted).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return (int)await count.ConfigureAwait(false);
+    }
+
     private RedisKey Key(string tenant, string callId) => $"{keyPrefix}{{{tenant}:{callId}}}:alerts";
 }

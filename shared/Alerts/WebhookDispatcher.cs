@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Streaming.Contracts;
 
 namespace Streaming.Alerts;
 
@@ -15,7 +16,8 @@ namespace Streaming.Alerts;
 public sealed partial class WebhookDispatcher : BackgroundService
 {
     private static readonly Meter Meter = new("Streaming.Alerts");
-    private static readonly Counter<long> Delivered = Meter.CreateCounter<long>("webhook.deliveries", description: "webhook deliveries by outcome");
+    private static readonly Counter<long> Delivered = Meter.CreateCounter<long>("streaming.webhook.deliveries", "{delivery}",
+        "Webhook deliveries by outcome: delivered, failed (after every retry), dropped (queue full)");
 
     private readonly Channel<(Alert Alert, Uri Url)> _queue;
     private readonly IServiceProvider _services;
@@ -31,6 +33,8 @@ public sealed partial class WebhookDispatcher : BackgroundService
         _options = options.Value;
         _logger = logger;
         _queue = Channel.CreateBounded<(Alert, Uri)>(new BoundedChannelOptions(_options.QueueCapacity) { FullMode = BoundedChannelFullMode.Wait });
+        // Zero-valued series, so rates and alerts work before the first delivery.
+        foreach (var outcome in new[] { "delivered", "failed", "dropped" }) Delivered.Add(0, new KeyValuePair<string, object?>("outcome", outcome));
     }
 
     /// <summary>Queues the alert for each of its tenant's webhooks; false when a delivery had to be dropped (queue full).</summary>
@@ -57,6 +61,7 @@ public sealed partial class WebhookDispatcher : BackgroundService
         await foreach (var (alert, url) in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
         {
             var secret = _tenants.CurrentValue.Of(alert.Tenant)?.WebhookSecret ?? "";
+            using var scope = _logger.BeginScope(new StreamLogScope(new StreamKey(alert.Tenant, alert.CallId, alert.Speaker)));
             try
             {
                 // Any failure is this delivery's alone: log it and go on with the next.

@@ -33,6 +33,41 @@ public sealed class ParquetArchive(string directory, IReadOnlyList<string> label
         var first = rows.Count > 0 ? rows.MinBy(r => r.EventTime)!.EventTime : DateTime.UnixEpoch;
         var path = PathOf(tenant, call.CallId, DateOnly.FromDateTime(first));
         System.IO.Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await ReplaceAsync(path, rows, labels, cancellationToken).ConfigureAwait(false);
+        return path;
+    }
+
+    /// <summary>
+    /// Removes the tenant's call from the archive (GDPR erasure). Every Parquet file under <c>tenant=T/</c> is read: one holding only
+    /// the call's rows is deleted, one holding other rows too is rewritten without the call's (as a write: temporary file and rename,
+    /// its labels kept). Other tenants' directories are not opened. Returns the rows removed and the files deleted or rewritten.
+    /// </summary>
+    public async Task<(int Rows, int Files)> EraseCallAsync(string tenant, string callId, CancellationToken cancellationToken)
+    {
+        var root = Path.Combine(Directory, "tenant=" + Encode(tenant));
+        if (!System.IO.Directory.Exists(root)) return (0, 0);
+        int rows = 0, files = 0;
+        foreach (var path in System.IO.Directory.EnumerateFiles(root, "*.parquet", SearchOption.AllDirectories).ToList())
+        {
+            var file = await ParquetSerializer.DeserializeAsync<WindowRow>(path, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var kept = file.Data.Where(r => r.CallId != callId || r.Tenant != tenant).ToList();
+            if (kept.Count == file.Data.Count) continue;
+            rows += file.Data.Count - kept.Count;
+            files++;
+            if (kept.Count == 0)
+            {
+                File.Delete(path);
+                continue;
+            }
+            var fileLabels = file.CustomMetadata.TryGetValue(LabelsKey, out var names) ? names.Split(',') : labels;
+            await ReplaceAsync(path, kept, fileLabels, cancellationToken).ConfigureAwait(false);
+        }
+        return (rows, files);
+    }
+
+    /// <summary>Writes <paramref name="rows"/> to a temporary file beside <paramref name="path"/>, then renames it over the path.</summary>
+    private static async Task ReplaceAsync(string path, IReadOnlyList<WindowRow> rows, IReadOnlyList<string> labels, CancellationToken cancellationToken)
+    {
         var temporary = path + ".tmp-" + Guid.NewGuid().ToString("N");
         try
         {
@@ -43,7 +78,6 @@ public sealed class ParquetArchive(string directory, IReadOnlyList<string> label
         {
             File.Delete(temporary);
         }
-        return path;
     }
 
     /// <summary>Rows of any number of calls into one Parquet stream (the export endpoint); <paramref name="labels"/> in probability order.</summary>

@@ -30,7 +30,7 @@ public sealed record AudioChunk(
     float[] Samples,
     bool IsFinal,
     DateTimeOffset EventTime,
-    IReadOnlyDictionary<string, string>? Metadata = null)
+    IReadOnlyDictionary<string, string>? Metadata = null) : IStreamMessage
 {
     public const string Topic = "audio-chunks.v1";
 }
@@ -50,7 +50,7 @@ public sealed record FeatureFrames(
     float[] LogMel,
     bool IsFinal,
     DateTimeOffset EventTime,
-    IReadOnlyDictionary<string, string>? Metadata = null)
+    IReadOnlyDictionary<string, string>? Metadata = null) : IStreamMessage
 {
     public const string Topic = "feature-frames.v1";
 }
@@ -73,7 +73,7 @@ public sealed record EmotionWindow(
     float[] Probabilities,
     bool IsFinal,
     DateTimeOffset EventTime,
-    IReadOnlyDictionary<string, string>? Metadata = null)
+    IReadOnlyDictionary<string, string>? Metadata = null) : IStreamMessage
 {
     public const string Topic = "emotion-windows.v1";
     public const string Silence = "silence";

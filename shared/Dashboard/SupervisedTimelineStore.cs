@@ -52,6 +52,14 @@ public sealed partial class SupervisedTimelineStore(ITimelineStore inner, AlertM
     public ValueTask<IReadOnlyList<CallInfo>> ListCallsAsync(string tenant, CancellationToken cancellationToken) =>
         inner.ListCallsAsync(tenant, cancellationToken);
 
+    /// <summary>Erases the stored call (alerts and archive are erased beside it: CallErasure) and tells live views, which drop it.</summary>
+    public async ValueTask<bool> EraseCallAsync(string tenant, string callId, CancellationToken cancellationToken)
+    {
+        var erased = await inner.EraseCallAsync(tenant, callId, cancellationToken).ConfigureAwait(false);
+        live.Publish(tenant, callId);
+        return erased;
+    }
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Archiving call {CallId} of tenant {Tenant} failed: {Reason}")]
     private partial void LogArchiveFailed(string tenant, string callId, string reason);
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using Streaming.Contracts;
 using Streaming.Pipeline;
 
 namespace Streaming.Messaging.Kafka;
@@ -217,13 +218,14 @@ public sealed partial class KafkaStageHost<T> : IDisposable
         }
         catch (MessageRejectedException e)
         {
-            DeadLetter(_decoded[0], $"rejected: {e.Message}");
+            using (Scope(_messages[0])) DeadLetter(_decoded[0], $"rejected: {e.Message}");
             return;
         }
         var single = new T[1];
         for (var i = 0; i < _messages.Count; i++)
         {
             single[0] = _messages[i];
+            using var scope = Scope(_messages[i]);
             try
             {
                 await _stage.HandleAsync(single, CancellationToken.None).ConfigureAwait(false);
@@ -234,6 +236,9 @@ public sealed partial class KafkaStageHost<T> : IDisposable
             }
         }
     }
+
+    /// <summary>The message's stream as log scope: what is logged while it is handled alone names its tenant, call and stream.</summary>
+    private IDisposable? Scope(T message) => message is IStreamMessage m ? _logger.BeginScope(new StreamLogScope(m.Stream)) : null;
 
     /// <summary>Adds the dead letter to the batch's outbox: it is published, and retried, with the batch's outputs.</summary>
     private void DeadLetter(ConsumeResult<byte[], byte[]> result, string reason)

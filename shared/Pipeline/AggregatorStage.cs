@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Streaming.Contracts;
 using Streaming.Timelines;
 
@@ -5,18 +7,27 @@ namespace Streaming.Pipeline;
 
 /// <summary>
 /// Writes classified windows into the timeline store, and the call metadata a window carries before the window (so a reader
-/// never sees the window without it); the store's writes are idempotent, so replays are harmless.
+/// never sees the window without it); the store's writes are idempotent, so replays are harmless. Each window is handled
+/// inside a log scope naming its tenant, call and stream, so whatever the store, alerts or archive log about it says whose it is.
 /// </summary>
-public sealed class AggregatorStage(ITimelineStore store) : IStage<EmotionWindow>
+public sealed partial class AggregatorStage(ITimelineStore store, ILogger? logger = null) : IStage<EmotionWindow>
 {
+    private readonly ILogger _logger = logger ?? NullLogger.Instance;
+
     public async ValueTask HandleAsync(IReadOnlyList<EmotionWindow> batch, CancellationToken cancellationToken)
     {
         foreach (var window in batch)
         {
+            using var scope = _logger.BeginScope(new StreamLogScope(window.Stream));
             if (window.Metadata is { Count: > 0 } metadata)
                 await store.SetMetadataAsync(window.Stream.Tenant, window.Stream.CallId, metadata, cancellationToken).ConfigureAwait(false);
             await store.AppendAsync(window, cancellationToken).ConfigureAwait(false);
-            if (window.IsFinal) await store.CompleteStreamAsync(window.Stream, cancellationToken).ConfigureAwait(false);
+            if (!window.IsFinal) continue;
+            await store.CompleteStreamAsync(window.Stream, cancellationToken).ConfigureAwait(false);
+            LogStreamEnded(_logger, window.Stream.ToString(), window.Index);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{StreamKey}: stream ended at window {LastWindow}, its timeline is complete")]
+    private static partial void LogStreamEnded(ILogger logger, string streamKey, long lastWindow);
 }

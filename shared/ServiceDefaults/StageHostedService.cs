@@ -3,6 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Streaming.Contracts;
 using Streaming.Messaging.Kafka;
 using Streaming.Pipeline;
 
@@ -41,17 +42,22 @@ public static class StageHostExtensions
 {
     /// <summary>
     /// Runs the stage built by <paramref name="stage"/> on <paramref name="settings"/>' topic with at-least-once delivery,
-    /// and adds its health check ("consumer") to /health.
+    /// counts its active streams and calls (<see cref="ActiveStreams"/>), and adds its health check ("consumer") to /health.
     /// </summary>
     public static IServiceCollection AddStageHost<T>(this IServiceCollection services, IMessageCodec<T> codec,
-        Func<IServiceProvider, KafkaOutbox, IStage<T>> stage, Func<IServiceProvider, IStage<T>, StageHostSettings> settings)
+        Func<IServiceProvider, KafkaOutbox, IStage<T>> stage, Func<IServiceProvider, IStage<T>, StageHostSettings> settings) where T : IStreamMessage
     {
         services.AddSingleton(sp =>
         {
             var publisher = sp.GetRequiredService<KafkaPublisher>();
             var outbox = new KafkaOutbox(publisher);
             var instance = stage(sp, outbox);
-            return new KafkaStageHost<T>(sp.GetRequiredService<IOptions<KafkaOptions>>().Value, settings(sp, instance), codec, instance,
+            // The gauges' stage tag: FeaturizerStage → featurizer.
+            var active = new ActiveStreams(instance.GetType().Name.Replace("Stage", "", StringComparison.Ordinal).ToLowerInvariant());
+            var stageSettings = settings(sp, instance);
+            var release = stageSettings.ReleaseCall;
+            return new KafkaStageHost<T>(sp.GetRequiredService<IOptions<KafkaOptions>>().Value,
+                stageSettings with { ReleaseCall = callId => { release?.Invoke(callId); active.DropCall(callId); } }, codec, new CountingStage<T>(instance, active),
                 publisher, sp.GetRequiredService<ILoggerFactory>().CreateLogger($"Streaming.Stage.{typeof(T).Name}"), outbox);
         });
         services.AddSingleton<StageHostedService<T>>();

@@ -3,7 +3,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Streaming.Alerts;
+using Streaming.Archive;
 using Streaming.Tenancy;
 using Streaming.Timelines;
 
@@ -41,12 +44,17 @@ public sealed class TimelineOptions : IValidatableObject
 /// </summary>
 public static class TimelineApi
 {
-    /// <summary>Tenant authentication, <see cref="TimelineOptions"/> and the <see cref="TimelineBuilder"/>; the host adds its <see cref="ITimelineStore"/>.</summary>
+    /// <summary>
+    /// Tenant authentication, <see cref="TimelineOptions"/>, the <see cref="TimelineBuilder"/> and <see cref="CallErasure"/>; the host adds
+    /// its <see cref="ITimelineStore"/> and, where it has them, its <see cref="IAlertStore"/> and <see cref="ParquetArchive"/> (erased too).
+    /// </summary>
     public static IServiceCollection AddTimelineApi(this IServiceCollection services)
     {
         services.AddTenantAuthentication();
         services.AddOptions<TimelineOptions>().BindConfiguration(TimelineOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new TimelineBuilder(sp.GetRequiredService<IOptions<TimelineOptions>>().Value.EffectiveLabels));
+        services.AddSingleton(sp => new CallErasure(sp.GetRequiredService<ITimelineStore>(), sp.GetService<IAlertStore>(), sp.GetService<ParquetArchive>(),
+            sp.GetRequiredService<ILogger<CallErasure>>()));
         return services;
     }
 
@@ -74,6 +82,10 @@ public static class TimelineApi
                 ? Results.Problem($"call '{callId}' has no speaker '{speaker}'", statusCode: StatusCodes.Status404NotFound)
                 : Results.Ok(builder.BuildSpeaker(windows.Speaker, windows.Role, windows.Windows, windows.IsComplete));
         });
+
+        // GDPR erasure of one of the tenant's calls: timeline, call index, alerts, archive rows (docs/operations.md).
+        api.MapDelete("/{callId}", async (string callId, HttpContext context, CallErasure erasure, CancellationToken ct) =>
+            await erasure.EraseAsync(Tenant(context), callId, ct) is { Found: true } report ? Results.Ok(report) : UnknownCall(callId));
         return app;
     }
 

@@ -200,6 +200,26 @@ public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOption
         return calls;
     }
 
+    /// <summary>
+    /// Deletes the call's windows of every speaker and its meta hash in one DEL (they share the call's hash slot) and removes it
+    /// from the tenant's index. The speakers are those the meta hash names: every write of a window records its speaker there.
+    /// </summary>
+    public async ValueTask<bool> EraseCallAsync(string tenant, string callId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(callId);
+        var db = redis.GetDatabase();
+        var meta = MetaKey(tenant, callId);
+        var fields = await db.HashKeysAsync(meta).WaitAsync(cancellationToken).ConfigureAwait(false);
+        RedisKey[] keys = [meta, .. fields.Select(f => (string)f!).Where(f => f.StartsWith("role:", StringComparison.Ordinal)).Select(f => WindowsKey(tenant, callId, f[5..]))];
+        var batch = db.CreateBatch();
+        var deleted = batch.KeyDeleteAsync(keys);
+        var unlisted = batch.SortedSetRemoveAsync(CallsKey(tenant), callId);
+        batch.Execute();
+        await Task.WhenAll(deleted, unlisted).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await deleted.ConfigureAwait(false) > 0 || await unlisted.ConfigureAwait(false);
+    }
+
     private RedisKey MetaKey(string tenant, string callId) => $"{options.KeyPrefix}{{{tenant}/{callId}}}:meta";
 
     private RedisKey WindowsKey(string tenant, string callId, string speaker) => $"{options.KeyPrefix}{{{tenant}/{callId}}}:w:{speaker}";

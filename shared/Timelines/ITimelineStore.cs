@@ -28,6 +28,13 @@ public interface ITimelineStore
 
     /// <summary>The tenant's active and recent calls, newest first.</summary>
     ValueTask<IReadOnlyList<CallInfo>> ListCallsAsync(string tenant, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Removes everything stored of the tenant's call (GDPR erasure): its windows, its streams' states and its entry in the call
+    /// index; another tenant's call with the same id is untouched. True when there was something to remove. A call still streaming
+    /// is stored again by its next window: erase calls that have ended.
+    /// </summary>
+    ValueTask<bool> EraseCallAsync(string tenant, string callId, CancellationToken cancellationToken);
 }
 
 /// <param name="Metadata">the call's metadata (<see cref="ITimelineStore.SetMetadataAsync"/>); empty when the platform sent none</param>

@@ -88,6 +88,14 @@ public sealed class InMemoryTimelineStore : ITimelineStore
         }
     }
 
+    public ValueTask<bool> EraseCallAsync(string tenant, string callId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(callId);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock) return ValueTask.FromResult(_calls.Remove((tenant, callId)));
+    }
+
     private CallState Call(string tenant, string callId)
     {
         if (!_calls.TryGetValue((tenant, callId), out var call))

@@ -55,15 +55,18 @@ public sealed class DistributedStack : IAsyncDisposable
 
     /// <param name="redisEndpoint">another Redis than the shared test server (the outage test pauses its own)</param>
     /// <param name="settings">more settings for every service (e.g. OTEL_* variables)</param>
-    public static async Task<DistributedStack> StartAsync(string? redisEndpoint = null, IReadOnlyDictionary<string, string>? settings = null)
+    /// <param name="services">which services to start (default all four)</param>
+    public static async Task<DistributedStack> StartAsync(string? redisEndpoint = null, IReadOnlyDictionary<string, string>? settings = null,
+        IReadOnlyList<string>? services = null)
     {
         var stack = new DistributedStack(TestServers.Unique("e2e"), redisEndpoint ?? TestServers.RedisEndpoint) { _settings = settings ?? new Dictionary<string, string>() };
         foreach (var topic in new[] { AudioChunk.Topic, FeatureFrames.Topic, EmotionWindow.Topic, DeadLetter.Topic })
             await TestServers.CreateTopicAsync(stack.Namespace + topic);
-        stack.Aggregator = stack.Start("aggregator");
-        stack.Classifier = stack.Start("classifier");
-        stack.Featurizer = stack.Start("featurizer");
-        stack.Ingest = stack.Start("ingest");
+        services ??= ["aggregator", "classifier", "featurizer", "ingest"];
+        if (services.Contains("aggregator")) stack.Aggregator = stack.Start("aggregator");
+        if (services.Contains("classifier")) stack.Classifier = stack.Start("classifier");
+        if (services.Contains("featurizer")) stack.Featurizer = stack.Start("featurizer");
+        if (services.Contains("ingest")) stack.Ingest = stack.Start("ingest");
         foreach (var service in stack._processes) await service.WaitHealthyAsync();
         return stack;
     }

@@ -6,10 +6,13 @@ using Google.Protobuf;
 namespace Streaming.Tests.Distributed;
 
 /// <summary>
-/// A minimal OTLP/HTTP trace receiver for tests: accepts protobuf ExportTraceServiceRequest bodies on /v1/traces and
-/// keeps each span's service, trace id, span id, parent and name. Reads only those fields of the OTLP schema
-/// (opentelemetry-proto trace/v1: ResourceSpans = 1 → Resource = 1 (attributes = 1), ScopeSpans = 2 → spans = 2;
-/// Span: trace_id = 1, span_id = 2, parent_span_id = 4, name = 5), skipping everything else.
+/// A minimal OTLP/HTTP trace and log receiver for tests: accepts protobuf ExportTraceServiceRequest bodies on /v1/traces and
+/// keeps each span's service, trace id, span id, parent and name; accepts ExportLogsServiceRequest bodies on /v1/logs and keeps
+/// each record's service, body and attributes. Reads only those fields of the OTLP schema (opentelemetry-proto trace/v1:
+/// ResourceSpans = 1 → Resource = 1 (attributes = 1), ScopeSpans = 2 → spans = 2; Span: trace_id = 1, span_id = 2,
+/// parent_span_id = 4, name = 5; logs/v1: ResourceLogs = 1 → Resource = 1, ScopeLogs = 2 → log_records = 2; LogRecord:
+/// body = 5, attributes = 6; KeyValue: key = 1, value = 2; AnyValue: string_value = 1, array_value = 5, kvlist_value = 6,
+/// bytes_value = 7), skipping everything else.
 /// </summary>
 public sealed class OtlpTestCollector : IAsyncDisposable
 {
@@ -31,13 +34,19 @@ public sealed class OtlpTestCollector : IAsyncDisposable
 
     public sealed record ReceivedSpan(string Service, string TraceId, string SpanId, string ParentSpanId, string Name);
 
+    public ConcurrentQueue<ReceivedLog> Logs { get; } = new();
+
+    /// <summary>A log record: its body, its attributes' string values (null for other kinds), and whether any value was binary or a list.</summary>
+    public sealed record ReceivedLog(string Service, string Body, IReadOnlyDictionary<string, string?> Attributes, bool HasBinaryOrListValue);
+
     /// <summary>The settings that point a service's OpenTelemetry SDK here (the standard variables).</summary>
     public IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
     {
         ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Endpoint,
         ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
-        // export spans every 200 ms instead of 5 s
+        // export spans and logs every 200 ms instead of 5 s and 1 s
         ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+        ["OTEL_BLRP_SCHEDULE_DELAY"] = "200",
     };
 
     private async Task ServeAsync()
@@ -56,6 +65,7 @@ public sealed class OtlpTestCollector : IAsyncDisposable
             using var body = new MemoryStream();
             await context.Request.InputStream.CopyToAsync(body);
             if (context.Request.Url?.AbsolutePath == "/v1/traces") Read(body.ToArray());
+            if (context.Request.Url?.AbsolutePath == "/v1/logs") ReadLogs(body.ToArray());
             context.Response.StatusCode = 200;
             context.Response.ContentType = "application/x-protobuf";
             context.Response.Close();
@@ -66,16 +76,39 @@ public sealed class OtlpTestCollector : IAsyncDisposable
     {
         foreach (var resourceSpans in Fields(request, 1))
         {
-            var service = "";
-            foreach (var resource in Fields(resourceSpans, 1))
-            foreach (var attribute in Fields(resource, 1))
-            {
-                if (Text(attribute, 1) == "service.name") service = Fields(attribute, 2).Select(v => Text(v, 1)).FirstOrDefault() ?? "";
-            }
+            var service = Service(resourceSpans);
             foreach (var scopeSpans in Fields(resourceSpans, 2))
             foreach (var span in Fields(scopeSpans, 2))
                 Spans.Enqueue(new ReceivedSpan(service, Hex(span, 1), Hex(span, 2), Hex(span, 4), Text(span, 5)));
         }
+    }
+
+    private void ReadLogs(byte[] request)
+    {
+        foreach (var resourceLogs in Fields(request, 1))
+        {
+            var service = Service(resourceLogs);
+            foreach (var scopeLogs in Fields(resourceLogs, 2))
+            foreach (var record in Fields(scopeLogs, 2))
+            {
+                var values = Fields(record, 6).Select(kv => (Key: Text(kv, 1), Value: Fields(kv, 2).FirstOrDefault() ?? [])).ToList();
+                var attributes = new Dictionary<string, string?>();
+                foreach (var (key, value) in values) attributes[key] = Fields(value, 1).Count > 0 ? Text(value, 1) : null;
+                var binaryOrList = values.Select(v => v.Value).Concat(Fields(record, 5)).Any(v => Fields(v, 5).Count + Fields(v, 6).Count + Fields(v, 7).Count > 0);
+                Logs.Enqueue(new ReceivedLog(service, Fields(record, 5).Select(b => Text(b, 1)).FirstOrDefault() ?? "", attributes, binaryOrList));
+            }
+        }
+    }
+
+    /// <summary>service.name of a ResourceSpans or ResourceLogs.</summary>
+    private static string Service(byte[] resourceData)
+    {
+        foreach (var resource in Fields(resourceData, 1))
+        foreach (var attribute in Fields(resource, 1))
+        {
+            if (Text(attribute, 1) == "service.name") return Fields(attribute, 2).Select(v => Text(v, 1)).FirstOrDefault() ?? "";
+        }
+        return "";
     }
 
     /// <summary>The length-delimited values of field <paramref name="number"/> in a protobuf message.</summary>

@@ -155,7 +155,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     private static partial int SendSignal(int pid, int signal);
 
     /// <summary>Debug or Release: the services are built in the configuration this assembly was.</summary>
-    private static string Configuration => new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+    public static string Configuration => new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
 
     public static string RepoRoot { get; } = FindRoot();
 

@@ -17,6 +17,26 @@ public abstract class TimelineStoreContractTests
             label, label, 0.5f + index / 1000f, [0.25f, 0.5f, 0.125f, 0.125f], isFinal, DateTimeOffset.UnixEpoch.AddSeconds(index));
 
     [Fact]
+    public async Task EraseCallAsync_OneTenantsCall_GoneFromReadsAndIndexOtherTenantsSameIdKept()
+    {
+        var store = CreateStore();
+        foreach (var tenant in new[] { "t1", "t2" })
+        {
+            await store.AppendAsync(Window("gdpr", "customer", 0, tenant: tenant), default);
+            await store.AppendAsync(Window("gdpr", "agent", 0, tenant: tenant), default);
+            await store.CompleteStreamAsync(new StreamKey(tenant, "gdpr", "customer"), default);
+        }
+        await store.AppendAsync(Window("kept", "customer", 0, tenant: "t1"), default);
+
+        Assert.True(await store.EraseCallAsync("t1", "gdpr", default));
+
+        Assert.Null(await store.GetCallAsync("t1", "gdpr", default));
+        Assert.Equal(["kept"], (await store.ListCallsAsync("t1", default)).Select(c => c.CallId));
+        Assert.Equal(2, (await store.GetCallAsync("t2", "gdpr", default))!.Speakers.Count);
+        Assert.False(await store.EraseCallAsync("t1", "gdpr", default));
+    }
+
+    [Fact]
     public async Task AppendAsync_SameWindowTwice_StoresOnePoint()
     {
         var store = CreateStore();

@@ -48,6 +48,23 @@ public abstract class AlertStoreContractTests
     }
 
     [Fact]
+    public async Task EraseCallAsync_RemovesThatTenantsCallsAlertsOnly()
+    {
+        var store = CreateStore();
+        await store.AddAsync(NewAlert("t1", "c1", "angry", 5), default);
+        await store.AddAsync(NewAlert("t1", "c1", "sad", 10), default);
+        await store.AddAsync(NewAlert("t1", "c2", "angry", 5), default);
+        await store.AddAsync(NewAlert("t2", "c1", "angry", 5), default);
+
+        Assert.Equal(2, await store.EraseCallAsync("t1", "c1", default));
+
+        Assert.Empty(await store.ListAsync("t1", "c1", default));
+        Assert.Single(await store.ListAsync("t1", "c2", default));
+        Assert.Single(await store.ListAsync("t2", "c1", default));
+        Assert.Equal(0, await store.EraseCallAsync("t1", "c1", default));
+    }
+
+    [Fact]
     public async Task AcknowledgeAsync_MarksOnceAndKeepsTheFirst()
     {
         var store = CreateStore();

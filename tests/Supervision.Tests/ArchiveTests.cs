@@ -72,6 +72,32 @@ public sealed class ArchiveTests : IDisposable
         Assert.Equal(9, file.FileMetaData.NumRows);
     }
 
+    [Fact]
+    public async Task EraseCallAsync_DeletesItsFileRewritesSharedFilesKeepsOtherTenants()
+    {
+        var archive = new ParquetArchive(_directory, Labels);
+        var own = await archive.WriteCallAsync("t", Call("gone"), default);
+        var otherTenant = await archive.WriteCallAsync("u", Call("gone"), default);
+        // A file holding two calls (a batch copied into the archive): only the erased call's rows go.
+        var shared = Path.Combine(_directory, "tenant=t", "date=2026-11-30", "batch.parquet");
+        await using (var file = File.Create(shared))
+            await ParquetArchive.WriteAsync([.. ParquetArchive.Rows("t", Call("gone")), .. ParquetArchive.Rows("t", Call("kept"))], Labels, file, default);
+
+        Assert.Equal((18, 2), await archive.EraseCallAsync("t", "gone", default));
+
+        Assert.False(File.Exists(own));
+        Assert.True(File.Exists(otherTenant));
+        using (var reader = new ParquetFileReader(shared))
+        {
+            Assert.Equal("neutral,happy,sad,angry", reader.FileMetaData.KeyValueMetadata[ParquetArchive.LabelsKey]);
+            using var group = reader.RowGroup(0);
+            Assert.Equal(["kept"], group.Column(1).LogicalReader<string>().ReadAll(9).Distinct());
+            Assert.Equal(9, reader.FileMetaData.NumRows);
+        }
+        Assert.Equal(["batch.parquet"], Directory.GetFiles(Path.Combine(_directory, "tenant=t"), "*", SearchOption.AllDirectories).Select(Path.GetFileName));
+        Assert.Equal((0, 0), await archive.EraseCallAsync("t", "gone", default));
+    }
+
     [Theory]
     [InlineData("../../etc", "%2E%2E%2F%2E%2E%2Fetc")]
     [InlineData("a b/ü", "a%20b%2F%C3%BC")]
