@@ -56,12 +56,7 @@ public sealed class PlatformEndToEndTests
     private static async Task<string> StreamTwilioAsync(Uri url, byte[] stereo)
     {
         await using var client = await TwilioClient.ConnectAsync(url, TwilioClient.NodeSignature(TwilioToken, TwilioUrl));
-        var (inbound, outbound) = MuLawCall.Split(stereo);
-        await client.ConnectedAsync();
-        await client.StartAsync(["inbound", "outbound"]);
-        await client.StreamBothAsync(inbound, outbound);
-        await client.StopAsync();
-        await client.WaitClosedAsync();
+        await client.StreamCallAsync(stereo);
         return client.CallSid;
     }
 }
