@@ -19,7 +19,12 @@ public sealed class ClassifierStage(ClassifierEngine engine, IMessageSink<Emotio
 
     public long? ResumeSequence(StreamKey stream) => engine.ResumeSequence(stream);
 
-    public void DropCall(string callId) => engine.DropCall(callId);
+    public void DropCall(string callId)
+    {
+        engine.DropCall(callId);
+        // metadata not yet passed on goes too: the call's new owner replays its frames from the committed offset
+        foreach (var stream in _metadata.Keys.Where(s => s.CallId == callId).ToList()) _metadata.Remove(stream);
+    }
 
     public async ValueTask HandleAsync(IReadOnlyList<FeatureFrames> batch, CancellationToken cancellationToken)
     {

@@ -102,11 +102,11 @@ internal sealed class TwilioClient : IAsyncDisposable
     }
 
     /// <summary>A whole both_tracks stream of an interleaved stereo μ-law call (inbound = left): connected, start, media, stop, and the server's close.</summary>
-    public async Task StreamCallAsync(byte[] stereo)
+    public async Task StreamCallAsync(byte[] stereo, JsonObject? customParameters = null)
     {
         var (inbound, outbound) = MuLawCall.Split(stereo);
         await ConnectedAsync();
-        await StartAsync(["inbound", "outbound"]);
+        await StartAsync(["inbound", "outbound"], customParameters);
         await StreamBothAsync(inbound, outbound);
         await StopAsync();
         await WaitClosedAsync();

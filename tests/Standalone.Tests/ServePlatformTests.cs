@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Streaming.Inference;
 using Streaming.Ingest.Sessions;
 using Streaming.Pipeline;
@@ -10,7 +11,8 @@ namespace Streaming.Tests.Standalone;
 /// <summary>
 /// <c>serve</c> with the platforms' own clients: the demo call streamed through <c>/v1/audiohook</c> (stereo PCMU) and
 /// <c>/v1/twilio</c> (both tracks) has the timelines <c>analyze</c> computes from the same audio (the demo call in μ-law,
-/// what both platforms carry), and 20 AudioHook sessions of 60 s at once all complete.
+/// what both platforms carry) and the call metadata each platform passes on (AudioHook <c>customConfig</c> and
+/// <c>participant</c>, Twilio <c>customParameters</c>), and 20 AudioHook sessions of 60 s at once all complete.
 /// </summary>
 public sealed class ServePlatformTests : IAsyncLifetime
 {
@@ -31,14 +33,15 @@ public sealed class ServePlatformTests : IAsyncLifetime
     public async Task DisposeAsync() => await _serve.DisposeAsync();
 
     [Fact]
-    public async Task DemoCall_ThroughAudioHookAndTwilio_HasTheTimelinesAnalyzeComputes()
+    public async Task DemoCall_ThroughAudioHookAndTwilio_HasTheTimelinesAnalyzeComputesAndThePlatformsMetadata()
     {
         var (stereo, wav) = MuLawCall.Encode(Path.Combine(RepositoryPaths.Root, "samples", "call-angry-customer.wav"));
         try
         {
             var conversation = Guid.NewGuid().ToString();
-            var audioHook = StreamAudioHookAsync(ServeTestHost.KeyA, new AudioHookSigning(ClientSecret), conversation, stereo);
-            var callSid = await StreamTwilioAsync(stereo);
+            var audioHook = StreamAudioHookAsync(ServeTestHost.KeyA, new AudioHookSigning(ClientSecret), conversation, stereo,
+                new JsonObject { ["agentId"] = "agent-ah-1", ["queue"] = "billing" });
+            var callSid = await StreamTwilioAsync(stereo, new JsonObject { ["agentId"] = "agent-tw-1", ["queue"] = "sales" });
             await audioHook;
 
             var analyzed = (await new CallAnalyzer(_serve.Model, new ClassifierOptions())
@@ -58,6 +61,19 @@ public sealed class ServePlatformTests : IAsyncLifetime
                         Assert.Equal(expected.Windows[i].Confidence, actual.Windows[i].Confidence, 4);
                     }
                 }
+            }
+
+            var audioHookCall = await _serve.WaitForCallAsync(ServeTestHost.KeyA, conversation, speakers: 2, Patience);
+            var twilioCall = await _serve.WaitForCallAsync(ServeTestHost.KeyA, callSid, speakers: 2, Patience);
+            Assert.Equal(("genesys-audiohook", "agent-ah-1", "billing", "+15551234567"),
+                (audioHookCall.Metadata?["platform"], audioHookCall.Metadata?["agentId"], audioHookCall.Metadata?["queue"], audioHookCall.Metadata?["ani"]));
+            Assert.Equal(("twilio", "agent-tw-1", "sales", callSid),
+                (twilioCall.Metadata?["platform"], twilioCall.Metadata?["agentId"], twilioCall.Metadata?["queue"], twilioCall.Metadata?["callSid"]));
+            using var http = _serve.Client(ServeTestHost.KeyA);
+            foreach (var (agent, callId) in new[] { ("agent-ah-1", conversation), ("agent-tw-1", callSid) })
+            {
+                var listed = JsonNode.Parse(await http.GetStringAsync($"/api/calls?state=all&agent={agent}"))!["calls"]!.AsArray();
+                Assert.Equal(callId, (string?)Assert.Single(listed)!["callId"]);
             }
         }
         finally
@@ -87,18 +103,18 @@ public sealed class ServePlatformTests : IAsyncLifetime
             Assert.Equal(first.Windows.Select(w => (w.Index, w.VotedLabel)), Assert.Single(call.Speakers).Windows.Select(w => (w.Index, w.VotedLabel)));
     }
 
-    private async Task StreamAudioHookAsync(string apiKey, AudioHookSigning? signing, string conversation, byte[] stereo)
+    private async Task StreamAudioHookAsync(string apiKey, AudioHookSigning? signing, string conversation, byte[] stereo, JsonObject? customConfig = null)
     {
         await using var client = await AudioHookClient.ConnectAsync(_serve.WebSocket(PlatformEndpoints.AudioHookPath), apiKey, signing);
-        await client.OpenAsync(AudioHookClient.StereoPcmu, conversation);
+        await client.OpenAsync(AudioHookClient.StereoPcmu, conversation, customConfig);
         await client.StreamAsync(stereo, 2);
         await client.CloseAsync();
     }
 
-    private async Task<string> StreamTwilioAsync(byte[] stereo)
+    private async Task<string> StreamTwilioAsync(byte[] stereo, JsonObject customParameters)
     {
         await using var client = await TwilioClient.ConnectAsync(_serve.WebSocket($"/v1/twilio/{ServeTestHost.TenantA}"), TwilioClient.NodeSignature(TwilioToken, TwilioUrl));
-        await client.StreamCallAsync(stereo);
+        await client.StreamCallAsync(stereo, customParameters);
         return client.CallSid;
     }
 }
