@@ -7,6 +7,7 @@ using Streaming.Contracts;
 using Streaming.Inference;
 using Streaming.Pipeline;
 using Streaming.Tests.Distributed;
+using Streaming.Tests.Shared;
 using static Microsoft.Playwright.Assertions;
 
 namespace Streaming.Tests.Supervision;
@@ -81,11 +82,11 @@ public sealed class AggregatorTests(AggregatorProcess aggregator) : IClassFixtur
         // (--from: tenant A's calls of the other test, finished earlier, are left out.)
         const string callId = "export-replayed";
         var from = DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
-        using (var model = EmotionModel.Load(Repository.File("models/emotion-cnn-bilstm.onnx")))
+        using (var model = EmotionModel.Load(Path.Combine(RepositoryPaths.Root, "models", "emotion-cnn-bilstm.onnx")))
         {
             Assert.Equal(Labels, model.Contract.Labels); // what the aggregator serves by default (Timeline:Labels)
             var pipeline = new EmbeddedPipeline(model, new ClassifierOptions(), aggregator.Store, CancellationToken.None);
-            using var source = WavReader.Open(Repository.File("samples/call-angry-customer.wav"));
+            using var source = WavReader.Open(Path.Combine(RepositoryPaths.Root, "samples", "call-angry-customer.wav"));
             var ingestor = new CallIngestor("tenant-a", callId, source.Format.SampleRate, source.Format.Channels,
                 new ChannelRoles(0, 1).Assign(source.Format.Channels), customerOnly: false, pipeline.Audio);
             await FileReplay.ReplayAsync(source, ingestor, realTime: false, progress: null, CancellationToken.None);
@@ -136,8 +137,7 @@ public sealed class AggregatorTests(AggregatorProcess aggregator) : IClassFixtur
     /// <summary>Runs <c>streaming export ARGS</c> (the program built beside this test's configuration) to its end.</summary>
     private static async Task<(int Exit, string Stdout, string Stderr)> ExportAsync(params string[] args)
     {
-        var dll = Path.Combine(ServiceProcess.RepoRoot, "services", "standalone", "bin", ServiceProcess.Configuration, "net10.0", "streaming.dll");
-        Assert.True(File.Exists(dll), $"{dll} is missing: build the solution (this test project references services/standalone)");
+        var dll = Path.Combine(AppContext.BaseDirectory, "streaming.dll"); // services/standalone, referenced by this project
         var info = new ProcessStartInfo("dotnet", [dll, "export", .. args]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
