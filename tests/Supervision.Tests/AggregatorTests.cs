@@ -32,10 +32,12 @@ public sealed class AggregatorTests(AggregatorProcess aggregator) : IClassFixtur
         var page = await browser.LogInAsync(aggregator.BaseAddress, AggregatorProcess.KeyA);
         await Expect(page.Locator("#wall-empty")).ToBeVisibleAsync();
 
-        // Windows stored by "another instance": this one learns of them from Redis's update channel and pushes them to the wall.
+        // Metadata and windows stored by "another instance": this one learns of them from Redis's update channel and pushes them to the wall.
+        await aggregator.Store.SetMetadataAsync("tenant-a", callId, new Dictionary<string, string> { ["agentId"] = "agent-3", ["queue"] = "retention" }, default);
         foreach (var (index, voted) in new[] { (0L, "neutral"), (1L, "neutral") }) await aggregator.Store.AppendAsync(Window(callId, index, voted), default);
         var now = page.Locator($"tr[data-call='{callId}'] td.now");
         await Expect(now).ToHaveTextAsync("neutral", Live);
+        await Expect(page.Locator($"tr[data-call='{callId}'] td.agent")).ToHaveTextAsync("agent-3");
         for (var index = 2L; index < 6; index++) await aggregator.Store.AppendAsync(Window(callId, index, "angry"), default);
         await Expect(now).ToHaveTextAsync("angry", Live);
         await aggregator.Alerts.AddAsync(new Alert(Alert.EpisodeId("tenant-a", callId, "customer", "angry-5s", 5), "tenant-a", callId, "customer", "angry-5s",
@@ -57,9 +59,11 @@ public sealed class AggregatorTests(AggregatorProcess aggregator) : IClassFixtur
         await page.ClickAsync("#nav-wall");
         await Expect(page.Locator("#wall-empty")).ToBeVisibleAsync();
         await page.ClickAsync("#nav-history");
-        await page.SelectOptionAsync("#history-form select[name=emotion]", "sad");
+        await Expect(page.Locator($"#history-table tbody tr[data-call='{callId}'] td.queue")).ToHaveTextAsync("retention");
+        await page.FillAsync("#history-form input[name=queue]", "billing");
         await page.ClickAsync("#history-form button[type=submit]");
         await Expect(page.Locator("#history-table tbody tr")).ToHaveCountAsync(0);
+        await page.FillAsync("#history-form input[name=queue]", "retention");
         await page.SelectOptionAsync("#history-form select[name=emotion]", "angry");
         await page.ClickAsync("#history-form button[type=submit]");
         await page.ClickAsync($"#history-table tbody tr[data-call='{callId}'] a");

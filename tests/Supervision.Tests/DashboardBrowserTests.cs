@@ -40,13 +40,14 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Streams a demo call (customer left, agent right) as a platform would, at real-time speed.</summary>
-    private static Task<System.Text.Json.Nodes.JsonNode> StreamAsync(ServeTestHost server, string callId, string file, CancellationToken cancellationToken)
+    /// <summary>Streams a demo call (customer left, agent right) as a platform would, at real-time speed, with its agent and queue.</summary>
+    private static Task<System.Text.Json.Nodes.JsonNode> StreamAsync(ServeTestHost server, string callId, string file, string agent, string queue,
+        CancellationToken cancellationToken)
     {
         var (samples, rate, channels) = NativeCallClient.ReadWav(Path.Combine(RepositoryPaths.Root, "samples", file));
         Assert.Equal(2, channels);
         return NativeCallClient.StreamAsync(server.WebSocket("/v1/audio"), ServeTestHost.KeyA, callId, samples, rate, ["customer", "agent"],
-            cancellationToken: cancellationToken, realTime: true);
+            new Dictionary<string, string> { ["agentId"] = agent, ["queue"] = queue }, cancellationToken: cancellationToken, realTime: true);
     }
 
     private async Task WatchAsync(ServeTestHost server, string archive)
@@ -56,11 +57,14 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
         await Expect(page.Locator("#wall-empty")).ToBeVisibleAsync();
 
         using var stop = new CancellationTokenSource(Live);
-        var replays = Task.WhenAll(StreamAsync(server, "angry", "call-angry-customer.wav", stop.Token), StreamAsync(server, "calm", "call-calm.wav", stop.Token));
+        var replays = Task.WhenAll(StreamAsync(server, "angry", "call-angry-customer.wav", "agent-7", "billing", stop.Token),
+            StreamAsync(server, "calm", "call-calm.wav", "agent-9", "sales", stop.Token));
 
         var rows = page.Locator("#wall-table tbody tr");
         var timeout = new LocatorAssertionsToHaveCountOptions { Timeout = (float)Live.TotalMilliseconds };
         await Expect(rows).ToHaveCountAsync(2, timeout);
+        await Expect(page.Locator("tr[data-call='angry'] td.agent")).ToHaveTextAsync("agent-7"); // the platform's call metadata
+        await Expect(page.Locator("tr[data-call='angry'] td.queue")).ToHaveTextAsync("billing");
         var angryNow = page.Locator("tr[data-call='angry'] td.now");
         var before = await angryNow.InnerTextAsync();
         Assert.NotEqual("angry", before);
@@ -75,6 +79,7 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
         await page.ClickAsync("tr[data-call='angry'] a");
         await Expect(page.Locator("#call")).ToBeVisibleAsync();
         await Expect(page.Locator("#call-state")).ToHaveTextAsync("(live)");
+        await Expect(page.Locator("#call-meta")).ToHaveTextAsync("agent agent-7, queue billing");
         await Expect(page.Locator(".speaker[data-speaker='agent'] .policy")).ToHaveTextAsync("not analysed (policy)");
         var ack = page.Locator("#call-alerts button.ack");
         await Expect(ack).ToHaveCountAsync(1);
@@ -90,10 +95,22 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
         await page.ClickAsync("#nav-wall");
         await Expect(page.Locator("#wall-empty")).ToBeVisibleAsync();
         await page.ClickAsync("#nav-history");
-        await Expect(page.Locator("#history-table tbody tr")).ToHaveCountAsync(2);
-        await page.SelectOptionAsync("#history-form select[name=emotion]", "angry");
-        await page.ClickAsync("#history-form button[type=submit]");
-        await Expect(page.Locator("#history-table tbody tr")).ToHaveCountAsync(1);
+        var history = page.Locator("#history-table tbody tr");
+        await Expect(history).ToHaveCountAsync(2);
+        async Task SearchAsync(string agent, string queue, string emotion, string expected)
+        {
+            await page.FillAsync("#history-form input[name=agent]", agent);
+            await page.FillAsync("#history-form input[name=queue]", queue);
+            await page.SelectOptionAsync("#history-form select[name=emotion]", emotion);
+            await page.ClickAsync("#history-form button[type=submit]");
+            await Expect(history).ToHaveCountAsync(1);
+            await Expect(history.First).ToHaveAttributeAsync("data-call", expected);
+        }
+        // The filters, each alone (each search's answer differs from the one before, so the table shows the new one).
+        await SearchAsync("", "billing", "", "angry");
+        await SearchAsync("agent-9", "", "", "calm");
+        await Expect(history.First.Locator("td.queue")).ToHaveTextAsync("sales");
+        await SearchAsync("", "", "angry", "angry");
         await page.ClickAsync("#history-table tbody tr[data-call='angry'] a");
         await Expect(page.Locator("#call-id")).ToHaveTextAsync("angry");
         await Expect(page.Locator("#call-state")).ToHaveTextAsync("(ended)");
