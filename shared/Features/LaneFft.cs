@@ -152,16 +152,23 @@ internal static unsafe class LaneFft
 
     /// <summary>columns[j] lane l = src[offsets[l] + j], j &lt; 8.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Transpose8(float* src, Vector256<int> offsets, Vector256<float>* columns)
+    public static void Transpose8(float* src, Vector256<int> offsets, Vector256<float>* columns) =>
+        Transpose8(
+            Avx.LoadVector256(src + offsets.GetElement(0)), Avx.LoadVector256(src + offsets.GetElement(1)),
+            Avx.LoadVector256(src + offsets.GetElement(2)), Avx.LoadVector256(src + offsets.GetElement(3)),
+            Avx.LoadVector256(src + offsets.GetElement(4)), Avx.LoadVector256(src + offsets.GetElement(5)),
+            Avx.LoadVector256(src + offsets.GetElement(6)), Avx.LoadVector256(src + offsets.GetElement(7)),
+            out columns[0], out columns[1], out columns[2], out columns[3],
+            out columns[4], out columns[5], out columns[6], out columns[7]);
+
+    /// <summary>The 8 x 8 transpose of rows r0..r7: c[j] lane l = r[l] lane j. In registers where the caller keeps its values there.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Transpose8(
+        Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7,
+        out Vector256<float> c0, out Vector256<float> c1, out Vector256<float> c2, out Vector256<float> c3,
+        out Vector256<float> c4, out Vector256<float> c5, out Vector256<float> c6, out Vector256<float> c7)
     {
-        var r0 = Avx.LoadVector256(src + offsets.GetElement(0));
-        var r1 = Avx.LoadVector256(src + offsets.GetElement(1));
-        var r2 = Avx.LoadVector256(src + offsets.GetElement(2));
-        var r3 = Avx.LoadVector256(src + offsets.GetElement(3));
-        var r4 = Avx.LoadVector256(src + offsets.GetElement(4));
-        var r5 = Avx.LoadVector256(src + offsets.GetElement(5));
-        var r6 = Avx.LoadVector256(src + offsets.GetElement(6));
-        var r7 = Avx.LoadVector256(src + offsets.GetElement(7));
         var t0 = Avx.UnpackLow(r0, r1);
         var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3);
@@ -178,14 +185,13 @@ internal static unsafe class LaneFft
         var u5 = Avx.Shuffle(t4, t6, 0xEE);
         var u6 = Avx.Shuffle(t5, t7, 0x44);
         var u7 = Avx.Shuffle(t5, t7, 0xEE);
-        columns[0] = Avx.Permute2x128(u0, u4, 0x20);
-        columns[1] = Avx.Permute2x128(u1, u5, 0x20);
-        columns[2] = Avx.Permute2x128(u2, u6, 0x20);
-        columns[3] = Avx.Permute2x128(u3, u7, 0x20);
-        columns[4] = Avx.Permute2x128(u0, u4, 0x31);
-        columns[5] = Avx.Permute2x128(u1, u5, 0x31);
-        columns[6] = Avx.Permute2x128(u2, u6, 0x31);
-        columns[7] = Avx.Permute2x128(u3, u7, 0x31);
+        c0 = Avx.Permute2x128(u0, u4, 0x20);
+        c1 = Avx.Permute2x128(u1, u5, 0x20);
+        c2 = Avx.Permute2x128(u2, u6, 0x20);
+        c3 = Avx.Permute2x128(u3, u7, 0x20);
+        c4 = Avx.Permute2x128(u0, u4, 0x31);
+        c5 = Avx.Permute2x128(u1, u5, 0x31);
+        c6 = Avx.Permute2x128(u2, u6, 0x31);
+        c7 = Avx.Permute2x128(u3, u7, 0x31);
     }
-
 }
