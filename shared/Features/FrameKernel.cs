@@ -26,10 +26,13 @@ internal sealed unsafe class FrameKernel
     public const int Lanes = 8;
 
     [ThreadStatic] private static FrameKernel? t_current;
+    [ThreadStatic] private static int t_pairWidth;
 
     // sub-transform vectors (at least eight: a transpose reads eight rows), spectrum and power
     // with one spare entry each (Z[Half] = Z[0] for the mirrored loads of the real split)
     private Vector256<float>[] _re = [], _im = [];
+    // frame pairs on 512-bit vectors: frame A in the low eight lanes, frame B in the high eight
+    private Vector512<float>[] _pairRe = [], _pairIm = [];
     private float[] _zRe = [], _zIm = [], _power = [], _power2 = [], _mel = [], _mel2 = [];
     private float[] _staging = [];
     private readonly BatchKernel _batch = new();
@@ -44,11 +47,23 @@ internal sealed unsafe class FrameKernel
 
     public float[] Staging => _staging;
 
+    /// <summary>
+    /// Vector width (256 or 512 bits) of the sub-transforms of frame pairs on the calling thread;
+    /// 0 (the default) picks 512 where <see cref="Vector512.IsHardwareAccelerated"/>. Both widths give
+    /// identical output (the same arithmetic per lane); tests force each.
+    /// </summary>
+    internal static int PairWidth
+    {
+        get => t_pairWidth != 0 ? t_pairWidth : Vector512.IsHardwareAccelerated ? 512 : 256;
+        set => t_pairWidth = value is 0 or 256 or 512 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "0, 256 or 512");
+    }
+
     private void Ensure(FeaturePlan plan, int stagingLength)
     {
         int vectors = Math.Max(plan.SubSize, Lanes), spectrum = plan.Half + 1;
         int melFloats = plan.MelGroupStart.Length * Lanes;
         if (_re.Length < vectors) { _re = new Vector256<float>[vectors]; _im = new Vector256<float>[vectors]; }
+        if (PairWidth == 512 && _pairRe.Length < vectors) { _pairRe = new Vector512<float>[vectors]; _pairIm = new Vector512<float>[vectors]; }
         if (_zRe.Length < spectrum)
         {
             _zRe = new float[spectrum]; _zIm = new float[spectrum];
@@ -71,10 +86,16 @@ internal sealed unsafe class FrameKernel
         if (batched > 0)
             _batch.Compute(plan, first, batched, output);
         int t = batched;
+        bool wide = PairWidth == 512;
         for (; t + 2 <= count; t += 2)
         {
-            PowerSpectrum(plan, first + (long)t * hop, _power);
-            PowerSpectrum(plan, first + (long)(t + 1) * hop, _power2);
+            if (wide)
+                PairPowerSpectra(plan, first + (long)t * hop, hop);
+            else
+            {
+                PowerSpectrum(plan, first + (long)t * hop, _power);
+                PowerSpectrum(plan, first + (long)(t + 1) * hop, _power2);
+            }
             MelSums(plan, _power, _power2, _mel, _mel2);
             TensorPrimitives.Log(_mel.AsSpan(0, bands), output.Slice(t * bands, bands));
             TensorPrimitives.Log(_mel2.AsSpan(0, bands), output.Slice((t + 1) * bands, bands));
@@ -90,24 +111,48 @@ internal sealed unsafe class FrameKernel
     /// <summary>4·|X[k]|², k = 0..N/2, of the frame starting at <paramref name="src"/>, into <paramref name="power"/>.</summary>
     private void PowerSpectrum(FeaturePlan plan, float* src, float[] power)
     {
-        LoadWindowed(plan, src);
-        LaneFft.Transform(_re, _im, plan.SubSize, plan.SubTwiddles);
-        Combine(plan);
+        fixed (Vector256<float>* re = _re, im = _im)
+        {
+            LoadWindowed(plan, src, re, im, 1);
+            LaneFft.Transform(ref *(Lanes256*)re, ref *(Lanes256*)im, plan.SubSize, plan.SubTwiddles);
+            Combine(plan, re, im, 1);
+        }
         RealSplit(plan, power);
+    }
+
+    /// <summary>
+    /// The same for the frames at <paramref name="src"/> and <paramref name="src"/> + hop, into
+    /// _power and _power2, their sub-transforms side by side in 512-bit vectors: half the
+    /// instructions of two 256-bit runs, the same arithmetic in every lane.
+    /// </summary>
+    private void PairPowerSpectra(FeaturePlan plan, float* src, int hop)
+    {
+        fixed (Vector512<float>* re = _pairRe, im = _pairIm)
+        {
+            // as 256-bit vectors, entry 2i is the low half of re[i] (frame A), 2i + 1 the high half (frame B)
+            var re256 = (Vector256<float>*)re;
+            var im256 = (Vector256<float>*)im;
+            LoadWindowed(plan, src, re256, im256, 2);
+            LoadWindowed(plan, src + hop, re256 + 1, im256 + 1, 2);
+            LaneFft.Transform(ref *(Lanes512*)re, ref *(Lanes512*)im, plan.SubSize, plan.SubTwiddles);
+            Combine(plan, re256, im256, 2);
+            RealSplit(plan, _power);
+            Combine(plan, re256 + 1, im256 + 1, 2);
+            RealSplit(plan, _power2);
+        }
     }
 
     /// <summary>
     /// Windowed samples packed as z[n] = x[2n] + i·x[2n+1], split into the eight sub-sequences
     /// z[8m + r] (lane l holds residue r = LaneResidue[l]), stored at the bit-reversed positions of
     /// m that the in-place FFT wants. The window sits at the start of the FFT frame; torch.stft
-    /// centres a short window instead, which is a circular shift: same |X|².
+    /// centres a short window instead, which is a circular shift: same |X|². Sub-transform entry j
+    /// goes to <paramref name="re"/>/<paramref name="im"/>[j·stride].
     /// </summary>
-    private void LoadWindowed(FeaturePlan plan, float* src)
+    private static void LoadWindowed(FeaturePlan plan, float* src, Vector256<float>* re, Vector256<float>* im, int stride)
     {
         const int block = 2 * Lanes;
         ref int rev = ref MemoryMarshal.GetArrayDataReference(plan.SubBitReverse);
-        ref var re = ref MemoryMarshal.GetArrayDataReference(_re);
-        ref var im = ref MemoryMarshal.GetArrayDataReference(_im);
         int win = plan.Config.WindowLength, sub = plan.SubSize;
         fixed (float* window = plan.Window)
         {
@@ -116,7 +161,8 @@ internal sealed unsafe class FrameKernel
             {
                 var a = Vector256.Load(src + m * block) * Vector256.Load(window + m * block);
                 var b = Vector256.Load(src + m * block + Lanes) * Vector256.Load(window + m * block + Lanes);
-                Deinterleave(a, b, out Unsafe.Add(ref re, Unsafe.Add(ref rev, m)), out Unsafe.Add(ref im, Unsafe.Add(ref rev, m)));
+                int r = Unsafe.Add(ref rev, m) * stride;
+                Deinterleave(a, b, out re[r], out im[r]);
             }
             if (m < sub && m * block < win)
             {
@@ -127,14 +173,15 @@ internal sealed unsafe class FrameKernel
                 new ReadOnlySpan<float>(src + m * block, win - m * block).CopyTo(new Span<float>(tail, block));
                 var a = Vector256.Load(tail) * Vector256.Load(window + m * block);
                 var b = Vector256.Load(tail + Lanes) * Vector256.Load(window + m * block + Lanes);
-                Deinterleave(a, b, out Unsafe.Add(ref re, Unsafe.Add(ref rev, m)), out Unsafe.Add(ref im, Unsafe.Add(ref rev, m)));
+                int r = Unsafe.Add(ref rev, m) * stride;
+                Deinterleave(a, b, out re[r], out im[r]);
                 m++;
             }
             for (; m < sub; m++)
             {
-                int r = Unsafe.Add(ref rev, m);
-                Unsafe.Add(ref re, r) = Vector256<float>.Zero;
-                Unsafe.Add(ref im, r) = Vector256<float>.Zero;
+                int r = Unsafe.Add(ref rev, m) * stride;
+                re[r] = Vector256<float>.Zero;
+                im[r] = Vector256<float>.Zero;
             }
         }
     }
@@ -158,10 +205,11 @@ internal sealed unsafe class FrameKernel
     /// <summary>
     /// Z[k + S·q] = Σ_r W_8^(rq) · W_Half^(rk) · Y_r[k] (S = SubSize): the twiddled sub-transform
     /// bins, transposed eight at a time so the residues r become eight vectors with bins k in the
-    /// lanes, then a radix-8 DFT across them, all on values the JIT keeps in registers. Leaves Z in
+    /// lanes, then a radix-8 DFT across them, all on values the JIT keeps in registers. Reads
+    /// sub-transform bin j at <paramref name="re"/>/<paramref name="im"/>[j·stride]; leaves Z in
     /// natural order in _zRe/_zIm, and Z[Half] = Z[0].
     /// </summary>
-    private void Combine(FeaturePlan plan)
+    private void Combine(FeaturePlan plan, Vector256<float>* re, Vector256<float>* im, int stride)
     {
         int sub = plan.SubSize, half = plan.Half;
         // sub-transforms shorter than eight bins (FFT sizes up to 64): the missing rows are zero
@@ -169,27 +217,27 @@ internal sealed unsafe class FrameKernel
         bool whole = sub >= Lanes;
         var partRe = stackalloc float[whole ? 0 : Lanes * Lanes];
         var partIm = stackalloc float[whole ? 0 : Lanes * Lanes];
-        fixed (Vector256<float>* re = _re, im = _im, twiddles = plan.LaneTwiddles)
+        fixed (Vector256<float>* twiddles = plan.LaneTwiddles)
         fixed (float* zRe = _zRe, zIm = _zIm)
         {
             float* dstRe = whole ? zRe : partRe, dstIm = whole ? zIm : partIm;
-            int stride = whole ? sub : Lanes;
+            int dstStride = whole ? sub : Lanes;
             for (int k0 = 0; k0 < sub; k0 += Lanes)
             {
                 var w = twiddles + 3 * k0;
-                var (r0, i0) = Row(re, im, w, k0, 0, sub);
-                var (r1, i1) = Row(re, im, w, k0, 1, sub);
-                var (r2, i2) = Row(re, im, w, k0, 2, sub);
-                var (r3, i3) = Row(re, im, w, k0, 3, sub);
-                var (r4, i4) = Row(re, im, w, k0, 4, sub);
-                var (r5, i5) = Row(re, im, w, k0, 5, sub);
-                var (r6, i6) = Row(re, im, w, k0, 6, sub);
-                var (r7, i7) = Row(re, im, w, k0, 7, sub);
+                var (r0, i0) = Row(re, im, stride, w, k0, 0, sub);
+                var (r1, i1) = Row(re, im, stride, w, k0, 1, sub);
+                var (r2, i2) = Row(re, im, stride, w, k0, 2, sub);
+                var (r3, i3) = Row(re, im, stride, w, k0, 3, sub);
+                var (r4, i4) = Row(re, im, stride, w, k0, 4, sub);
+                var (r5, i5) = Row(re, im, stride, w, k0, 5, sub);
+                var (r6, i6) = Row(re, im, stride, w, k0, 6, sub);
+                var (r7, i7) = Row(re, im, stride, w, k0, 7, sub);
                 // a[l] lane j = bin k0 + j of the residue LaneResidue[l] (lanes past SubSize are unused)
                 LaneFft.Transpose8(r0, r1, r2, r3, r4, r5, r6, r7, out var a0, out var a1, out var a2, out var a3, out var a4, out var a5, out var a6, out var a7);
                 LaneFft.Transpose8(i0, i1, i2, i3, i4, i5, i6, i7, out var b0, out var b1, out var b2, out var b3, out var b4, out var b5, out var b6, out var b7);
                 // LaneResidue is an involution: residue r sits at LaneResidue[r]
-                Radix8(a0, b0, a1, b1, a4, b4, a5, b5, a2, b2, a3, b3, a6, b6, a7, b7, dstRe + k0, dstIm + k0, stride);
+                Radix8(a0, b0, a1, b1, a4, b4, a5, b5, a2, b2, a3, b3, a6, b6, a7, b7, dstRe + k0, dstIm + k0, dstStride);
             }
             if (!whole)
                 for (int q = 0; q < Lanes; q++)
@@ -206,9 +254,9 @@ internal sealed unsafe class FrameKernel
     /// <summary>Sub-transform bin k0 + i of every lane times its twiddle; zero past the last bin.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (Vector256<float> Re, Vector256<float> Im) Row(
-        Vector256<float>* re, Vector256<float>* im, Vector256<float>* w, int k0, int i, int sub) =>
+        Vector256<float>* re, Vector256<float>* im, int stride, Vector256<float>* w, int k0, int i, int sub) =>
         k0 + i < sub
-            ? LaneFft.Multiply(re[k0 + i], im[k0 + i], w[3 * i], w[3 * i + 1], w[3 * i + 2])
+            ? LaneFft.Multiply(re[(k0 + i) * stride], im[(k0 + i) * stride], w[3 * i], w[3 * i + 1], w[3 * i + 2])
             : (Vector256<float>.Zero, Vector256<float>.Zero);
 
     /// <summary>

@@ -61,11 +61,18 @@ internal static unsafe class LaneFft
     /// four sub-transforms of a radix-4 group at a, a+h, a+2h, a+3h are those of the indices
     /// ≡ 0, 2, 1, 3 (mod 4), hence the twiddle powers 0, 2, 1, 3.
     /// </summary>
-    public static void Transform(Vector256<float>[] real, Vector256<float>[] imaginary, int size, float[] twiddles)
+    public static void Transform(Vector256<float>[] real, Vector256<float>[] imaginary, int size, float[] twiddles) =>
+        Transform(ref Unsafe.As<Vector256<float>, Lanes256>(ref MemoryMarshal.GetArrayDataReference(real)),
+            ref Unsafe.As<Vector256<float>, Lanes256>(ref MemoryMarshal.GetArrayDataReference(imaginary)), size, twiddles);
+
+    /// <summary>
+    /// The same transform over vectors of any width (<see cref="Lanes256"/>, <see cref="Lanes512"/>): the
+    /// same arithmetic in every lane, so a lane's result does not depend on the width.
+    /// </summary>
+    public static void Transform<T>(ref T re, ref T im, int size, float[] twiddles)
+        where T : unmanaged, ILaneVector<T>
     {
         int h = FirstRadix4Span(size);
-        ref var re = ref MemoryMarshal.GetArrayDataReference(real);
-        ref var im = ref MemoryMarshal.GetArrayDataReference(imaginary);
 
         if (h == 2)
         {
@@ -98,15 +105,15 @@ internal static unsafe class LaneFft
             for (int j = 0; j < h; j++, tw = ref Unsafe.Add(ref tw, 9))
             {
                 // W^j, W^2j, W^3j
-                var w1r = Vector256.Create(tw);
-                var w1i = Vector256.Create(Unsafe.Add(ref tw, 1));
-                var w1n = Vector256.Create(Unsafe.Add(ref tw, 2));
-                var w2r = Vector256.Create(Unsafe.Add(ref tw, 3));
-                var w2i = Vector256.Create(Unsafe.Add(ref tw, 4));
-                var w2n = Vector256.Create(Unsafe.Add(ref tw, 5));
-                var w3r = Vector256.Create(Unsafe.Add(ref tw, 6));
-                var w3i = Vector256.Create(Unsafe.Add(ref tw, 7));
-                var w3n = Vector256.Create(Unsafe.Add(ref tw, 8));
+                var w1r = T.Broadcast(tw);
+                var w1i = T.Broadcast(Unsafe.Add(ref tw, 1));
+                var w1n = T.Broadcast(Unsafe.Add(ref tw, 2));
+                var w2r = T.Broadcast(Unsafe.Add(ref tw, 3));
+                var w2i = T.Broadcast(Unsafe.Add(ref tw, 4));
+                var w2n = T.Broadcast(Unsafe.Add(ref tw, 5));
+                var w3r = T.Broadcast(Unsafe.Add(ref tw, 6));
+                var w3i = T.Broadcast(Unsafe.Add(ref tw, 7));
+                var w3n = T.Broadcast(Unsafe.Add(ref tw, 8));
                 for (int a = j; a < size; a += 4 * h)
                 {
                     ref var r = ref Unsafe.Add(ref re, a);
@@ -126,9 +133,8 @@ internal static unsafe class LaneFft
     /// X[j + qh] = A0 + (-i)^q·T1 + (-1)^q·T2 + i^q·T3, written to r/i at offsets 0, h, 2h, 3h.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Butterfly4(ref Vector256<float> r, ref Vector256<float> i, int h,
-        Vector256<float> a0r, Vector256<float> a0i, Vector256<float> t1r, Vector256<float> t1i,
-        Vector256<float> t2r, Vector256<float> t2i, Vector256<float> t3r, Vector256<float> t3i)
+    public static void Butterfly4<T>(ref T r, ref T i, int h, T a0r, T a0i, T t1r, T t1i, T t2r, T t2i, T t3r, T t3i)
+        where T : unmanaged, ILaneVector<T>
     {
         var s02r = a0r + t2r; var s02i = a0i + t2i;
         var d02r = a0r - t2r; var d02i = a0i - t2i;
@@ -146,9 +152,18 @@ internal static unsafe class LaneFft
 
     /// <summary>x·w with w given as (re, im, -im): two multiplications and two fused multiply-adds.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (T Re, T Im) Multiply<T>(T xr, T xi, T wr, T wi, T wn)
+        where T : unmanaged, ILaneVector<T> =>
+        (T.MultiplyAdd(xr, wr, xi * wn), T.MultiplyAdd(xr, wi, xi * wr));
+
+    /// <inheritdoc cref="Multiply{T}"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (Vector256<float> Re, Vector256<float> Im) Multiply(
-        Vector256<float> xr, Vector256<float> xi, Vector256<float> wr, Vector256<float> wi, Vector256<float> wn) =>
-        (Vector256.FusedMultiplyAdd(xr, wr, xi * wn), Vector256.FusedMultiplyAdd(xr, wi, xi * wr));
+        Vector256<float> xr, Vector256<float> xi, Vector256<float> wr, Vector256<float> wi, Vector256<float> wn)
+    {
+        var (re, im) = Multiply(new Lanes256(xr), new Lanes256(xi), new Lanes256(wr), new Lanes256(wi), new Lanes256(wn));
+        return (re.Value, im.Value);
+    }
 
     /// <summary>columns[j] lane l = src[offsets[l] + j], j &lt; 8.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

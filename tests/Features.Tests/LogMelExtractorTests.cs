@@ -76,6 +76,55 @@ public class LogMelExtractorTests
     }
 
     [Theory]
+    [InlineData("reference16k")]
+    [InlineData("telephone8k")]
+    [InlineData("sparse")]
+    [InlineData("tiny")]
+    public void Process_FramePairsOn512BitVectors_IdenticalTo256Bit(string configName)
+    {
+        // where the CPU has no AVX-512 the 512-bit code still runs (the runtime emulates it), so
+        // both code paths are compared on every machine
+        var config = configName switch
+        {
+            "reference16k" => FeatureConfig.Reference16k,
+            "telephone8k" => FeatureConfig.Telephone8k,
+            "sparse" => SparseFrames,
+            _ => new FeatureConfig(8000, 32, 21, 10, 5, 0f, 3500f, 1e-6f, 5), // sub-transforms of one bin
+        };
+        var signal = Noise(config.SampleRate + 71, seed: 5);
+
+        float[] Run(int width)
+        {
+            FrameKernel.PairWidth = width;
+            try
+            {
+                var extractor = new LogMelExtractor(config);
+                var rows = new List<float>();
+                // two hops per chunk (two frames per call, the live case) and odd lengths in turn
+                int[] chunks = [2 * config.HopLength, 2 * config.HopLength + 1, 3 * config.HopLength - 1, 1];
+                for (int at = 0, i = 0; at < signal.Length; at += chunks[i++ % chunks.Length])
+                {
+                    var piece = signal.AsSpan(at, Math.Min(chunks[i % chunks.Length], signal.Length - at));
+                    var output = new float[extractor.MaxFrames(piece.Length) * config.MelBands];
+                    extractor.Process(piece, output);
+                    rows.AddRange(output);
+                }
+                return [.. rows];
+            }
+            finally
+            {
+                FrameKernel.PairWidth = 0;
+            }
+        }
+
+        var narrow = Run(256);
+        var wide = Run(512);
+
+        Assert.True(narrow.Length > 20 * config.MelBands);
+        Assert.Equal(narrow, wide);
+    }
+
+    [Theory]
     [InlineData(16000, 5)]
     [InlineData(16000, 30)]
     [InlineData(16000, 58)]
