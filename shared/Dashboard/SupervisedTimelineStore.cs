@@ -21,6 +21,12 @@ public sealed partial class SupervisedTimelineStore(ITimelineStore inner, AlertM
         live.Publish(window.Stream.Tenant, window.Stream.CallId);
     }
 
+    public async ValueTask SetMetadataAsync(string tenant, string callId, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
+    {
+        await inner.SetMetadataAsync(tenant, callId, metadata, cancellationToken).ConfigureAwait(false);
+        live.Publish(tenant, callId);
+    }
+
     public async ValueTask CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken)
     {
         await inner.CompleteStreamAsync(stream, cancellationToken).ConfigureAwait(false);

@@ -35,6 +35,18 @@ public sealed class InMemoryTimelineStore : ITimelineStore
         return ValueTask.CompletedTask;
     }
 
+    public ValueTask SetMetadataAsync(string tenant, string callId, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock)
+        {
+            var call = Call(tenant, callId);
+            foreach (var (key, value) in metadata) call.Metadata.TryAdd(key, value);
+        }
+        return ValueTask.CompletedTask;
+    }
+
     public ValueTask CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -57,7 +69,7 @@ public sealed class InMemoryTimelineStore : ITimelineStore
             var speakers = call.Speakers
                 .Select(s => new SpeakerWindows(s.Name, s.Role, [.. s.Windows.Values], s.IsComplete))
                 .ToList();
-            return ValueTask.FromResult<CallWindows?>(new CallWindows(callId, speakers));
+            return ValueTask.FromResult<CallWindows?>(new CallWindows(callId, speakers, new Dictionary<string, string>(call.Metadata)));
         }
     }
 
@@ -70,7 +82,7 @@ public sealed class InMemoryTimelineStore : ITimelineStore
             IReadOnlyList<CallInfo> calls = _calls.Values
                 .Where(c => c.Tenant == tenant)
                 .OrderByDescending(c => c.LastUpdate)
-                .Select(c => new CallInfo(c.Id, [.. c.Speakers.Select(s => s.Name)], !c.HasEnded, c.LastUpdate))
+                .Select(c => new CallInfo(c.Id, [.. c.Speakers.Select(s => s.Name)], !c.HasEnded, c.LastUpdate, new Dictionary<string, string>(c.Metadata)))
                 .ToList();
             return ValueTask.FromResult(calls);
         }
@@ -84,14 +96,20 @@ public sealed class InMemoryTimelineStore : ITimelineStore
         lock (_lock) return ValueTask.FromResult(_calls.Remove((tenant, callId)));
     }
 
-    private SpeakerState Speaker(StreamKey stream, SpeakerRole role)
+    private CallState Call(string tenant, string callId)
     {
-        if (!_calls.TryGetValue((stream.Tenant, stream.CallId), out var call))
+        if (!_calls.TryGetValue((tenant, callId), out var call))
         {
-            call = new CallState(stream.Tenant, stream.CallId);
-            _calls.Add((stream.Tenant, stream.CallId), call);
+            call = new CallState(tenant, callId);
+            _calls.Add((tenant, callId), call);
         }
         call.LastUpdate = _time.GetUtcNow();
+        return call;
+    }
+
+    private SpeakerState Speaker(StreamKey stream, SpeakerRole role)
+    {
+        var call = Call(stream.Tenant, stream.CallId);
         var speaker = call.Speakers.Find(s => s.Name == stream.Speaker);
         if (speaker is null)
         {
@@ -113,6 +131,7 @@ public sealed class InMemoryTimelineStore : ITimelineStore
         public string Tenant { get; } = tenant;
         public string Id { get; } = id;
         public List<SpeakerState> Speakers { get; } = [];
+        public Dictionary<string, string> Metadata { get; } = new(StringComparer.Ordinal);
         public DateTimeOffset LastUpdate { get; set; }
         public bool HasEnded => Speakers.Count > 0 && Speakers.TrueForAll(s => s.IsComplete);
     }
