@@ -6,7 +6,8 @@ using Streaming.Timelines;
 namespace Streaming.Pipeline;
 
 /// <summary>
-/// Writes classified windows into the timeline store; the store's writes are idempotent, so replays are harmless. Each window
+/// Writes classified windows into the timeline store; the store's writes are idempotent, so replays are harmless (and, since the store
+/// says whether a write stored anything new, silent: no notification, no call bumped to the top of the live wall). Each window
 /// is handled inside a log scope naming its tenant, call and stream, so whatever the store, alerts or archive log about it says whose it is.
 /// </summary>
 public sealed partial class AggregatorStage(ITimelineStore store, ILogger? logger = null) : IStage<EmotionWindow>
@@ -19,9 +20,9 @@ public sealed partial class AggregatorStage(ITimelineStore store, ILogger? logge
         {
             using var scope = _logger.BeginScope(new StreamLogScope(window.Stream));
             await store.AppendAsync(window, cancellationToken).ConfigureAwait(false);
-            if (!window.IsFinal) continue;
-            await store.CompleteStreamAsync(window.Stream, cancellationToken).ConfigureAwait(false);
-            LogStreamEnded(_logger, window.Stream.ToString(), window.Index);
+            // Even when the final window was stored before: a crash may have come between storing it and ending the stream.
+            if (window.IsFinal && await store.CompleteStreamAsync(window.Stream, cancellationToken).ConfigureAwait(false))
+                LogStreamEnded(_logger, window.Stream.ToString(), window.Index);
         }
     }
 

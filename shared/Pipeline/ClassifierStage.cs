@@ -19,6 +19,10 @@ public sealed class ClassifierStage(ClassifierEngine engine, IMessageSink<Emotio
 
     public void DropCall(string callId) => engine.DropCall(callId);
 
+    /// <summary>Ends the stream as its final message would have (<see cref="ClassifierEngine.EndStream"/>) and publishes the tail.</summary>
+    public ValueTask EndStreamAsync(StreamKey stream, CancellationToken cancellationToken) =>
+        engine.EndStream(stream) ? PublishAsync(cancellationToken) : ValueTask.CompletedTask;
+
     public async ValueTask HandleAsync(IReadOnlyList<FeatureFrames> batch, CancellationToken cancellationToken)
     {
         foreach (var frames in batch)
@@ -33,6 +37,11 @@ public sealed class ClassifierStage(ClassifierEngine engine, IMessageSink<Emotio
             }
         }
 
+        await PublishAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask PublishAsync(CancellationToken cancellationToken)
+    {
         _results.Clear();
         engine.Flush(_results);
         foreach (var window in _results) await sink.PublishAsync(window, cancellationToken).ConfigureAwait(false);

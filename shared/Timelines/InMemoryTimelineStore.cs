@@ -22,28 +22,33 @@ public sealed class InMemoryTimelineStore : ITimelineStore
         _maxEndedCalls = maxEndedCalls;
     }
 
-    public ValueTask AppendAsync(EmotionWindow window, CancellationToken cancellationToken)
+    /// <summary>Stores the window unless its index is stored already (no retention here: nothing is refused for its age).</summary>
+    public ValueTask<bool> AppendAsync(EmotionWindow window, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(window);
         cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
-            var speaker = Speaker(window.Stream, window.Role);
-            speaker.Windows.TryAdd(window.Index, window);
+            var (call, speaker) = Speaker(window.Stream, window.Role);
+            if (!speaker.Windows.TryAdd(window.Index, window)) return ValueTask.FromResult(false);
+            call.LastUpdate = _time.GetUtcNow();
             if (speaker.Role == SpeakerRole.Unknown) speaker.Role = window.Role;
         }
-        return ValueTask.CompletedTask;
+        return ValueTask.FromResult(true);
     }
 
-    public ValueTask CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken)
+    public ValueTask<bool> CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
-            Speaker(stream, SpeakerRole.Unknown).IsComplete = true;
+            var (call, speaker) = Speaker(stream, SpeakerRole.Unknown);
+            if (speaker.IsComplete) return ValueTask.FromResult(false);
+            speaker.IsComplete = true;
+            call.LastUpdate = _time.GetUtcNow();
             EvictEndedCalls();
         }
-        return ValueTask.CompletedTask;
+        return ValueTask.FromResult(true);
     }
 
     public ValueTask<CallWindows?> GetCallAsync(string tenant, string callId, CancellationToken cancellationToken)
@@ -84,21 +89,21 @@ public sealed class InMemoryTimelineStore : ITimelineStore
         lock (_lock) return ValueTask.FromResult(_calls.Remove((tenant, callId)));
     }
 
-    private SpeakerState Speaker(StreamKey stream, SpeakerRole role)
+    /// <summary>The stream's speaker, created with its call when new (the call's last update then starts now).</summary>
+    private (CallState Call, SpeakerState Speaker) Speaker(StreamKey stream, SpeakerRole role)
     {
         if (!_calls.TryGetValue((stream.Tenant, stream.CallId), out var call))
         {
-            call = new CallState(stream.Tenant, stream.CallId);
+            call = new CallState(stream.Tenant, stream.CallId) { LastUpdate = _time.GetUtcNow() };
             _calls.Add((stream.Tenant, stream.CallId), call);
         }
-        call.LastUpdate = _time.GetUtcNow();
         var speaker = call.Speakers.Find(s => s.Name == stream.Speaker);
         if (speaker is null)
         {
             speaker = new SpeakerState(stream.Speaker, role);
             call.Speakers.Add(speaker);
         }
-        return speaker;
+        return (call, speaker);
     }
 
     private void EvictEndedCalls()
