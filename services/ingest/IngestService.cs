@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using Streaming.Contracts;
@@ -43,7 +44,25 @@ internal sealed class KafkaAudioSinkFactory(KafkaPublisher publisher, IOptions<K
 
     private sealed class Sink(KafkaMessageSink<AudioChunk> sink) : ICallAudioSink
     {
-        public ValueTask PublishAsync(AudioChunk message, CancellationToken cancellationToken) => sink.PublishAsync(message, cancellationToken);
+        /// <summary>
+        /// Each chunk starts its own trace (its journey through the stages to the stored window), linked to the call's request
+        /// span: parented on the request, a call of an hour would be one trace of tens of thousands of spans.
+        /// </summary>
+        public ValueTask PublishAsync(AudioChunk message, CancellationToken cancellationToken)
+        {
+            var call = Activity.Current;
+            Activity.Current = null; // a root span, not a child of the request
+            try
+            {
+                using var chunk = KafkaInstrumentation.Source.StartActivity($"publish {sink.Topic}", ActivityKind.Producer, default(ActivityContext),
+                    links: call is null ? null : [new ActivityLink(call.Context)]);
+                return sink.PublishAsync(message, cancellationToken); // the envelope takes the chunk's span before the first await
+            }
+            finally
+            {
+                Activity.Current = call;
+            }
+        }
 
         public Task DeliveredAsync(CancellationToken cancellationToken) => sink.LastDelivery.WaitAsync(cancellationToken);
     }

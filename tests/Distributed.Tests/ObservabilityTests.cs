@@ -31,6 +31,11 @@ public sealed partial class ObservabilityTests
             && t.Where(s => s.Name.StartsWith("process ", StringComparison.Ordinal)).All(span => t.Any(parent => parent.SpanId == span.ParentSpanId));
         await Wait.UntilAsync(() => collector.Spans.ToArray().GroupBy(s => s.TraceId).Any(Complete),
             "one trace with spans from ingest, featurizer, classifier and aggregator, each batch span's parent in it", 60);
+        // One trace per chunk, not per call: every chunk ingest published is the root of a trace of its own.
+        var published = collector.Spans.Where(s => s.Service == "ingest" && s.Name.StartsWith("publish ", StringComparison.Ordinal)).ToList();
+        Assert.True(published.Count > 1, $"{published.Count} chunk publish spans from ingest");
+        Assert.All(published, span => Assert.Equal("", span.ParentSpanId));
+        Assert.Equal(published.Count, published.Select(s => s.TraceId).Distinct().Count());
 
         // Lag comes from librdkafka statistics every 5 s: wait for one report after the call went through.
         var exported = new HashSet<string>();

@@ -101,7 +101,7 @@ public sealed class InMemoryAlertStoreTests : AlertStoreContractTests
 
 public sealed class RedisAlertStoreTests : AlertStoreContractTests, IDisposable
 {
-    private readonly ConnectionMultiplexer _redis = ConnectionMultiplexer.Connect(RedisServer.Endpoint);
+    private readonly ConnectionMultiplexer _redis = ConnectionMultiplexer.Connect(TestServers.RedisEndpoint);
 
     // Each test its own key prefix: tests share the server, never keys.
     protected override IAlertStore CreateStore() => new RedisAlertStore(_redis, $"test-{Guid.NewGuid():N}:", TimeSpan.FromMinutes(5), Time);

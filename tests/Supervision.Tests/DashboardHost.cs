@@ -30,6 +30,11 @@ internal sealed class DashboardHost : IAsyncDisposable
 
     public LiveUpdates Live => _app.Services.GetRequiredService<LiveUpdates>();
 
+    /// <summary>The live streams as the endpoints run them, for a reader the test paces itself.</summary>
+    public LiveViews Views => _app.Services.GetRequiredService<LiveViews>();
+
+    public Tenant Tenant(string id) => _app.Services.GetRequiredService<TenantRegistry>().Find(id)!;
+
     public Uri BaseAddress => new(_app.Urls.First());
 
     public static async Task<DashboardHost> StartAsync(string? archiveDirectory = null)

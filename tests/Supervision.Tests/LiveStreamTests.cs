@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.ServerSentEvents;
 using System.Text.Json;
 using Streaming.Contracts;
 using Streaming.Dashboard;
@@ -13,7 +14,7 @@ public sealed class LiveStreamTests
         return w with { Stream = new StreamKey(tenant, call, speaker) };
     }
 
-    private static long IndexOf(System.Net.ServerSentEvents.SseItem<string> item) =>
+    private static long IndexOf(SseItem<string> item) =>
         JsonDocument.Parse(item.Data).RootElement.GetProperty("window").GetProperty("index").GetInt64();
 
     [Fact]
@@ -182,5 +183,44 @@ public sealed class LiveStreamTests
         await using var reader = await host.OpenAsync(DashboardHost.KeyA, "/api/live/calls/c1");
         var windows = (await reader.ReadUntilAsync("summary")).Count(e => e.EventType == "window");
         Assert.Equal(20_000, windows);
+    }
+
+    [Fact]
+    public async Task SlowReader_FallsMoreThanItsBufferBehind_GetsResyncThenTheWholeCallWithoutGap()
+    {
+        await using var host = await DashboardHost.StartAsync();
+        var tenant = host.Tenant("tenant-a");
+        for (var i = 0; i < 3; i++) await host.Store.AppendAsync(Window("tenant-a", "c1", i), default);
+        // The streams as the endpoints run them, read by a consumer that stops between events (a browser that stopped reading).
+        await using var call = host.Views.CallAsync(tenant, "c1", null, default).GetAsyncEnumerator();
+        await using var wall = host.Views.WallAsync(tenant, default).GetAsyncEnumerator();
+        Assert.Equal([0, 1, 2], (await ReadUntilAsync(call, "alerts")).Where(e => e.EventType == "window").Select(IndexOf));
+        Assert.Equal("snapshot", (await ReadUntilAsync(wall, "snapshot"))[^1].EventType);
+
+        var written = 3 + LiveUpdates.SubscriberCapacity + 1;
+        for (var i = 3; i < written; i++) await host.Store.AppendAsync(Window("tenant-a", "c1", i), default);
+
+        // Not more memory: a resync, then every window from the first, each once; the wall starts over with a snapshot.
+        var after = await ReadUntilAsync(call, "summary");
+        Assert.Equal("resync", after[0].EventType);
+        Assert.Equal(Enumerable.Range(0, written).Select(i => (long)i), after.Where(e => e.EventType == "window").Select(IndexOf));
+        var wallAfter = await ReadUntilAsync(wall, "snapshot");
+        Assert.Equal(["snapshot"], wallAfter.Select(e => e.EventType));
+        Assert.Equal("c1", JsonDocument.Parse(wallAfter[0].Data).RootElement.EnumerateArray().Single().GetProperty("callId").GetString());
+    }
+
+    /// <summary>Events of a stream up to and including the first of <paramref name="type"/>; keep-alives skipped.</summary>
+    private static async Task<List<SseItem<string>>> ReadUntilAsync(
+        IAsyncEnumerator<SseItem<string>> events, string type)
+    {
+        var read = new List<SseItem<string>>();
+        while (await events.MoveNextAsync().AsTask().WaitAsync(TimeSpan.FromMinutes(1))) // a guard against a hang
+        {
+            if (events.Current.EventType == "ping") continue;
+            read.Add(events.Current);
+            if (events.Current.EventType == type) return read;
+        }
+        Assert.Fail($"the stream ended before '{type}'");
+        return read;
     }
 }

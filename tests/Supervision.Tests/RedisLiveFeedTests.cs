@@ -7,7 +7,7 @@ namespace Streaming.Tests.Supervision;
 /// <summary>The aggregator's live views hear about every call, whichever instance stored it: through Redis pub/sub.</summary>
 public sealed class RedisLiveFeedTests : IDisposable
 {
-    private readonly ConnectionMultiplexer _redis = ConnectionMultiplexer.Connect(RedisServer.Endpoint);
+    private readonly ConnectionMultiplexer _redis = ConnectionMultiplexer.Connect(TestServers.RedisEndpoint);
 
     [Fact]
     public async Task TimelineUpdateAndAlert_PublishedByAnotherInstance_NotifyTheTenantsViews()
@@ -22,7 +22,7 @@ public sealed class RedisLiveFeedTests : IDisposable
         using var tenantB = live.Subscribe("tenant-b", null);
 
         // What another aggregator's RedisTimelineStore publishes after a write (TimelineUpdate as JSON), and an alert it stores.
-        using var other = await ConnectionMultiplexer.ConnectAsync(RedisServer.Endpoint);
+        using var other = await ConnectionMultiplexer.ConnectAsync(TestServers.RedisEndpoint);
         await other.GetSubscriber().PublishAsync(updates,
             """{"callId":"c1","speaker":"customer","index":3,"isFinal":false,"eventTime":"2026-11-30T09:00:05+00:00","tenant":"tenant-a"}""");
         await other.GetSubscriber().PublishAsync(updates, "not json");

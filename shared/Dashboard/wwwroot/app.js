@@ -77,21 +77,30 @@ function legend(target) {
 
 function labelChip(label) { return el('span', { class: `label label-${label}` }, label); }
 
+// The customer's angry probability (0-1) as a filled line. Drawn in its own units at the CSS aspect ratio (5:1), so it scales
+// evenly with the font; a hairline in a viewBox one unit high (the first version, with non-scaling-stroke) rendered too
+// faint to read. The frame marks 0 and 1, the filled area makes a short rise visible at a glance.
+const SPARK = { width: 160, height: 32, pad: 3 };
 function sparkline(values) {
   const ns = 'http://www.w3.org/2000/svg';
+  const { width, height, pad } = SPARK;
   const svg = document.createElementNS(ns, 'svg');
   svg.setAttribute('class', 'spark');
-  svg.setAttribute('viewBox', `0 0 ${Math.max(values.length - 1, 1)} 1`);
-  svg.setAttribute('preserveAspectRatio', 'none');
+  svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
   svg.setAttribute('role', 'img');
-  svg.setAttribute('aria-label', `angry probability over the last ${values.length} windows`);
-  const line = document.createElementNS(ns, 'polyline');
-  line.setAttribute('points', values.map((v, i) => `${i},${1 - v}`).join(' '));
-  line.setAttribute('fill', 'none');
-  line.setAttribute('stroke', COLOURS.angry);
-  line.setAttribute('stroke-width', '1.5');
-  line.setAttribute('vector-effect', 'non-scaling-stroke');
-  svg.append(line);
+  const latest = values.length ? Math.round(100 * values[values.length - 1]) : 0;
+  svg.setAttribute('aria-label', `angry probability over the last ${values.length} windows, now ${latest}%`);
+  const shape = (tag, attrs) => { const n = document.createElementNS(ns, tag); for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v); svg.append(n); };
+  shape('rect', { x: 0.5, y: 0.5, width: width - 1, height: height - 1, fill: '#fff', stroke: '#bbb', 'stroke-width': 1 });
+  if (values.length) {
+    const series = values.length === 1 ? [values[0], values[0]] : values;
+    const step = (width - 2 * pad) / (series.length - 1);
+    const y = v => (pad + (1 - Math.min(Math.max(v, 0), 1)) * (height - 2 * pad)).toFixed(1);
+    const points = series.map((v, i) => `${(pad + i * step).toFixed(1)},${y(v)}`);
+    const base = height - pad;
+    shape('polygon', { points: `${pad},${base} ${points.join(' ')} ${width - pad},${base}`, fill: COLOURS.angry, 'fill-opacity': 0.3 });
+    shape('polyline', { points: points.join(' '), fill: 'none', stroke: COLOURS.angry, 'stroke-width': 2.5, 'stroke-linejoin': 'round' });
+  }
   return svg;
 }
 
