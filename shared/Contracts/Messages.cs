@@ -18,7 +18,8 @@ public readonly record struct StreamKey(string Tenant, string CallId, string Spe
 /// <summary>
 /// A chunk of one speaker's audio, canonical 8 kHz mono float in [-1, 1]. <see cref="Sequence"/>
 /// counts chunks per stream from 0; a consumer that has seen a sequence ignores it again (idempotent).
-/// The last chunk of a stream has <see cref="IsFinal"/> set (its samples may be empty).
+/// The last chunk of a stream has <see cref="IsFinal"/> set (its samples may be empty). <see cref="Metadata"/> (the call's
+/// metadata from the platform: agent, queue, platform ids) rides on each stream's first chunk only, null on the others.
 /// </summary>
 public sealed record AudioChunk(
     StreamKey Stream,
@@ -28,14 +29,16 @@ public sealed record AudioChunk(
     int SampleRate,
     float[] Samples,
     bool IsFinal,
-    DateTimeOffset EventTime) : IStreamMessage
+    DateTimeOffset EventTime,
+    IReadOnlyDictionary<string, string>? Metadata = null) : IStreamMessage
 {
     public const string Topic = "audio-chunks.v1";
 }
 
 /// <summary>
 /// Consecutive log-mel frames of one stream, row-major [FrameCount, MelBands].
-/// <see cref="FirstFrame"/> is the stream-wide index of the first row.
+/// <see cref="FirstFrame"/> is the stream-wide index of the first row. <see cref="Metadata"/>: the call metadata its audio
+/// chunk carried (the stream's first message only).
 /// </summary>
 public sealed record FeatureFrames(
     StreamKey Stream,
@@ -46,7 +49,8 @@ public sealed record FeatureFrames(
     int MelBands,
     float[] LogMel,
     bool IsFinal,
-    DateTimeOffset EventTime) : IStreamMessage
+    DateTimeOffset EventTime,
+    IReadOnlyDictionary<string, string>? Metadata = null) : IStreamMessage
 {
     public const string Topic = "feature-frames.v1";
 }
@@ -55,6 +59,7 @@ public sealed record FeatureFrames(
 /// One classified window of one stream. <see cref="Label"/> is this window's own argmax (or
 /// <see cref="Silence"/>); <see cref="VotedLabel"/> is the majority over the recent windows, which is what
 /// the timeline reports. <see cref="Probabilities"/> follow the model's label order and are empty for silence.
+/// <see cref="Metadata"/>: the call metadata, on the first window the classifier publishes after the frames that carried it.
 /// </summary>
 public sealed record EmotionWindow(
     StreamKey Stream,
@@ -67,7 +72,8 @@ public sealed record EmotionWindow(
     float Confidence,
     float[] Probabilities,
     bool IsFinal,
-    DateTimeOffset EventTime) : IStreamMessage
+    DateTimeOffset EventTime,
+    IReadOnlyDictionary<string, string>? Metadata = null) : IStreamMessage
 {
     public const string Topic = "emotion-windows.v1";
     public const string Silence = "silence";

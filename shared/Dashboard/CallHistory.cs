@@ -29,12 +29,13 @@ public sealed class CallHistory(ITimelineStore store, IAlertStore alerts, Timeli
             if (after is { } a && (info.LastUpdate > a.Time || (info.LastUpdate == a.Time && string.CompareOrdinal(info.CallId, a.CallId) <= 0))) continue;
             if (query.State == "ended" && info.IsActive || query.State == "active" && !info.IsActive) continue;
             if (query.From is { } from && info.LastUpdate < from || query.To is { } to && info.LastUpdate > to) continue;
+            // Agent and queue come with the call index's entry (Redis: the call's meta hash), before the windows are read.
+            var assignment = CallAssignment.From(info.Metadata);
+            if (query.Agent is { Length: > 0 } agent && assignment?.AgentId != agent) continue;
+            if (query.Queue is { Length: > 0 } queue && assignment?.Queue != queue) continue;
             if (page.Count == query.Limit) return new HistoryPage(page, EncodeCursor(last!));
             var call = await store.GetCallAsync(tenant, info.CallId, cancellationToken).ConfigureAwait(false);
             if (call is null) continue;
-            var assignment = (CallAssignment?)null;
-            if (query.Agent is { Length: > 0 } agent && assignment?.AgentId != agent) continue;
-            if (query.Queue is { Length: > 0 } queue && assignment?.Queue != queue) continue;
             var customer = LiveModels.Customer(call);
             var dominant = customer is null ? null
                 : builder.Summarize(builder.BuildSpeaker(customer.Speaker, customer.Role, customer.Windows, customer.IsComplete)).DominantEmotion;

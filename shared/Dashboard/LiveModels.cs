@@ -70,5 +70,15 @@ internal static class LiveModels
         customerOnly && call.Speakers.All(s => s.Role != SpeakerRole.Agent) ? NotAnalysedByPolicy : null);
 }
 
-/// <summary>Who handles the call, from the call metadata the platform sent (AudioHook participant/customConfig, Twilio customParameters).</summary>
-public sealed record CallAssignment(string? AgentId, string? Queue);
+/// <summary>
+/// Who handles the call, from the call metadata the platform sent: the keys <c>agentId</c> and <c>queue</c> (Twilio
+/// customParameters, AudioHook customConfig, the native start's metadata).
+/// </summary>
+public sealed record CallAssignment(string? AgentId, string? Queue)
+{
+    public const string AgentKey = "agentId";
+    public const string QueueKey = "queue";
+
+    public static CallAssignment? From(IReadOnlyDictionary<string, string>? metadata) => metadata is null ? null
+        : new CallAssignment(metadata.GetValueOrDefault(AgentKey), metadata.GetValueOrDefault(QueueKey));
+}

@@ -86,7 +86,7 @@ public sealed class LiveViews(ITimelineStore store, IAlertStore alerts, LiveUpda
                     cursor = new Cursor();
                     yield return DashboardEndpoints.Event("resync", new { callId });
                 }
-                var callHeader = DashboardEndpoints.Event("call", LiveModels.Header(call, null, tenant.CustomerOnly));
+                var callHeader = DashboardEndpoints.Event("call", LiveModels.Header(call, CallAssignment.From(call.Metadata), tenant.CustomerOnly));
                 if (callHeader.Data != header)
                 {
                     header = callHeader.Data;
@@ -126,7 +126,7 @@ public sealed class LiveViews(ITimelineStore store, IAlertStore alerts, LiveUpda
         var call = await store.GetCallAsync(tenant, callId, cancellationToken).ConfigureAwait(false);
         if (call is null) return null;
         var callAlerts = await alerts.ListAsync(tenant, callId, cancellationToken).ConfigureAwait(false);
-        return LiveModels.Wall(call, null, null, callAlerts, builder, _angryIndex, storedAt);
+        return LiveModels.Wall(call, null, CallAssignment.From(call.Metadata), callAlerts, builder, _angryIndex, storedAt);
     }
 
     /// <summary>

@@ -22,6 +22,12 @@ public sealed partial class SupervisedTimelineStore(ITimelineStore inner, AlertM
         return true;
     }
 
+    public async ValueTask SetMetadataAsync(string tenant, string callId, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
+    {
+        await inner.SetMetadataAsync(tenant, callId, metadata, cancellationToken).ConfigureAwait(false);
+        live.Publish(tenant, callId);
+    }
+
     /// <summary>
     /// Marks the stream ended and, when the whole call has, archives it. The archive is written again when a replay ends a stream
     /// already ended (a crash may have come between the two; rewriting a call's archive is harmless), never for a call the store

@@ -62,7 +62,8 @@ public sealed class CallSession : IAsyncDisposable
             SpeakerRole.Agent => "agent",
             _ => $"speaker{channel}",
         }, role)).ToList();
-        _ingestor = new CallIngestor(Tenant.Id, CallId, start.SampleRate, start.Channels, assignments, Tenant.CustomerOnly, _sink, chunkSamples: owner.Options.ChunkSamples);
+        _ingestor = new CallIngestor(Tenant.Id, CallId, start.SampleRate, start.Channels, assignments, Tenant.CustomerOnly, _sink, chunkSamples: owner.Options.ChunkSamples,
+            metadata: start.Metadata);
     }
 
     public Tenant Tenant { get; }

@@ -2,13 +2,16 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Streaming.Audio;
 using Streaming.Contracts;
+using Streaming.Platforms;
 using Streaming.Tenancy;
 
 namespace Streaming.Ingest.Sessions;
 
 /// <summary>
 /// The native protocol's start message (JSON text): <c>{"type":"start","callId":…,"sampleRate":…,"encoding":…,
-/// "channels":…,"roles":[…]}</c>. An optional <c>tenant</c> field must name the tenant of the API key.
+/// "channels":…,"roles":[…]}</c>. An optional <c>tenant</c> field must name the tenant of the API key. An optional
+/// <c>metadata</c> object of strings (agent, queue, the platform's ids; within the <see cref="CallMetadata"/> limits) is
+/// stored with the call's timeline.
 /// </summary>
 public sealed record CallStart(
     [property: JsonPropertyName("callId")] string? CallId,
@@ -16,7 +19,8 @@ public sealed record CallStart(
     [property: JsonPropertyName("sampleRate")] int SampleRate,
     [property: JsonPropertyName("encoding")] string? Encoding,
     [property: JsonPropertyName("channels")] int Channels,
-    [property: JsonPropertyName("roles")] string[]? Roles)
+    [property: JsonPropertyName("roles")] string[]? Roles,
+    [property: JsonPropertyName("metadata")] IReadOnlyDictionary<string, string>? Metadata = null)
 {
     public static readonly IReadOnlyDictionary<string, SampleEncoding> Encodings = new Dictionary<string, SampleEncoding>(StringComparer.OrdinalIgnoreCase)
     {
@@ -51,7 +55,7 @@ public sealed record CallStart(
                 _ => throw new IngestProtocolException(CloseCodes.BadStart, $"start: 'roles[{i}]' '{Roles[i]}' is not customer, agent or other"),
             };
         }
-        var start = new SessionStart(tenant, CallId!, SampleRate, encoding, roles);
+        var start = new SessionStart(tenant, CallId!, SampleRate, encoding, roles, Metadata);
         start.Validate();
         return start;
     }
@@ -64,13 +68,37 @@ public sealed record CallStart(
                 ?? throw new IngestProtocolException(CloseCodes.InvalidPayload, "start: the message is JSON null");
             if (message.Type != "start")
                 throw new IngestProtocolException(CloseCodes.PolicyViolation, $"expected a start message first, got type '{message.Type}'");
-            return new CallStart(message.CallId, message.Tenant, message.SampleRate ?? 0, message.Encoding, message.Channels ?? 0, message.Roles);
+            return new CallStart(message.CallId, message.Tenant, message.SampleRate ?? 0, message.Encoding, message.Channels ?? 0, message.Roles,
+                ReadMetadata(message.Metadata));
         }
         catch (JsonException e)
         {
             throw new IngestProtocolException(CloseCodes.InvalidPayload, $"start: not valid JSON ({e.Message})");
         }
     }
+
+    /// <summary>
+    /// The start's <c>metadata</c>: an object of strings within the <see cref="CallMetadata"/> limits. Our own protocol refuses
+    /// what does not fit (naming the problem, never echoing a value) rather than cutting it silently as the platforms' adapters must.
+    /// </summary>
+    private static Dictionary<string, string>? ReadMetadata(JsonElement? element)
+    {
+        if (element is not { ValueKind: not JsonValueKind.Null } value) return null;
+        if (value.ValueKind != JsonValueKind.Object) throw BadMetadata("'metadata' must be an object of strings");
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in value.EnumerateObject())
+        {
+            if (metadata.Count == CallMetadata.MaxEntries) throw BadMetadata($"'metadata' has more than {CallMetadata.MaxEntries} entries");
+            if (entry.Name.Length is 0 or > CallMetadata.MaxKeyLength) throw BadMetadata($"'metadata' keys must be 1-{CallMetadata.MaxKeyLength} characters");
+            if (entry.Value.ValueKind != JsonValueKind.String) throw BadMetadata($"'metadata.{entry.Name}' must be a string");
+            var text = entry.Value.GetString()!;
+            if (text.Length > CallMetadata.MaxValueLength) throw BadMetadata($"'metadata.{entry.Name}' is longer than {CallMetadata.MaxValueLength} characters");
+            metadata[entry.Name] = text;
+        }
+        return metadata;
+    }
+
+    private static IngestProtocolException BadMetadata(string problem) => new(CloseCodes.BadStart, "start: " + problem);
 }
 
 /// <summary>Any text message of the native protocol: {"type":"start",...} or {"type":"stop"}.</summary>
@@ -81,7 +109,8 @@ public sealed record ControlMessage(
     [property: JsonPropertyName("sampleRate")] int? SampleRate = null,
     [property: JsonPropertyName("encoding")] string? Encoding = null,
     [property: JsonPropertyName("channels")] int? Channels = null,
-    [property: JsonPropertyName("roles")] string[]? Roles = null);
+    [property: JsonPropertyName("roles")] string[]? Roles = null,
+    [property: JsonPropertyName("metadata")] JsonElement? Metadata = null);
 
 /// <summary>What the server answers after a stop: how much it published.</summary>
 public sealed record StopAck(

@@ -32,8 +32,14 @@ public abstract class MessageCodec<T> : IMessageCodec<T>
 {
     public abstract string Topic { get; }
 
-    /// <summary>Version 2 added the tenant (after the speaker); a version 1 message is read as <see cref="StreamKey.DefaultTenant"/>'s.</summary>
-    public virtual ushort SchemaVersion => 2;
+    /// <summary>
+    /// Version 2 added the tenant (after the speaker); a version 1 message is read as <see cref="StreamKey.DefaultTenant"/>'s.
+    /// Version 3 added the call metadata at the end of the payload; older messages are read without it.
+    /// </summary>
+    public virtual ushort SchemaVersion => 3;
+
+    /// <summary>Bound on a decoded message's metadata entries (the ingest allows 32): a corrupt count cannot allocate much.</summary>
+    public const int MaxMetadataEntries = 256;
 
     public abstract string Key(T message);
 
@@ -81,6 +87,31 @@ public abstract class MessageCodec<T> : IMessageCodec<T>
         writer.Byte(isFinal ? (byte)1 : (byte)0);
     }
 
+    private protected static int SizeOf(IReadOnlyDictionary<string, string>? metadata) =>
+        4 + (metadata?.Sum(p => PayloadWriter.SizeOf(p.Key) + PayloadWriter.SizeOf(p.Value)) ?? 0);
+
+    /// <summary>Entry count (0: none), then key and value of each entry.</summary>
+    private protected static void Write(ref PayloadWriter writer, IReadOnlyDictionary<string, string>? metadata)
+    {
+        writer.Int32(metadata?.Count ?? 0);
+        foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
+        {
+            writer.String(key);
+            writer.String(value);
+        }
+    }
+
+    private protected static IReadOnlyDictionary<string, string>? ReadMetadata(in Envelope envelope, ref PayloadReader reader)
+    {
+        if (envelope.SchemaVersion < 3) return null;
+        var count = reader.Int32("metadata");
+        if (count is < 0 or > MaxMetadataEntries) throw new MessageDecodeException($"field 'metadata' claims {count} entries (0-{MaxMetadataEntries})");
+        if (count == 0) return null;
+        var metadata = new Dictionary<string, string>(count, StringComparer.Ordinal);
+        for (var i = 0; i < count; i++) metadata[reader.String("metadata key")] = reader.String("metadata value");
+        return metadata;
+    }
+
     private protected static (StreamKey Stream, SpeakerRole Role, bool IsFinal) ReadStream(in Envelope envelope, ref PayloadReader reader)
     {
         var callId = reader.String("callId");
@@ -107,7 +138,7 @@ public sealed class AudioChunkCodec : MessageCodec<AudioChunk>
 
     public override DateTimeOffset EventTime(AudioChunk message) => message.EventTime;
 
-    private protected override int PayloadSize(AudioChunk m) => SizeOf(m.Stream) + 2 + 8 + 4 + PayloadWriter.SizeOf(m.Samples);
+    private protected override int PayloadSize(AudioChunk m) => SizeOf(m.Stream) + 2 + 8 + 4 + PayloadWriter.SizeOf(m.Samples) + SizeOf(m.Metadata);
 
     private protected override void WritePayload(AudioChunk m, ref PayloadWriter writer)
     {
@@ -115,6 +146,7 @@ public sealed class AudioChunkCodec : MessageCodec<AudioChunk>
         writer.Int64(m.StartSample);
         writer.Int32(m.SampleRate);
         writer.Floats(m.Samples);
+        Write(ref writer, m.Metadata);
     }
 
     private protected override AudioChunk ReadPayload(in Envelope envelope, ref PayloadReader reader)
@@ -123,7 +155,8 @@ public sealed class AudioChunkCodec : MessageCodec<AudioChunk>
         var startSample = reader.Int64("startSample");
         var sampleRate = reader.Int32("sampleRate");
         if (sampleRate <= 0) throw new MessageDecodeException($"field 'sampleRate' is {sampleRate}");
-        return new AudioChunk(stream, role, envelope.Sequence, startSample, sampleRate, reader.Floats("samples"), isFinal, envelope.EventTime);
+        var samples = reader.Floats("samples");
+        return new AudioChunk(stream, role, envelope.Sequence, startSample, sampleRate, samples, isFinal, envelope.EventTime, ReadMetadata(envelope, ref reader));
     }
 }
 
@@ -139,7 +172,7 @@ public sealed class FeatureFramesCodec : MessageCodec<FeatureFrames>
 
     public override DateTimeOffset EventTime(FeatureFrames message) => message.EventTime;
 
-    private protected override int PayloadSize(FeatureFrames m) => SizeOf(m.Stream) + 2 + 8 + 4 + 4 + PayloadWriter.SizeOf(m.LogMel);
+    private protected override int PayloadSize(FeatureFrames m) => SizeOf(m.Stream) + 2 + 8 + 4 + 4 + PayloadWriter.SizeOf(m.LogMel) + SizeOf(m.Metadata);
 
     private protected override void WritePayload(FeatureFrames m, ref PayloadWriter writer)
     {
@@ -148,6 +181,7 @@ public sealed class FeatureFramesCodec : MessageCodec<FeatureFrames>
         writer.Int32(m.FrameCount);
         writer.Int32(m.MelBands);
         writer.Floats(m.LogMel);
+        Write(ref writer, m.Metadata);
     }
 
     private protected override FeatureFrames ReadPayload(in Envelope envelope, ref PayloadReader reader)
@@ -160,7 +194,7 @@ public sealed class FeatureFramesCodec : MessageCodec<FeatureFrames>
         var logMel = reader.Floats("logMel");
         if (logMel.Length != (long)frameCount * melBands)
             throw new MessageDecodeException($"field 'logMel' has {logMel.Length} values, the shape {frameCount}x{melBands} needs {(long)frameCount * melBands}");
-        return new FeatureFrames(stream, role, envelope.Sequence, firstFrame, frameCount, melBands, logMel, isFinal, envelope.EventTime);
+        return new FeatureFrames(stream, role, envelope.Sequence, firstFrame, frameCount, melBands, logMel, isFinal, envelope.EventTime, ReadMetadata(envelope, ref reader));
     }
 }
 
@@ -177,7 +211,7 @@ public sealed class EmotionWindowCodec : MessageCodec<EmotionWindow>
     public override DateTimeOffset EventTime(EmotionWindow message) => message.EventTime;
 
     private protected override int PayloadSize(EmotionWindow m) =>
-        SizeOf(m.Stream) + 2 + 8 + 8 + PayloadWriter.SizeOf(m.Label) + PayloadWriter.SizeOf(m.VotedLabel) + 4 + PayloadWriter.SizeOf(m.Probabilities);
+        SizeOf(m.Stream) + 2 + 8 + 8 + PayloadWriter.SizeOf(m.Label) + PayloadWriter.SizeOf(m.VotedLabel) + 4 + PayloadWriter.SizeOf(m.Probabilities) + SizeOf(m.Metadata);
 
     private protected override void WritePayload(EmotionWindow m, ref PayloadWriter writer)
     {
@@ -188,6 +222,7 @@ public sealed class EmotionWindowCodec : MessageCodec<EmotionWindow>
         writer.String(m.VotedLabel);
         writer.Single(m.Confidence);
         writer.Floats(m.Probabilities);
+        Write(ref writer, m.Metadata);
     }
 
     private protected override EmotionWindow ReadPayload(in Envelope envelope, ref PayloadReader reader)
@@ -199,6 +234,8 @@ public sealed class EmotionWindowCodec : MessageCodec<EmotionWindow>
         var label = reader.String("label");
         var voted = reader.String("votedLabel");
         var confidence = reader.Single("confidence");
-        return new EmotionWindow(stream, role, envelope.Sequence, start, end, label, voted, confidence, reader.Floats("probabilities"), isFinal, envelope.EventTime);
+        var probabilities = reader.Floats("probabilities");
+        return new EmotionWindow(stream, role, envelope.Sequence, start, end, label, voted, confidence, probabilities, isFinal, envelope.EventTime,
+            ReadMetadata(envelope, ref reader));
     }
 }

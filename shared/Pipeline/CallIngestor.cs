@@ -46,6 +46,7 @@ public sealed class CallIngestor
     private readonly TimeProvider _time;
     private readonly int _chunkSamples;
     private readonly SpeakerStream[] _streams;
+    private readonly IReadOnlyDictionary<string, string>? _metadata;
     private float[] _deinterleaved = [];
     private float[] _resampled = [];
     private bool _completed;
@@ -53,8 +54,10 @@ public sealed class CallIngestor
     /// <param name="customerOnly">Drop every channel whose role is not <see cref="SpeakerRole.Customer"/> (EU AI Act Art. 5(1)(f)).</param>
     /// <param name="chunkSamples">Samples per published chunk at 8 kHz; 1600 = 200 ms, a common live-stream granularity.</param>
     /// <param name="tenant">whose call this is (<see cref="StreamKey.DefaultTenant"/> for calls that enter without credentials)</param>
+    /// <param name="metadata">the call's metadata from the platform (agent, queue, ...): sent on each stream's first chunk</param>
     public CallIngestor(string tenant, string callId, int sampleRate, int channels, IReadOnlyList<ChannelAssignment> assignments,
-        bool customerOnly, IMessageSink<AudioChunk> sink, TimeProvider? time = null, int chunkSamples = 1600)
+        bool customerOnly, IMessageSink<AudioChunk> sink, TimeProvider? time = null, int chunkSamples = 1600,
+        IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tenant);
         ArgumentException.ThrowIfNullOrWhiteSpace(callId);
@@ -74,6 +77,7 @@ public sealed class CallIngestor
         _sink = sink;
         _time = time ?? TimeProvider.System;
         _chunkSamples = chunkSamples;
+        _metadata = metadata is { Count: > 0 } ? metadata : null;
         _streams = assignments
             .Where(a => !customerOnly || a.Role == SpeakerRole.Customer)
             .Select(a => new SpeakerStream(a, new StreamKey(tenant, callId, a.Speaker), sampleRate == CanonicalRate ? null : new Resampler(sampleRate, CanonicalRate), chunkSamples))
@@ -165,7 +169,7 @@ public sealed class CallIngestor
     private AudioChunk Chunk(SpeakerStream stream, float[] samples, bool isFinal)
     {
         var chunk = new AudioChunk(stream.Key, stream.Assignment.Role, stream.NextSequence, stream.EmittedSamples,
-            CanonicalRate, samples, isFinal, _time.GetUtcNow());
+            CanonicalRate, samples, isFinal, _time.GetUtcNow(), stream.NextSequence == 0 ? _metadata : null);
         stream.NextSequence++;
         stream.EmittedSamples += samples.Length;
         return chunk;

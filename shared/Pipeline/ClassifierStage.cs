@@ -5,11 +5,13 @@ namespace Streaming.Pipeline;
 
 /// <summary>
 /// Classifies the windows each batch of feature frames completes, across all streams in the batch,
-/// so one model call serves many speakers, then publishes the voted windows in stream order.
+/// so one model call serves many speakers, then publishes the voted windows in stream order. Call metadata on a stream's
+/// frames travels on to the next window published for that stream (frames and windows are not one to one).
 /// </summary>
 public sealed class ClassifierStage(ClassifierEngine engine, IMessageSink<EmotionWindow> sink) : IResumableStage<FeatureFrames>
 {
     private readonly List<EmotionWindow> _results = [];
+    private readonly Dictionary<StreamKey, IReadOnlyDictionary<string, string>> _metadata = [];
 
     public ClassifierEngine Engine => engine;
 
@@ -17,7 +19,12 @@ public sealed class ClassifierStage(ClassifierEngine engine, IMessageSink<Emotio
 
     public long? ResumeSequence(StreamKey stream) => engine.ResumeSequence(stream);
 
-    public void DropCall(string callId) => engine.DropCall(callId);
+    public void DropCall(string callId)
+    {
+        engine.DropCall(callId);
+        // metadata not yet passed on goes too: the call's new owner replays its frames from the committed offset
+        foreach (var stream in _metadata.Keys.Where(s => s.CallId == callId).ToList()) _metadata.Remove(stream);
+    }
 
     /// <summary>Ends the stream as its final message would have (<see cref="ClassifierEngine.EndStream"/>) and publishes the tail.</summary>
     public ValueTask EndStreamAsync(StreamKey stream, CancellationToken cancellationToken) =>
@@ -29,7 +36,7 @@ public sealed class ClassifierStage(ClassifierEngine engine, IMessageSink<Emotio
         {
             try
             {
-                engine.Accept(frames);
+                if (engine.Accept(frames) && frames.Metadata is { Count: > 0 } metadata) _metadata[frames.Stream] = metadata;
             }
             catch (InvalidDataException e)
             {
@@ -44,6 +51,10 @@ public sealed class ClassifierStage(ClassifierEngine engine, IMessageSink<Emotio
     {
         _results.Clear();
         engine.Flush(_results);
-        foreach (var window in _results) await sink.PublishAsync(window, cancellationToken).ConfigureAwait(false);
+        foreach (var window in _results)
+        {
+            var published = _metadata.Remove(window.Stream, out var metadata) ? window with { Metadata = metadata } : window;
+            await sink.PublishAsync(published, cancellationToken).ConfigureAwait(false);
+        }
     }
 }

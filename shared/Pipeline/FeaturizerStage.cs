@@ -41,7 +41,7 @@ public sealed class FeaturizerStage(FeatureConfig config, IMessageSink<FeatureFr
             var count = state.Extractor.Process(samples, _frames);
 
             var message = new FeatureFrames(chunk.Stream, chunk.Role, chunk.Sequence, state.NextFrame, count, Config.MelBands,
-                _frames.AsSpan(0, count * Config.MelBands).ToArray(), chunk.IsFinal, chunk.EventTime);
+                _frames.AsSpan(0, count * Config.MelBands).ToArray(), chunk.IsFinal, chunk.EventTime, chunk.Metadata);
             state.NextFrame += count;
             state.NextSequence = chunk.Sequence + 1;
             state.Last = (chunk.Role, chunk.EventTime);

@@ -73,7 +73,7 @@ public sealed record TimelineUpdate(string CallId, string Speaker, long Index, b
 /// first write of an index wins, so a redelivered window never adds a point, and a window recomputed during a
 /// classifier's warm-up after a takeover (whose vote may lack history) never replaces the one already stored.</item>
 /// <item><c>P{T/C}:meta</c>: hash, <c>role:SPEAKER</c> = role, <c>done:SPEAKER</c> = 1 once the stream ended,
-/// <c>updated</c> = unix ms of the last write.</item>
+/// <c>updated</c> = unix ms of the last write, <c>m:KEY</c> = the call metadata's value of KEY (first write wins).</item>
 /// <item><c>Pcalls:T</c>: sorted set of the tenant's call ids scored by last update (unix ms): the index of its active and recent calls.</item>
 /// <item><c>Pupdates</c>: pub/sub channel of all tenants, one <see cref="TimelineUpdate"/> (naming its tenant) per write.</item>
 /// </list>
@@ -120,6 +120,18 @@ public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOption
         return true;
     }
 
+    public async ValueTask SetMetadataAsync(string tenant, string callId, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        cancellationToken.ThrowIfCancellationRequested();
+        var meta = MetaKey(tenant, callId);
+        var batch = redis.GetDatabase().CreateBatch();
+        var tasks = metadata.Select(p => (Task)batch.HashSetAsync(meta, MetadataField + p.Key, p.Value, When.NotExists)).ToList();
+        tasks.Add(batch.KeyExpireAsync(meta, options.Retention));
+        batch.Execute();
+        await Task.WhenAll(tasks).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Marks the stream ended if its call is stored and the stream is not marked yet; true when it did.</summary>
     public async ValueTask<bool> CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken)
     {
@@ -146,9 +158,12 @@ public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOption
         return 1
         """;
 
-    /// <summary>KEYS: the call's meta, the stream's windows. ARGV: speaker, retention ms, now (unix ms). No meta: the call expired.</summary>
+    /// <summary>
+    /// KEYS: the call's meta, the stream's windows. ARGV: speaker, retention ms, now (unix ms). No windows of the stream: the call
+    /// expired (a stream's final window is always stored before its end), or only its metadata was written again by a replay.
+    /// </summary>
     private const string EndStreamScript = """
-        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
         if redis.call('HSETNX', KEYS[1], 'done:' .. ARGV[1], 1) == 0 then return 0 end
         redis.call('HSETNX', KEYS[1], 'role:' .. ARGV[1], 'Unknown')
         redis.call('HSET', KEYS[1], 'updated', ARGV[3])
@@ -197,7 +212,7 @@ public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOption
                 .ToList();
             speakers.Add(new SpeakerWindows(speaker, role, windows, info.Done.Contains(speaker)));
         }
-        return new CallWindows(callId, speakers);
+        return new CallWindows(callId, speakers, info.Metadata);
     }
 
     public async ValueTask<IReadOnlyList<CallInfo>> ListCallsAsync(string tenant, CancellationToken cancellationToken)
@@ -217,7 +232,7 @@ public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOption
             if (meta.Length == 0) continue; // expired; the index entry is pruned on a later write
             var info = ReadMeta(meta);
             var active = info.Roles.Count == 0 || info.Roles.Keys.Any(s => !info.Done.Contains(s));
-            calls.Add(new CallInfo(ids[i]!, [.. info.Roles.Keys], active, DateTimeOffset.FromUnixTimeMilliseconds(info.Updated)));
+            calls.Add(new CallInfo(ids[i]!, [.. info.Roles.Keys], active, DateTimeOffset.FromUnixTimeMilliseconds(info.Updated), info.Metadata));
         }
         return calls;
     }
@@ -248,10 +263,13 @@ public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOption
 
     private RedisKey CallsKey(string tenant) => $"{options.KeyPrefix}calls:{tenant}";
 
-    private static (SortedDictionary<string, SpeakerRole> Roles, HashSet<string> Done, long Updated) ReadMeta(HashEntry[] meta)
+    private const string MetadataField = "m:";
+
+    private static (SortedDictionary<string, SpeakerRole> Roles, HashSet<string> Done, long Updated, Dictionary<string, string> Metadata) ReadMeta(HashEntry[] meta)
     {
         var roles = new SortedDictionary<string, SpeakerRole>(StringComparer.Ordinal);
         var done = new HashSet<string>(StringComparer.Ordinal);
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         long updated = 0;
         foreach (var entry in meta)
         {
@@ -259,9 +277,10 @@ public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOption
             if (name.StartsWith("role:", StringComparison.Ordinal))
                 roles[name[5..]] = Enum.TryParse<SpeakerRole>((string?)entry.Value, out var role) ? role : SpeakerRole.Unknown;
             else if (name.StartsWith("done:", StringComparison.Ordinal)) done.Add(name[5..]);
+            else if (name.StartsWith(MetadataField, StringComparison.Ordinal)) metadata[name[MetadataField.Length..]] = (string)entry.Value!;
             else if (name == "updated") updated = long.Parse((string)entry.Value!, CultureInfo.InvariantCulture);
         }
-        return (roles, done, updated);
+        return (roles, done, updated, metadata);
     }
 }
 

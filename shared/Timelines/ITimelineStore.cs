@@ -27,6 +27,12 @@ public interface ITimelineStore
     /// </summary>
     ValueTask<bool> CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Stores the call's metadata from the platform (agent, queue, platform ids). Merged by key, the first value of a key
+    /// wins: every stream of the call carries the same metadata, and a replay must not change what was reported.
+    /// </summary>
+    ValueTask SetMetadataAsync(string tenant, string callId, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken);
+
     /// <summary>All windows of a tenant's call, per speaker, ordered by index; null when the tenant has no such call.</summary>
     ValueTask<CallWindows?> GetCallAsync(string tenant, string callId, CancellationToken cancellationToken);
 
@@ -41,8 +47,10 @@ public interface ITimelineStore
     ValueTask<bool> EraseCallAsync(string tenant, string callId, CancellationToken cancellationToken);
 }
 
-public sealed record CallInfo(string CallId, IReadOnlyList<string> Speakers, bool IsActive, DateTimeOffset LastUpdate);
+/// <param name="Metadata">the call's metadata (<see cref="ITimelineStore.SetMetadataAsync"/>); empty when the platform sent none</param>
+public sealed record CallInfo(string CallId, IReadOnlyList<string> Speakers, bool IsActive, DateTimeOffset LastUpdate,
+    IReadOnlyDictionary<string, string>? Metadata = null);
 
 public sealed record SpeakerWindows(string Speaker, SpeakerRole Role, IReadOnlyList<EmotionWindow> Windows, bool IsComplete);
 
-public sealed record CallWindows(string CallId, IReadOnlyList<SpeakerWindows> Speakers);
+public sealed record CallWindows(string CallId, IReadOnlyList<SpeakerWindows> Speakers, IReadOnlyDictionary<string, string>? Metadata = null);

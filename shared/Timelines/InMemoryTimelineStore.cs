@@ -37,6 +37,18 @@ public sealed class InMemoryTimelineStore : ITimelineStore
         return ValueTask.FromResult(true);
     }
 
+    public ValueTask SetMetadataAsync(string tenant, string callId, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock)
+        {
+            var call = Call(tenant, callId);
+            foreach (var (key, value) in metadata) call.Metadata.TryAdd(key, value);
+        }
+        return ValueTask.CompletedTask;
+    }
+
     public ValueTask<bool> CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -62,7 +74,7 @@ public sealed class InMemoryTimelineStore : ITimelineStore
             var speakers = call.Speakers
                 .Select(s => new SpeakerWindows(s.Name, s.Role, [.. s.Windows.Values], s.IsComplete))
                 .ToList();
-            return ValueTask.FromResult<CallWindows?>(new CallWindows(callId, speakers));
+            return ValueTask.FromResult<CallWindows?>(new CallWindows(callId, speakers, new Dictionary<string, string>(call.Metadata)));
         }
     }
 
@@ -75,7 +87,7 @@ public sealed class InMemoryTimelineStore : ITimelineStore
             IReadOnlyList<CallInfo> calls = _calls.Values
                 .Where(c => c.Tenant == tenant)
                 .OrderByDescending(c => c.LastUpdate)
-                .Select(c => new CallInfo(c.Id, [.. c.Speakers.Select(s => s.Name)], !c.HasEnded, c.LastUpdate))
+                .Select(c => new CallInfo(c.Id, [.. c.Speakers.Select(s => s.Name)], !c.HasEnded, c.LastUpdate, new Dictionary<string, string>(c.Metadata)))
                 .ToList();
             return ValueTask.FromResult(calls);
         }
@@ -89,14 +101,21 @@ public sealed class InMemoryTimelineStore : ITimelineStore
         lock (_lock) return ValueTask.FromResult(_calls.Remove((tenant, callId)));
     }
 
-    /// <summary>The stream's speaker, created with its call when new (the call's last update then starts now).</summary>
+    /// <summary>The call, created when new (its last update then starts now; later it moves only when something new is stored).</summary>
+    private CallState Call(string tenant, string callId)
+    {
+        if (!_calls.TryGetValue((tenant, callId), out var call))
+        {
+            call = new CallState(tenant, callId) { LastUpdate = _time.GetUtcNow() };
+            _calls.Add((tenant, callId), call);
+        }
+        return call;
+    }
+
+    /// <summary>The stream's speaker and its call, created when new.</summary>
     private (CallState Call, SpeakerState Speaker) Speaker(StreamKey stream, SpeakerRole role)
     {
-        if (!_calls.TryGetValue((stream.Tenant, stream.CallId), out var call))
-        {
-            call = new CallState(stream.Tenant, stream.CallId) { LastUpdate = _time.GetUtcNow() };
-            _calls.Add((stream.Tenant, stream.CallId), call);
-        }
+        var call = Call(stream.Tenant, stream.CallId);
         var speaker = call.Speakers.Find(s => s.Name == stream.Speaker);
         if (speaker is null)
         {
@@ -118,6 +137,7 @@ public sealed class InMemoryTimelineStore : ITimelineStore
         public string Tenant { get; } = tenant;
         public string Id { get; } = id;
         public List<SpeakerState> Speakers { get; } = [];
+        public Dictionary<string, string> Metadata { get; } = new(StringComparer.Ordinal);
         public DateTimeOffset LastUpdate { get; set; }
         public bool HasEnded => Speakers.Count > 0 && Speakers.TrueForAll(s => s.IsComplete);
     }

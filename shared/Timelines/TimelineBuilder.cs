@@ -36,7 +36,8 @@ public sealed class TimelineBuilder
         ArgumentNullException.ThrowIfNull(call);
         var speakers = call.Speakers.Select(s => BuildSpeaker(s.Speaker, s.Role, s.Windows, s.IsComplete)).ToList();
         var perSpeaker = speakers.ToDictionary(s => s.Speaker, Summarize);
-        return new CallTimeline(call.CallId, speakers, new CallSummary(Stats(speakers), perSpeaker), modelName, modelVersion);
+        return new CallTimeline(call.CallId, speakers, new CallSummary(Stats(speakers), perSpeaker), modelName, modelVersion,
+            call.Metadata is { Count: > 0 } metadata ? metadata : null);
     }
 
     /// <summary>Segments and windows of one speaker; <paramref name="windows"/> in index order (as the store returns them).</summary>

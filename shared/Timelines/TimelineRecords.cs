@@ -49,9 +49,11 @@ public sealed record EmotionStats(
 /// <summary>The call's totals over all speakers, and each speaker's, keyed by speaker.</summary>
 public sealed record CallSummary(EmotionStats Call, IReadOnlyDictionary<string, EmotionStats> Speakers);
 
+/// <param name="Metadata">the call metadata the platform sent (agent, queue, platform ids); absent when it sent none</param>
 public sealed record CallTimeline(
     string CallId,
     IReadOnlyList<SpeakerTimeline> Speakers,
     CallSummary Summary,
     string ModelName,
-    string ModelVersion);
+    string ModelVersion,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, string>? Metadata = null);

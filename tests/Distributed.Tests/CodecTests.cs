@@ -17,18 +17,18 @@ public sealed class CodecTests
 
         Assert.Equal(Chunk.Samples, decoded.Samples);
         Assert.Equal(Chunk with { Samples = decoded.Samples }, decoded);
-        Assert.Equal(new Envelope(2, trace, Chunk.EventTime, 12), envelope);
-        // compact: 21 bytes of envelope + trace, strings (call, speaker, tenant), fixed fields and 4 bytes per sample
-        Assert.Equal(21 + trace.Length + (2 + 3) + (2 + 5) + (2 + 4) + 2 + 8 + 4 + 4 + 12, value.Length);
+        Assert.Equal(new Envelope(3, trace, Chunk.EventTime, 12), envelope);
+        // compact: 21 bytes of envelope + trace, strings (call, speaker, tenant), fixed fields, 4 bytes per sample, no metadata (a count of 0)
+        Assert.Equal(21 + trace.Length + (2 + 3) + (2 + 5) + (2 + 4) + 2 + 8 + 4 + 4 + 12 + 4, value.Length);
     }
 
     [Fact]
     public void Decode_SchemaVersion1WithoutTenant_ReadsAsTheDefaultTenant()
     {
         // A version 1 value: the same layout without the tenant string that follows the speaker.
-        var v2 = AudioChunkCodec.Instance.Encode(Chunk, null);
+        var v3 = AudioChunkCodec.Instance.Encode(Chunk, null);
         var tenantAt = 21 + (2 + 3) + (2 + 5);
-        var v1 = v2[..tenantAt].Concat(v2[(tenantAt + 2 + 4)..]).ToArray();
+        var v1 = v3[..tenantAt].Concat(v3[(tenantAt + 2 + 4)..^4]).ToArray();
         v1[2] = 1;
 
         var decoded = AudioChunkCodec.Instance.Decode(v1, out var envelope);
@@ -36,6 +36,44 @@ public sealed class CodecTests
         Assert.Equal(1, envelope.SchemaVersion);
         Assert.Equal(new StreamKey(StreamKey.DefaultTenant, "c-1", "agent"), decoded.Stream);
         Assert.Equal(Chunk.Samples, decoded.Samples);
+    }
+
+    [Fact]
+    public void Encode_MetadataOnEveryMessageType_RoundTrips()
+    {
+        var metadata = new Dictionary<string, string> { ["agentId"] = "agent-7", ["queue"] = "billing", ["note"] = "ü" };
+        var chunk = AudioChunkCodec.Instance.Decode(AudioChunkCodec.Instance.Encode(Chunk with { Metadata = metadata }, null), out _);
+        var frames = new FeatureFrames(Chunk.Stream, SpeakerRole.Agent, 0, 0, 1, 2, [1f, 2f], false, Chunk.EventTime, metadata);
+        var window = new EmotionWindow(Chunk.Stream, SpeakerRole.Agent, 0, 0, 2, "angry", "angry", 0.9f, [0.1f, 0.9f], false, Chunk.EventTime, metadata);
+
+        Assert.Equal(metadata, chunk.Metadata);
+        Assert.Equal(metadata, FeatureFramesCodec.Instance.Decode(FeatureFramesCodec.Instance.Encode(frames, null), out _).Metadata);
+        Assert.Equal(metadata, EmotionWindowCodec.Instance.Decode(EmotionWindowCodec.Instance.Encode(window, null), out _).Metadata);
+    }
+
+    [Fact]
+    public void Decode_SchemaVersion2WithoutMetadata_ReadsWithoutIt()
+    {
+        // A version 2 value: the same layout without the metadata count at the end.
+        var v3 = EmotionWindowCodec.Instance.Encode(new EmotionWindow(Chunk.Stream, SpeakerRole.Agent, 4, 3, 5, "sad", "sad", 0.5f, [0.5f, 0.5f], true, Chunk.EventTime), null);
+        var v2 = v3[..^4];
+        v2[2] = 2;
+
+        var decoded = EmotionWindowCodec.Instance.Decode(v2, out var envelope);
+
+        Assert.Equal(2, envelope.SchemaVersion);
+        Assert.Null(decoded.Metadata);
+        Assert.Equal(("sad", 4L, true), (decoded.VotedLabel, decoded.Index, decoded.IsFinal));
+    }
+
+    [Fact]
+    public void Decode_MetadataCountOutOfRange_ThrowsNamingTheField()
+    {
+        var value = AudioChunkCodec.Instance.Encode(Chunk, null);
+        BitConverter.GetBytes(int.MaxValue).CopyTo(value, value.Length - 4);
+
+        var e = Assert.Throws<MessageDecodeException>(() => AudioChunkCodec.Instance.Decode(value, out _));
+        Assert.Contains("'metadata'", e.Message);
     }
 
     [Fact]
@@ -53,7 +91,8 @@ public sealed class CodecTests
     {
         var value = AudioChunkCodec.Instance.Encode(Chunk, null);
 
-        var error = Assert.Throws<MessageDecodeException>(() => AudioChunkCodec.Instance.Decode(value.AsSpan(0, value.Length - 2), out _));
+        // Cut into the samples: past the metadata count (4 bytes) that ends the payload, and 2 bytes more.
+        var error = Assert.Throws<MessageDecodeException>(() => AudioChunkCodec.Instance.Decode(value.AsSpan(0, value.Length - 6), out _));
         Assert.Contains("'samples' claims 3 floats", error.Message);
     }
 

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Streaming.Ingest.Sessions;
 using Streaming.Tests.Platforms;
 
@@ -8,6 +10,8 @@ namespace Streaming.Tests.Distributed;
 /// classifier → aggregator → Redis): streamed by an AudioHook client as stereo PCMU and by a Twilio client as both
 /// tracks, each call's per-speaker timelines equal the embedded pipeline's (what <c>analyze</c> runs) on the same audio.
 /// The same audio is the demo call in μ-law, written as a μ-law WAV, because μ-law is what both platforms carry.
+/// The call metadata each platform passes on (AudioHook <c>customConfig</c>/<c>participant</c>, Twilio <c>customParameters</c>)
+/// crosses the three topics into Redis and comes back from the aggregator's API.
 /// </summary>
 public sealed class PlatformEndToEndTests
 {
@@ -17,7 +21,7 @@ public sealed class PlatformEndToEndTests
     private const string TwilioUrl = "wss://ingest.example.com/v1/twilio/" + DistributedStack.Tenant;
 
     [Fact]
-    public async Task DemoCall_ThroughAudioHookAndTwilio_SameTimelinesAsTheEmbeddedPipeline()
+    public async Task DemoCall_ThroughAudioHookAndTwilio_SameTimelinesAsTheEmbeddedPipelineAndThePlatformsMetadata()
     {
         var (muLaw, wav) = MuLawCall.Encode(Sample);
         try
@@ -29,8 +33,10 @@ public sealed class PlatformEndToEndTests
                 [$"Tenants:{DistributedStack.Tenant}:TwilioPublicUrl"] = TwilioUrl,
             });
             var conversation = Guid.NewGuid().ToString();
-            var audioHook = StreamAudioHookAsync(new Uri($"ws://127.0.0.1:{stack.Ingest.Port}{PlatformEndpoints.AudioHookPath}"), conversation, muLaw);
-            var twilio = StreamTwilioAsync(new Uri($"ws://127.0.0.1:{stack.Ingest.Port}/v1/twilio/{DistributedStack.Tenant}"), muLaw);
+            var audioHook = StreamAudioHookAsync(new Uri($"ws://127.0.0.1:{stack.Ingest.Port}{PlatformEndpoints.AudioHookPath}"), conversation, muLaw,
+                new JsonObject { ["agentId"] = "agent-ah-2", ["queue"] = "billing" });
+            var twilio = StreamTwilioAsync(new Uri($"ws://127.0.0.1:{stack.Ingest.Port}/v1/twilio/{DistributedStack.Tenant}"), muLaw,
+                new JsonObject { ["agentId"] = "agent-tw-2", ["queue"] = "sales" });
             var callSid = await twilio;
             await audioHook;
 
@@ -38,6 +44,16 @@ public sealed class PlatformEndToEndTests
             Assert.All(expected.Speakers, s => Assert.True(s.Windows.Count(w => w.Label != "silence") >= 5, $"{s.Speaker}: too few speech windows"));
             DistributedStack.AssertSameTimeline(expected, await stack.WaitCompleteAsync(conversation));
             DistributedStack.AssertSameTimeline(expected, await stack.WaitCompleteAsync(callSid));
+
+            using var http = new HttpClient { BaseAddress = stack.Aggregator.BaseUrl };
+            http.DefaultRequestHeaders.Add("X-API-KEY", DistributedStack.ApiKey);
+            foreach (var (callId, platform, agent, queue) in new[] { (conversation, "genesys-audiohook", "agent-ah-2", "billing"), (callSid, "twilio", "agent-tw-2", "sales") })
+            {
+                var metadata = JsonDocument.Parse(await http.GetStringAsync($"/api/calls/{callId}")).RootElement.GetProperty("metadata");
+                Assert.Equal((platform, agent, queue), (metadata.GetProperty("platform").GetString(), metadata.GetProperty("agentId").GetString(), metadata.GetProperty("queue").GetString()));
+                var listed = JsonDocument.Parse(await http.GetStringAsync($"/api/calls?state=all&agent={agent}")).RootElement.GetProperty("calls");
+                Assert.Equal(callId, Assert.Single(listed.EnumerateArray()).GetProperty("callId").GetString());
+            }
         }
         finally
         {
@@ -45,23 +61,18 @@ public sealed class PlatformEndToEndTests
         }
     }
 
-    private static async Task StreamAudioHookAsync(Uri url, string conversation, byte[] stereo)
+    private static async Task StreamAudioHookAsync(Uri url, string conversation, byte[] stereo, JsonObject customConfig)
     {
         await using var client = await AudioHookClient.ConnectAsync(url, DistributedStack.ApiKey, new AudioHookSigning(ClientSecret));
-        await client.OpenAsync(AudioHookClient.StereoPcmu, conversation);
+        await client.OpenAsync(AudioHookClient.StereoPcmu, conversation, customConfig);
         await client.StreamAsync(stereo, 2);
         await client.CloseAsync();
     }
 
-    private static async Task<string> StreamTwilioAsync(Uri url, byte[] stereo)
+    private static async Task<string> StreamTwilioAsync(Uri url, byte[] stereo, JsonObject customParameters)
     {
         await using var client = await TwilioClient.ConnectAsync(url, TwilioClient.NodeSignature(TwilioToken, TwilioUrl));
-        var (inbound, outbound) = MuLawCall.Split(stereo);
-        await client.ConnectedAsync();
-        await client.StartAsync(["inbound", "outbound"]);
-        await client.StreamBothAsync(inbound, outbound);
-        await client.StopAsync();
-        await client.WaitClosedAsync();
+        await client.StreamCallAsync(stereo, customParameters);
         return client.CallSid;
     }
 }

@@ -68,6 +68,21 @@ public abstract class TimelineStoreContractTests
     }
 
     [Fact]
+    public async Task SetMetadataAsync_FirstValueOfAKeyWins_ReturnedWithTheCallAndItsListEntry()
+    {
+        var store = CreateStore();
+        await store.SetMetadataAsync("acme", "m1", new Dictionary<string, string> { ["agentId"] = "a-1", ["queue"] = "billing" }, default);
+        await store.AppendAsync(Window("m1", "customer", 0, tenant: "acme"), default);
+        await store.SetMetadataAsync("acme", "m1", new Dictionary<string, string> { ["agentId"] = "a-2", ["crm"] = "x" }, default);
+
+        var expected = new Dictionary<string, string> { ["agentId"] = "a-1", ["crm"] = "x", ["queue"] = "billing" };
+        var call = await store.GetCallAsync("acme", "m1", default);
+        Assert.Equal(expected, call!.Metadata!.OrderBy(p => p.Key).ToDictionary());
+        Assert.Equal(expected, Assert.Single(await store.ListCallsAsync("acme", default)).Metadata!.OrderBy(p => p.Key).ToDictionary());
+        Assert.Null(await store.GetCallAsync("other", "m1", default));
+    }
+
+    [Fact]
     public async Task AppendAsync_OutOfOrder_ReturnedByIndexWithEveryField()
     {
         var store = CreateStore();

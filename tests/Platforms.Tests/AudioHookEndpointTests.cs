@@ -181,6 +181,25 @@ public sealed class AudioHookEndpointTests
     }
 
     [Fact]
+    public async Task Open_TenantAtItsSessionLimit_DisconnectErrorNamingTheLimitAndNoCall()
+    {
+        await using var host = await PlatformHost.StartAsync(new Dictionary<string, string?> { ["Tenants:acme:MaxConcurrentSessions"] = "1" });
+        await using var first = await ConnectAcmeAsync(host);
+        await first.OpenAsync(AudioHookClient.StereoPcmu, Guid.NewGuid().ToString());
+        await host.Sinks.WaitOpenedAsync(1);
+        await using var second = await ConnectAcmeAsync(host);
+
+        await second.OpenAsync(AudioHookClient.StereoPcmu, Guid.NewGuid().ToString());
+        var disconnect = await second.ExpectAsync("disconnect");
+        await second.CloseAsync("disconnect");
+
+        Assert.Equal("error", (string?)disconnect["parameters"]!["reason"]);
+        Assert.Contains("calls streaming already (its limit)", (string?)disconnect["parameters"]!["info"], StringComparison.Ordinal);
+        Assert.Equal(1, host.Sinks.Opened);
+        Assert.Contains(host.Log.Lines, l => l.Contains("refused with 4429", StringComparison.Ordinal) && l.Contains(second.SessionId, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Connection_DropsWithoutClose_TheCallEnds()
     {
         await using var host = await PlatformHost.StartAsync();

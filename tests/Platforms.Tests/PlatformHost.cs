@@ -51,7 +51,10 @@ internal sealed class PlatformHost : IAsyncDisposable
 
     public Uri Url(string path) => new($"ws://127.0.0.1:{Port}{path}");
 
-    public static async Task<PlatformHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="claims">shared by several hosts: instances of one deployment (their Redis registry); each its own otherwise</param>
+    /// <param name="sinks">shared by several hosts: the one audio topic their calls go to</param>
+    public static async Task<PlatformHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, ICallClaims? claims = null,
+        RecordingSinks? sinks = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -74,14 +77,18 @@ internal sealed class PlatformHost : IAsyncDisposable
         if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         var log = new LogLines();
         builder.Logging.ClearProviders().AddProvider(log);
-        var sinks = new RecordingSinks();
+        sinks ??= new RecordingSinks();
         builder.Services.AddSingleton<IAudioSinkFactory>(sinks);
+        if (claims is not null) builder.Services.AddSingleton(claims);
         builder.Services.AddIngestSessions();
         var app = builder.Build();
         app.MapIngestEndpoints();
         await app.StartAsync();
         return new PlatformHost(app, sinks, log);
     }
+
+    /// <summary>Stops the host as SIGTERM does: its sessions are asked to reconnect, and it waits until their calls were resumed elsewhere or ended.</summary>
+    public Task StopAsync() => _app.StopAsync();
 
     public async ValueTask DisposeAsync()
     {
@@ -122,6 +129,13 @@ internal sealed class RecordingSinks : IAudioSinkFactory
             next += chunk.Samples.Length;
         }
         return [.. chunks.SelectMany(c => c.Samples)];
+    }
+
+    /// <summary>Waits until <paramref name="calls"/> calls have started (the session layer took them).</summary>
+    public async Task WaitOpenedAsync(int calls)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30)); // a hang guard, not a timing check
+        while (Opened < calls) await Task.Delay(20, timeout.Token);
     }
 
     /// <summary>Waits until every named stream of the call has published its final chunk (the call ended).</summary>

@@ -48,6 +48,24 @@ public sealed class TwilioEndpointTests
         Assert.Equal(TestAudio.Decode(inbound), host.Sinks.Samples("acme", client.CallSid, "customer"));
     }
 
+    [Fact]
+    public async Task Start_TenantAtItsSessionLimit_Closes4429NamingTheLimit()
+    {
+        await using var host = await PlatformHost.StartAsync(new Dictionary<string, string?> { ["Tenants:acme:MaxConcurrentSessions"] = "1" });
+        await using var first = await ConnectAcmeAsync(host);
+        await first.ConnectedAsync();
+        await first.StartAsync(["inbound", "outbound"]);
+        await host.Sinks.WaitOpenedAsync(1);
+        await using var second = await ConnectAcmeAsync(host);
+
+        await second.ConnectedAsync();
+        await second.StartAsync(["inbound", "outbound"]);
+
+        Assert.Equal((WebSocketCloseStatus)4429, await second.WaitClosedAsync());
+        Assert.Contains("calls streaming already (its limit)", second.CloseReason, StringComparison.Ordinal);
+        Assert.Equal(1, host.Sinks.Opened);
+    }
+
     [Theory]
     [InlineData("bad-base64", TwilioCloseCodes.InvalidPayload, "not base64")]
     [InlineData("media-before-start", TwilioCloseCodes.PolicyViolation, "media before the start message")]

@@ -144,7 +144,9 @@ internal sealed class AudioHookClient : IAsyncDisposable
     public async Task<JsonNode> ReceiveAsync()
     {
         var buffer = new byte[64 * 1024];
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30)); // a hang guard
+        // A hang guard, not a timing check: the answer to a message waits until the server has taken up the audio sent
+        // before it, which on a loaded machine with many sessions (serve's 20-session test) takes far longer than usual.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         var length = 0;
         ValueWebSocketReceiveResult result;
         do

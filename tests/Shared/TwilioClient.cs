@@ -101,6 +101,17 @@ internal sealed class TwilioClient : IAsyncDisposable
         }
     }
 
+    /// <summary>A whole both_tracks stream of an interleaved stereo μ-law call (inbound = left): connected, start, media, stop, and the server's close.</summary>
+    public async Task StreamCallAsync(byte[] stereo, JsonObject? customParameters = null)
+    {
+        var (inbound, outbound) = MuLawCall.Split(stereo);
+        await ConnectedAsync();
+        await StartAsync(["inbound", "outbound"], customParameters);
+        await StreamBothAsync(inbound, outbound);
+        await StopAsync();
+        await WaitClosedAsync();
+    }
+
     public Task DtmfAsync(string digit) => SendAsync(new JsonObject
     {
         ["event"] = "dtmf", ["streamSid"] = StreamSid, ["sequenceNumber"] = Next(), ["dtmf"] = new JsonObject { ["track"] = "inbound_track", ["digit"] = digit },

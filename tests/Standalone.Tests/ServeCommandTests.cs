@@ -55,15 +55,18 @@ public sealed class ServeCommandTests : IDisposable
         var (samples, rate, _) = NativeCallClient.ReadWav(Path.Combine(RepositoryPaths.Root, "samples", "call-calm.wav"));
         var ack = await NativeCallClient.StreamAsync(new Uri($"ws://{address.Authority}/v1/audio"), ServeTestHost.KeyA, "cli-call", samples[..(rate * 2 * 4)], rate, ["customer", "agent"]);
         Assert.Equal(new JsonArray("customer").ToJsonString(), ack["streams"]!.ToJsonString());
-        using var http = new HttpClient { BaseAddress = address };
-        http.DefaultRequestHeaders.Add("X-API-KEY", ServeTestHost.KeyA);
-        // The stop ack means the audio is in the pipeline; the windows are stored a moment later.
-        using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        while (!(await http.GetFromJsonAsync<JsonObject>("/api/calls?state=all", patience.Token))!.ToJsonString().Contains("cli-call", StringComparison.Ordinal))
-            await Task.Delay(100, patience.Token);
+        // Disposed before the signal: an idle keep-alive connection would hold Kestrel's graceful shutdown for its whole timeout.
+        using (var http = new HttpClient { BaseAddress = address })
+        {
+            http.DefaultRequestHeaders.Add("X-API-KEY", ServeTestHost.KeyA);
+            // The stop ack means the audio is in the pipeline; the windows are stored a moment later.
+            using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+            while (!(await http.GetFromJsonAsync<JsonObject>("/api/calls?state=all", patience.Token))!.ToJsonString().Contains("cli-call", StringComparison.Ordinal))
+                await Task.Delay(100, patience.Token);
+        }
 
         serve.Signal("INT");
-        var (code, _) = await serve.WaitForExitAsync(TimeSpan.FromMinutes(1));
+        var (code, _) = await serve.WaitForExitAsync(TimeSpan.FromMinutes(2));
         Assert.Equal(0, code);
         Assert.EndsWith("serve: stopped", serve.Stdout);
     }
