@@ -63,7 +63,7 @@ public class AnalyzeBenchmarks
         WavWriter.WritePcm16(destination, reader.Format.SampleRate, reader.Format.Channels, call);
     }
 
-    private static string RepoRoot()
+    internal static string RepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

@@ -50,6 +50,14 @@ internal ref struct PayloadWriter(Span<byte> destination)
         _position += 2 + length;
     }
 
+    /// <summary>The next <paramref name="count"/> bytes, for the caller to fill.</summary>
+    public Span<byte> Reserve(int count)
+    {
+        var span = _destination.Slice(_position, count);
+        _position += count;
+        return span;
+    }
+
     /// <summary>Length-prefixed bytes; -1 for null.</summary>
     public void Bytes(byte[]? value)
     {
@@ -76,7 +84,7 @@ internal ref struct PayloadReader(ReadOnlySpan<byte> source)
 
     public readonly int Remaining => _source.Length - _position;
 
-    private ReadOnlySpan<byte> Take(int count, string field)
+    public ReadOnlySpan<byte> Take(int count, string field)
     {
         if (count < 0 || count > Remaining) throw new MessageDecodeException($"field '{field}' needs {count} bytes, {Remaining} left");
         var span = _source.Slice(_position, count);

@@ -1,3 +1,4 @@
+using Streaming.Audio;
 using Streaming.Contracts;
 using Streaming.Messaging.Kafka;
 
@@ -17,18 +18,71 @@ public sealed class CodecTests
 
         Assert.Equal(Chunk.Samples, decoded.Samples);
         Assert.Equal(Chunk with { Samples = decoded.Samples }, decoded);
-        Assert.Equal(new Envelope(3, trace, Chunk.EventTime, 12), envelope);
-        // compact: 21 bytes of envelope + trace, strings (call, speaker, tenant), fixed fields, 4 bytes per sample, no metadata (a count of 0)
-        Assert.Equal(21 + trace.Length + (2 + 3) + (2 + 5) + (2 + 4) + 2 + 8 + 4 + 4 + 12 + 4, value.Length);
+        Assert.Equal(new Envelope(4, trace, Chunk.EventTime, 12), envelope);
+        // compact: 21 bytes of envelope + trace, strings (call, speaker, tenant), fixed fields, the sample form, 4 bytes per
+        // sample (1f is not 16-bit: float32), no metadata (a count of 0)
+        Assert.Equal(21 + trace.Length + Fixed + 4 + 12 + 4, value.Length);
+    }
+
+    /// <summary>Envelope without trace, the three strings, role, final flag, start sample, rate and the sample form byte.</summary>
+    private const int Fixed = (2 + 3) + (2 + 5) + (2 + 4) + 2 + 8 + 4 + 1;
+
+    public static TheoryData<string, int> Forms => new() { { "mu-law", 1 }, { "A-law", 1 }, { "PCM16", 2 }, { "float", 4 } };
+
+    [Theory]
+    [MemberData(nameof(Forms))]
+    public void Encode_AudioChunk_NarrowestExactFormGivesBackTheSameSamples(string form, int bytesPerSample)
+    {
+        var random = new Random(7);
+        var samples = new float[1600];
+        switch (form)
+        {
+            case "mu-law": G711.MuLawDecode([.. Enumerable.Range(0, samples.Length).Select(_ => (byte)random.Next(256))], samples); break;
+            case "A-law": G711.ALawDecode([.. Enumerable.Range(0, samples.Length).Select(_ => (byte)random.Next(256))], samples); break;
+            case "PCM16": for (var i = 0; i < samples.Length; i++) samples[i] = random.Next(short.MinValue, short.MaxValue + 1) / 32768f; break;
+            default: for (var i = 0; i < samples.Length; i++) samples[i] = (random.NextSingle() - 0.5f) / 3f; break;
+        }
+        var value = AudioChunkCodec.Instance.Encode(Chunk with { Samples = samples }, null);
+
+        var decoded = AudioChunkCodec.Instance.Decode(value, out _);
+
+        Assert.Equal(21 + Fixed + 4 + samples.Length * bytesPerSample + 4, value.Length);
+        Assert.Equal(samples.Select(BitConverter.SingleToInt32Bits), decoded.Samples.Select(BitConverter.SingleToInt32Bits)); // bit for bit
+    }
+
+    [Fact]
+    public void Decode_SchemaVersion3FloatSamples_StillReads()
+    {
+        // A version 3 value: float32 samples without the form byte before their count.
+        var v4 = AudioChunkCodec.Instance.Encode(Chunk, null);
+        var formAt = 21 + Fixed - 1;
+        var v3 = v4[..formAt].Concat(v4[(formAt + 1)..]).ToArray();
+        v3[2] = 3;
+
+        var decoded = AudioChunkCodec.Instance.Decode(v3, out var envelope);
+
+        Assert.Equal(3, envelope.SchemaVersion);
+        Assert.Equal(Chunk.Samples, decoded.Samples);
+    }
+
+    [Fact]
+    public void Decode_UnknownSampleForm_ThrowsNamingTheField()
+    {
+        var value = AudioChunkCodec.Instance.Encode(Chunk, null);
+        value[21 + Fixed - 1] = 9;
+
+        var e = Assert.Throws<MessageDecodeException>(() => AudioChunkCodec.Instance.Decode(value, out _));
+        Assert.Contains("'samples' has unknown sample form 9", e.Message);
     }
 
     [Fact]
     public void Decode_SchemaVersion1WithoutTenant_ReadsAsTheDefaultTenant()
     {
-        // A version 1 value: the same layout without the tenant string that follows the speaker.
-        var v3 = AudioChunkCodec.Instance.Encode(Chunk, null);
+        // A version 1 value: the same layout without the tenant string that follows the speaker, the sample form and the metadata.
+        var v4 = AudioChunkCodec.Instance.Encode(Chunk, null);
         var tenantAt = 21 + (2 + 3) + (2 + 5);
-        var v1 = v3[..tenantAt].Concat(v3[(tenantAt + 2 + 4)..^4]).ToArray();
+        var formAt = 21 + Fixed - 1;
+        var v1 = v4[..tenantAt].Concat(v4[(tenantAt + 2 + 4)..formAt]).Concat(v4[(formAt + 1)..^4]).ToArray();
         v1[2] = 1;
 
         var decoded = AudioChunkCodec.Instance.Decode(v1, out var envelope);

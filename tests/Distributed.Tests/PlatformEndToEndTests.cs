@@ -11,7 +11,7 @@ namespace Streaming.Tests.Distributed;
 /// tracks, each call's per-speaker timelines equal the embedded pipeline's (what <c>analyze</c> runs) on the same audio.
 /// The same audio is the demo call in μ-law, written as a μ-law WAV, because μ-law is what both platforms carry.
 /// The call metadata each platform passes on (AudioHook <c>customConfig</c>/<c>participant</c>, Twilio <c>customParameters</c>)
-/// crosses the three topics into Redis and comes back from the aggregator's API.
+/// crosses the three topics into Redis and comes back from the aggregator's API; a platform chunk's journey is one trace.
 /// </summary>
 public sealed class PlatformEndToEndTests
 {
@@ -26,7 +26,8 @@ public sealed class PlatformEndToEndTests
         var (muLaw, wav) = MuLawCall.Encode(Sample);
         try
         {
-            await using var stack = await DistributedStack.StartAsync(settings: new Dictionary<string, string>
+            await using var collector = new OtlpTestCollector();
+            await using var stack = await DistributedStack.StartAsync(settings: new Dictionary<string, string>(collector.Settings)
             {
                 [$"Tenants:{DistributedStack.Tenant}:ClientSecret"] = Convert.ToBase64String(ClientSecret),
                 [$"Tenants:{DistributedStack.Tenant}:TwilioAuthToken"] = TwilioToken,
@@ -54,6 +55,14 @@ public sealed class PlatformEndToEndTests
                 var listed = JsonDocument.Parse(await http.GetStringAsync($"/api/calls?state=all&agent={agent}")).RootElement.GetProperty("calls");
                 Assert.Equal(callId, Assert.Single(listed.EnumerateArray()).GetProperty("callId").GetString());
             }
+
+            // The stack carried only these two platform calls: a chunk's journey is one trace, rooted at ingest's publish
+            // span and reaching the three stages after it, as on the native path (ObservabilityTests).
+            static bool Journey(IGrouping<string, OtlpTestCollector.ReceivedSpan> trace) =>
+                trace.Any(s => s.Service == "ingest" && s.Name.StartsWith("publish ", StringComparison.Ordinal) && s.ParentSpanId.Length == 0)
+                && new[] { "featurizer", "classifier", "aggregator" }.All(service => trace.Any(s => s.Service == service));
+            await Wait.UntilAsync(() => collector.Spans.ToArray().GroupBy(s => s.TraceId).Any(Journey),
+                "one trace from an ingest publish span of a platform chunk through featurizer, classifier and aggregator", 60);
         }
         finally
         {
