@@ -13,8 +13,8 @@ namespace Streaming.Tests.Supervision;
 /// </summary>
 public sealed class AggregatorProcess : IAsyncLifetime
 {
-    public const string KeyA = SupervisionWebHost.KeyA;
-    public const string KeyB = SupervisionWebHost.KeyB;
+    public const string KeyA = DashboardHost.KeyA;
+    public const string KeyB = DashboardHost.KeyB;
 
     private ServiceProcess? _process;
 

@@ -7,6 +7,7 @@ using Streaming.Contracts;
 using Streaming.Inference;
 using Streaming.Pipeline;
 using Streaming.Tests.Distributed;
+using Streaming.Tests.Shared;
 using static Microsoft.Playwright.Assertions;
 
 namespace Streaming.Tests.Supervision;
@@ -31,10 +32,12 @@ public sealed class AggregatorTests(AggregatorProcess aggregator) : IClassFixtur
         var page = await browser.LogInAsync(aggregator.BaseAddress, AggregatorProcess.KeyA);
         await Expect(page.Locator("#wall-empty")).ToBeVisibleAsync();
 
-        // Windows stored by "another instance": this one learns of them from Redis's update channel and pushes them to the wall.
+        // Metadata and windows stored by "another instance": this one learns of them from Redis's update channel and pushes them to the wall.
+        await aggregator.Store.SetMetadataAsync("tenant-a", callId, new Dictionary<string, string> { ["agentId"] = "agent-3", ["queue"] = "retention" }, default);
         foreach (var (index, voted) in new[] { (0L, "neutral"), (1L, "neutral") }) await aggregator.Store.AppendAsync(Window(callId, index, voted), default);
         var now = page.Locator($"tr[data-call='{callId}'] td.now");
         await Expect(now).ToHaveTextAsync("neutral", Live);
+        await Expect(page.Locator($"tr[data-call='{callId}'] td.agent")).ToHaveTextAsync("agent-3");
         for (var index = 2L; index < 6; index++) await aggregator.Store.AppendAsync(Window(callId, index, "angry"), default);
         await Expect(now).ToHaveTextAsync("angry", Live);
         await aggregator.Alerts.AddAsync(new Alert(Alert.EpisodeId("tenant-a", callId, "customer", "angry-5s", 5), "tenant-a", callId, "customer", "angry-5s",
@@ -56,9 +59,11 @@ public sealed class AggregatorTests(AggregatorProcess aggregator) : IClassFixtur
         await page.ClickAsync("#nav-wall");
         await Expect(page.Locator("#wall-empty")).ToBeVisibleAsync();
         await page.ClickAsync("#nav-history");
-        await page.SelectOptionAsync("#history-form select[name=emotion]", "sad");
+        await Expect(page.Locator($"#history-table tbody tr[data-call='{callId}'] td.queue")).ToHaveTextAsync("retention");
+        await page.FillAsync("#history-form input[name=queue]", "billing");
         await page.ClickAsync("#history-form button[type=submit]");
         await Expect(page.Locator("#history-table tbody tr")).ToHaveCountAsync(0);
+        await page.FillAsync("#history-form input[name=queue]", "retention");
         await page.SelectOptionAsync("#history-form select[name=emotion]", "angry");
         await page.ClickAsync("#history-form button[type=submit]");
         await page.ClickAsync($"#history-table tbody tr[data-call='{callId}'] a");
@@ -81,11 +86,11 @@ public sealed class AggregatorTests(AggregatorProcess aggregator) : IClassFixtur
         // (--from: tenant A's calls of the other test, finished earlier, are left out.)
         const string callId = "export-replayed";
         var from = DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
-        using (var model = EmotionModel.Load(Repository.File("models/emotion-cnn-bilstm.onnx")))
+        using (var model = EmotionModel.Load(Path.Combine(RepositoryPaths.Root, "models", "emotion-cnn-bilstm.onnx")))
         {
             Assert.Equal(Labels, model.Contract.Labels); // what the aggregator serves by default (Timeline:Labels)
             var pipeline = new EmbeddedPipeline(model, new ClassifierOptions(), aggregator.Store, CancellationToken.None);
-            using var source = WavReader.Open(Repository.File("samples/call-angry-customer.wav"));
+            using var source = WavReader.Open(Path.Combine(RepositoryPaths.Root, "samples", "call-angry-customer.wav"));
             var ingestor = new CallIngestor("tenant-a", callId, source.Format.SampleRate, source.Format.Channels,
                 new ChannelRoles(0, 1).Assign(source.Format.Channels), customerOnly: false, pipeline.Audio);
             await FileReplay.ReplayAsync(source, ingestor, realTime: false, progress: null, CancellationToken.None);
@@ -136,8 +141,7 @@ public sealed class AggregatorTests(AggregatorProcess aggregator) : IClassFixtur
     /// <summary>Runs <c>streaming export ARGS</c> (the program built beside this test's configuration) to its end.</summary>
     private static async Task<(int Exit, string Stdout, string Stderr)> ExportAsync(params string[] args)
     {
-        var dll = Path.Combine(ServiceProcess.RepoRoot, "services", "standalone", "bin", ServiceProcess.Configuration, "net10.0", "streaming.dll");
-        Assert.True(File.Exists(dll), $"{dll} is missing: build the solution (this test project references services/standalone)");
+        var dll = Path.Combine(AppContext.BaseDirectory, "streaming.dll"); // services/standalone, referenced by this project
         var info = new ProcessStartInfo("dotnet", [dll, "export", .. args]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

@@ -18,8 +18,8 @@ namespace Streaming.Tests.Supervision;
 /// </summary>
 internal sealed class DashboardHost : IAsyncDisposable
 {
-    public const string KeyA = SupervisionWebHost.KeyA;
-    public const string KeyB = SupervisionWebHost.KeyB;
+    public const string KeyA = "tenant-a-key-0123456789";
+    public const string KeyB = "tenant-b-key-0123456789";
     public static readonly string[] Labels = ["neutral", "happy", "sad", "angry"];
 
     private readonly WebApplication _app;
@@ -37,14 +37,27 @@ internal sealed class DashboardHost : IAsyncDisposable
 
     public Uri BaseAddress => new(_app.Urls.First());
 
-    public static async Task<DashboardHost> StartAsync(string? archiveDirectory = null)
+    public static async Task<DashboardHost> StartAsync()
     {
-        var app = await SupervisionWebHost.StartAsync(new Dictionary<string, string?>
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
+            ["Tenants:tenant-a:ApiKey"] = KeyA,
+            ["Tenants:tenant-b:ApiKey"] = KeyB,
             ["Tenants:tenant-a:Alerts:Rules:0:Name"] = "angry-5s",
             ["Tenants:tenant-a:Alerts:Rules:0:Seconds"] = "5",
             ["Tenants:tenant-a:Alerts:Rules:0:WithinSeconds"] = "10",
-        }, archiveDirectory, Labels);
+        });
+        builder.Services.AddTenantAuthentication();
+        builder.Services.AddSingleton<ITimelineStore>(new InMemoryTimelineStore());
+        builder.Services.AddSupervision(builder.Configuration, _ => Labels, _ => new InMemoryAlertStore());
+        var app = builder.Build();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapDashboard();
+        await app.StartAsync();
         return new DashboardHost(app);
     }
 

@@ -128,6 +128,8 @@ public sealed class LiveStreamTests
         {
             var label = c % 2 == 0 ? "angry" : "neutral";
             foreach (var w in Windows.Sequence(new string(label[0], 3), call: $"call-{c}", tenant: "tenant-a")) await host.Store.AppendAsync(w, default);
+            await host.Store.SetMetadataAsync("tenant-a", $"call-{c}",
+                new Dictionary<string, string> { ["agentId"] = $"agent-{c % 3}", ["queue"] = c < 3 ? "billing" : "sales" }, default);
             await host.Store.CompleteStreamAsync(new StreamKey("tenant-a", $"call-{c}", "customer"), default);
             await Task.Delay(5); // distinct update times, so "newest first" has one answer
         }
@@ -145,6 +147,14 @@ public sealed class LiveStreamTests
 
         var angry = JsonDocument.Parse(await client.GetStringAsync("/api/calls?emotion=angry")).RootElement.GetProperty("calls");
         Assert.Equal(["call-4", "call-2", "call-0"], angry.EnumerateArray().Select(c => c.GetProperty("callId").GetString()));
+        async Task<List<string?>> ListAsync(string query) => [.. JsonDocument.Parse(await client.GetStringAsync("/api/calls?" + query)).RootElement
+            .GetProperty("calls").EnumerateArray().Select(c => c.GetProperty("callId").GetString())];
+        Assert.Equal(["call-4", "call-1"], await ListAsync("agent=agent-1"));
+        Assert.Equal(["call-2", "call-1", "call-0"], await ListAsync("queue=billing"));
+        Assert.Equal(["call-2", "call-0"], await ListAsync("queue=billing&emotion=angry"));
+        Assert.Equal(["call-4"], await ListAsync("agent=agent-1&queue=sales&emotion=angry"));
+        Assert.Equal(["call-1"], await ListAsync("agent=agent-1&limit=1&cursor=" + JsonDocument.Parse(await client.GetStringAsync("/api/calls?agent=agent-1&limit=1"))
+            .RootElement.GetProperty("next").GetString()));
         Assert.Equal(HttpStatusCode.BadRequest, (await client.GetAsync("/api/calls?cursor=%%%")).StatusCode);
         using var b = host.Client(DashboardHost.KeyB);
         Assert.Equal("[]", JsonDocument.Parse(await b.GetStringAsync("/api/calls")).RootElement.GetProperty("calls").GetRawText());

@@ -121,7 +121,7 @@ function renderWall() {
     const alerts = c.openAlerts > 0 ? el('span', { class: `badge ${c.topSeverity}`, title: `${c.openAlerts} open alerts` }, c.openAlerts) : '';
     const now = c.customerLabel ? labelChip(c.customerLabel) : el('span', { class: 'policy' }, 'waiting for speech');
     return el('tr', { class: attention(c) >= 100 ? 'attention' : '', 'data-call': c.callId },
-      el('td', {}, link), el('td', {}, c.agentId || '—'), el('td', {}, c.queue || '—'), el('td', { class: 'now' }, now),
+      el('td', {}, link), el('td', { class: 'agent' }, c.agentId || '—'), el('td', { class: 'queue' }, c.queue || '—'), el('td', { class: 'now' }, now),
       el('td', {}, sparkline(c.angrySparkline)), el('td', {}, fmtSeconds(c.angrySeconds)), el('td', { class: 'alerts' }, alerts));
   }));
   const stored = wallPending.splice(0);
@@ -264,7 +264,8 @@ async function loadHistory(append) {
   $('history-more').hidden = !page.next;
   const rows = page.calls.map(c => el('tr', { 'data-call': c.callId },
     el('td', {}, el('a', { href: `#/call/${encodeURIComponent(c.callId)}` }, c.callId)), el('td', {}, new Date(c.lastUpdate).toLocaleString()),
-    el('td', {}, c.agentId || '—'), el('td', {}, c.queue || '—'), el('td', {}, c.customerDominant ? labelChip(c.customerDominant) : '—'),
+    el('td', { class: 'agent' }, c.agentId || '—'), el('td', { class: 'queue' }, c.queue || '—'),
+    el('td', { class: 'dominant' }, c.customerDominant ? labelChip(c.customerDominant) : '—'),
     el('td', {}, fmtSeconds(c.angrySeconds)), el('td', {}, c.alerts)));
   const body = $('history-table').querySelector('tbody');
   if (append) body.append(...rows); else body.replaceChildren(...rows);

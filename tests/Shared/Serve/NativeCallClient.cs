@@ -25,10 +25,11 @@ public static class NativeCallClient
 
     /// <summary>
     /// Streams one call and returns the stop acknowledgement (JSON). <paramref name="blockSeconds"/> of audio per message,
-    /// sent as fast as the server takes them.
+    /// sent as fast as the server takes them, or (<paramref name="realTime"/>) each block once its audio has been spoken, as a
+    /// platform streams a live call.
     /// </summary>
     public static async Task<JsonNode> StreamAsync(Uri endpoint, string apiKey, string callId, float[] interleaved, int sampleRate, string[] roles,
-        IReadOnlyDictionary<string, string>? metadata = null, double blockSeconds = 0.5, CancellationToken cancellationToken = default)
+        IReadOnlyDictionary<string, string>? metadata = null, double blockSeconds = 0.5, CancellationToken cancellationToken = default, bool realTime = false)
     {
         using var socket = new ClientWebSocket();
         socket.Options.SetRequestHeader("X-API-KEY", apiKey);
@@ -47,9 +48,12 @@ public static class NativeCallClient
 
         var block = Math.Max(1, (int)(sampleRate * blockSeconds)) * roles.Length;
         var pcm = new byte[block * 2];
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         for (var offset = 0; offset < interleaved.Length; offset += block)
         {
             var count = Math.Min(block, interleaved.Length - offset);
+            var spoken = TimeSpan.FromSeconds((double)(offset + count) / roles.Length / sampleRate) - clock.Elapsed;
+            if (realTime && spoken > TimeSpan.Zero) await Task.Delay(spoken, cancellationToken);
             for (var i = 0; i < count; i++)
             {
                 var sample = (short)Math.Clamp(Math.Round(interleaved[offset + i] * 32768.0), short.MinValue, short.MaxValue);
