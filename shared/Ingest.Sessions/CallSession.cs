@@ -32,7 +32,9 @@ public sealed class CallSession : IAsyncDisposable
     private readonly TimeSpan _burst;
     private readonly long _startedAt;
     private readonly double _resumedSeconds;
+    private readonly int[] _keptChannels; // the channels the tenant's policy keeps (all but the agent's under customer-only)
     private float[] _samples = [];
+    private byte[] _channelBytes = [];
     private long _frames;
     private long[]? _channelFrames; // per-track protocols: frames received per channel
     private State _state;
@@ -64,6 +66,7 @@ public sealed class CallSession : IAsyncDisposable
         }, role)).ToList();
         _ingestor = new CallIngestor(Tenant.Id, CallId, start.SampleRate, start.Channels, assignments, Tenant.CustomerOnly, _sink, chunkSamples: owner.Options.ChunkSamples,
             metadata: start.Metadata);
+        _keptChannels = [.. Enumerable.Range(0, _channels).Where(_ingestor.Keeps)];
     }
 
     public Tenant Tenant { get; }
@@ -95,6 +98,11 @@ public sealed class CallSession : IAsyncDisposable
             throw new IngestProtocolException(CloseCodes.InvalidPayload,
                 $"audio message of {audio.Length} bytes is not whole frames of {_channels} channel(s) x {_sampleBytes} byte(s)");
         CheckRate(_frames + audio.Length / frameBytes);
+        if (_keptChannels.Length < _channels)
+        {
+            await KeptChannelsAsync(audio, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         var blockBytes = Math.Max(1, DecodeBlockSamples / _channels) * frameBytes;
         for (var offset = 0; offset < audio.Length; offset += blockBytes)
         {
@@ -104,6 +112,50 @@ public sealed class CallSession : IAsyncDisposable
             _frames += count / _channels;
             await _ingestor.WriteAsync(_samples.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Interleaved audio of a call whose policy drops channels (customer-only): the kept channels' bytes are picked out
+    /// and decoded, the dropped channels' bytes are skipped, never decoded.
+    /// </summary>
+    private async ValueTask KeptChannelsAsync(ReadOnlyMemory<byte> audio, CancellationToken cancellationToken)
+    {
+        var frameBytes = _channels * _sampleBytes;
+        var frames = audio.Length / frameBytes;
+        for (var first = 0; first < frames; first += DecodeBlockSamples)
+        {
+            var count = Math.Min(DecodeBlockSamples, frames - first);
+            var block = audio.Slice(first * frameBytes, count * frameBytes);
+            foreach (var channel in _keptChannels)
+            {
+                DecodeChannel(block.Span, channel, count);
+                await _ingestor.WriteChannelAsync(channel, _samples.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
+            }
+            _frames += count;
+        }
+    }
+
+    /// <summary>Copies one channel's samples (still encoded) out of whole frames, then decodes only those.</summary>
+    private void DecodeChannel(ReadOnlySpan<byte> frames, int channel, int count)
+    {
+        if (_channelBytes.Length < count * _sampleBytes)
+        {
+            if (_channelBytes.Length > 0) ArrayPool<byte>.Shared.Return(_channelBytes);
+            _channelBytes = ArrayPool<byte>.Shared.Rent(count * _sampleBytes);
+        }
+        var encoded = _channelBytes.AsSpan(0, count * _sampleBytes);
+        // A strided gather of 1- or 2-byte samples (no vector form); cheaper than the decoding it spares.
+        if (_sampleBytes == 1)
+        {
+            for (var i = 0; i < count; i++) encoded[i] = frames[i * _channels + channel];
+        }
+        else
+        {
+            var source = MemoryMarshal.Cast<byte, short>(frames);
+            var target = MemoryMarshal.Cast<byte, short>(encoded);
+            for (var i = 0; i < count; i++) target[i] = source[i * _channels + channel];
+        }
+        Decode(encoded, Samples(count));
     }
 
     /// <summary>
@@ -255,6 +307,8 @@ public sealed class CallSession : IAsyncDisposable
             _owner.Release(this);
             if (_samples.Length > 0) ArrayPool<float>.Shared.Return(_samples);
             _samples = [];
+            if (_channelBytes.Length > 0) ArrayPool<byte>.Shared.Return(_channelBytes);
+            _channelBytes = [];
         }
     }
 
