@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Streaming.Contracts;
@@ -19,6 +20,7 @@ public static partial class ClassifierService
         builder.Services.AddKafka();
         builder.Services.AddOptions<EmotionModelOptions>().BindConfiguration(EmotionModelOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<ClassifierOptions>().BindConfiguration(ClassifierOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ClassifierStreamOptions>().BindConfiguration(ClassifierStreamOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         // The model is loaded (and its contract checked against the featurizer's) when the host starts: a bad file stops the process naming it.
         builder.Services.TryAddSingleton<IEmotionModel>(sp =>
         {
@@ -32,7 +34,8 @@ public static partial class ClassifierService
         builder.Services.AddStageHost(FeatureFramesCodec.Instance,
             (sp, outbox) => new ClassifierStage(new ClassifierEngine(sp.GetRequiredService<IEmotionModel>(), sp.GetRequiredService<IOptions<ClassifierOptions>>().Value),
                 outbox.Sink(EmotionWindowCodec.Instance, Kafka(sp).Topic(EmotionWindow.Topic))),
-            (sp, _) => new StageHostSettings(Kafka(sp).Topic(FeatureFrames.Topic), Kafka(sp).Group(Group)));
+            (sp, _) => new StageHostSettings(Kafka(sp).Topic(FeatureFrames.Topic), Kafka(sp).Group(Group),
+                sp.GetRequiredService<IOptions<ClassifierStreamOptions>>().Value.IdleStreamTimeout));
         return builder;
     }
 
@@ -40,4 +43,22 @@ public static partial class ClassifierService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Line}")]
     private static partial void LogModel(ILogger logger, string line);
+}
+
+/// <summary>
+/// The classifier service's own settings, in the section of <see cref="ClassifierOptions"/> ("Classifier"); those apply to the embedded
+/// pipeline too, this one only to the service.
+/// </summary>
+public sealed class ClassifierStreamOptions
+{
+    public const string Section = ClassifierOptions.Section;
+
+    /// <summary>
+    /// A stream of which no frames arrived for this long is ended as if its final message had come (its tail window, marked final;
+    /// docs/reliability.md, "Streams that never end"). A backstop, far longer than the featurizer's 2 minutes (which normally ends
+    /// such a stream first, and the classifier with it): an outage of every featurizer instance longer than this ends the live
+    /// calls here, so it must exceed any featurizer outage the deployment rides through.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan IdleStreamTimeout { get; set; } = TimeSpan.FromMinutes(10);
 }

@@ -18,6 +18,7 @@ public static partial class FeaturizerService
     {
         builder.Services.AddKafka();
         builder.Services.AddOptions<ModelFileOptions>().BindConfiguration(ModelFileOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<FeaturizerOptions>().BindConfiguration(FeaturizerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         // The features come from the model's own contract, as in the embedded pipeline, so the two modes cannot compute
         // different features; a missing or foreign model file stops the process at start naming it.
         builder.Services.AddSingleton(sp =>
@@ -28,7 +29,8 @@ public static partial class FeaturizerService
         });
         builder.Services.AddStageHost(AudioChunkCodec.Instance,
             (sp, outbox) => new FeaturizerStage(sp.GetRequiredService<FeatureConfig>(), outbox.Sink(FeatureFramesCodec.Instance, Kafka(sp).Topic(FeatureFrames.Topic))),
-            (sp, _) => new StageHostSettings(Kafka(sp).Topic(AudioChunk.Topic), Kafka(sp).Group(Group)));
+            (sp, _) => new StageHostSettings(Kafka(sp).Topic(AudioChunk.Topic), Kafka(sp).Group(Group),
+                sp.GetRequiredService<IOptions<FeaturizerOptions>>().Value.IdleStreamTimeout));
         return builder;
     }
 
@@ -36,6 +38,20 @@ public static partial class FeaturizerService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "features of model {Name} {Version}: {Features}")]
     private static partial void LogFeatures(ILogger logger, string name, string version, string features);
+}
+
+/// <summary>Featurizer service settings (configuration section "Featurizer").</summary>
+public sealed class FeaturizerOptions
+{
+    public const string Section = "Featurizer";
+
+    /// <summary>
+    /// A stream of which no chunk arrived for this long is ended as if its final chunk had come (docs/reliability.md, "Streams
+    /// that never end"). Live audio sends a chunk every 200 ms, silence included, and ingest itself ends a stalled call within
+    /// about 35 s (its idle timeout, then its resume window): 2 minutes is only reached when ingest died with the call.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan IdleStreamTimeout { get; set; } = TimeSpan.FromMinutes(2);
 }
 
 /// <summary>The model whose contract decides the features: the classifier's setting "Model:Path", so one value serves both.</summary>

@@ -9,16 +9,17 @@ namespace Streaming.Dashboard;
 /// <summary>
 /// The timeline store as the pipeline's last stage writes it, with what supervisors need after each write: the window is
 /// stored first, then the alert rules see it, then live views are told; when a stream ends and with it the whole call, the
-/// call is archived as Parquet. Reads pass through.
+/// call is archived as Parquet. A write that stored nothing new (a replay) raises no alert and tells no live view. Reads pass through.
 /// </summary>
 public sealed partial class SupervisedTimelineStore(ITimelineStore inner, AlertMonitor alerts, LiveUpdates live, ParquetArchive? archive,
     ILogger<SupervisedTimelineStore> logger) : ITimelineStore
 {
-    public async ValueTask AppendAsync(EmotionWindow window, CancellationToken cancellationToken)
+    public async ValueTask<bool> AppendAsync(EmotionWindow window, CancellationToken cancellationToken)
     {
-        await inner.AppendAsync(window, cancellationToken).ConfigureAwait(false);
+        if (!await inner.AppendAsync(window, cancellationToken).ConfigureAwait(false)) return false;
         await alerts.ObserveAsync(window, cancellationToken).ConfigureAwait(false);
         live.Publish(window.Stream.Tenant, window.Stream.CallId);
+        return true;
     }
 
     public async ValueTask SetMetadataAsync(string tenant, string callId, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
@@ -27,13 +28,18 @@ public sealed partial class SupervisedTimelineStore(ITimelineStore inner, AlertM
         live.Publish(tenant, callId);
     }
 
-    public async ValueTask CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken)
+    /// <summary>
+    /// Marks the stream ended and, when the whole call has, archives it. The archive is written again when a replay ends a stream
+    /// already ended (a crash may have come between the two; rewriting a call's archive is harmless), never for a call the store
+    /// no longer holds.
+    /// </summary>
+    public async ValueTask<bool> CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken)
     {
-        await inner.CompleteStreamAsync(stream, cancellationToken).ConfigureAwait(false);
-        live.Publish(stream.Tenant, stream.CallId);
-        if (archive is null) return;
+        var ended = await inner.CompleteStreamAsync(stream, cancellationToken).ConfigureAwait(false);
+        if (ended) live.Publish(stream.Tenant, stream.CallId);
+        if (archive is null) return ended;
         var call = await inner.GetCallAsync(stream.Tenant, stream.CallId, cancellationToken).ConfigureAwait(false);
-        if (call is null || call.Speakers.Any(s => !s.IsComplete)) return;
+        if (call is null || call.Speakers.Any(s => !s.IsComplete)) return ended;
         try
         {
             await archive.WriteCallAsync(stream.Tenant, call, cancellationToken).ConfigureAwait(false);
@@ -44,6 +50,7 @@ public sealed partial class SupervisedTimelineStore(ITimelineStore inner, AlertM
             // command writes the call again from the store while it is within the retention.
             LogArchiveFailed(stream.Tenant, stream.CallId, e.Message);
         }
+        return ended;
     }
 
     public ValueTask<CallWindows?> GetCallAsync(string tenant, string callId, CancellationToken cancellationToken) =>

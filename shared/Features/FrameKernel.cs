@@ -12,7 +12,8 @@ namespace Streaming.Features;
 /// by decimation in time into eight interleaved sub-transforms, one per lane of a Vector256: they
 /// run as plain lane-wise arithmetic; then twiddles, 8 x 8 transposes and a radix-8 step across
 /// the sub-transforms leave the spectrum in natural order, bins in the lanes. Mel bands are
-/// summed eight at a time (one band per lane) and written straight into the row. When eight or
+/// summed eight at a time (one band per lane), two frames at a time where two are ready (the
+/// weights loaded once for both), and their logs written straight into the rows. When eight or
 /// more frames are ready at once, whole groups of eight go to <see cref="BatchKernel"/> (one frame
 /// per lane: no transposes, about half the cost per frame). The two kernels round differently, so a
 /// frame's value depends on how the stream was chunked by float rounding only (about 1e-6). The
@@ -25,11 +26,14 @@ internal sealed unsafe class FrameKernel
     public const int Lanes = 8;
 
     [ThreadStatic] private static FrameKernel? t_current;
+    [ThreadStatic] private static int t_pairWidth;
 
     // sub-transform vectors (at least eight: a transpose reads eight rows), spectrum and power
     // with one spare entry each (Z[Half] = Z[0] for the mirrored loads of the real split)
     private Vector256<float>[] _re = [], _im = [];
-    private float[] _zRe = [], _zIm = [], _power = [], _mel = [];
+    // frame pairs on 512-bit vectors: frame A in the low eight lanes, frame B in the high eight
+    private Vector512<float>[] _pairRe = [], _pairIm = [];
+    private float[] _zRe = [], _zIm = [], _power = [], _power2 = [], _mel = [], _mel2 = [];
     private float[] _staging = [];
     private readonly BatchKernel _batch = new();
 
@@ -43,13 +47,29 @@ internal sealed unsafe class FrameKernel
 
     public float[] Staging => _staging;
 
+    /// <summary>
+    /// Vector width (256 or 512 bits) of the sub-transforms of frame pairs on the calling thread;
+    /// 0 (the default) picks 512 where <see cref="Vector512.IsHardwareAccelerated"/>. Both widths give
+    /// identical output (the same arithmetic per lane); tests force each.
+    /// </summary>
+    internal static int PairWidth
+    {
+        get => t_pairWidth != 0 ? t_pairWidth : Vector512.IsHardwareAccelerated ? 512 : 256;
+        set => t_pairWidth = value is 0 or 256 or 512 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "0, 256 or 512");
+    }
+
     private void Ensure(FeaturePlan plan, int stagingLength)
     {
         int vectors = Math.Max(plan.SubSize, Lanes), spectrum = plan.Half + 1;
         int melFloats = plan.MelGroupStart.Length * Lanes;
         if (_re.Length < vectors) { _re = new Vector256<float>[vectors]; _im = new Vector256<float>[vectors]; }
-        if (_zRe.Length < spectrum) { _zRe = new float[spectrum]; _zIm = new float[spectrum]; _power = new float[spectrum]; }
-        if (_mel.Length < melFloats) _mel = new float[melFloats];
+        if (PairWidth == 512 && _pairRe.Length < vectors) { _pairRe = new Vector512<float>[vectors]; _pairIm = new Vector512<float>[vectors]; }
+        if (_zRe.Length < spectrum)
+        {
+            _zRe = new float[spectrum]; _zIm = new float[spectrum];
+            _power = new float[spectrum]; _power2 = new float[spectrum];
+        }
+        if (_mel.Length < melFloats) { _mel = new float[melFloats]; _mel2 = new float[melFloats]; }
         if (_staging.Length < stagingLength) _staging = new float[stagingLength];
         _batch.Ensure(plan);
     }
@@ -57,20 +77,68 @@ internal sealed unsafe class FrameKernel
     /// <summary>
     /// Computes <paramref name="count"/> frames whose first sample is <paramref name="first"/>[hop·t]
     /// and writes them row-major into <paramref name="output"/>: whole groups of eight frames in the
-    /// eight-frame kernel (about half the cost per frame), the rest one by one.
+    /// eight-frame kernel (about half the cost per frame), the rest one by one, their mel sums in
+    /// pairs (a 20 ms chunk completes two frames; the pair shares each load of the mel weights).
     /// </summary>
     public void Compute(FeaturePlan plan, float* first, int count, Span<float> output)
     {
         int hop = plan.Config.HopLength, bands = plan.Config.MelBands, batched = count / Lanes * Lanes;
         if (batched > 0)
             _batch.Compute(plan, first, batched, output);
-        for (int t = batched; t < count; t++)
+        int t = batched;
+        bool wide = PairWidth == 512;
+        for (; t + 2 <= count; t += 2)
         {
-            LoadWindowed(plan, first + (long)t * hop);
-            LaneFft.Transform(_re, _im, plan.SubSize, plan.SubTwiddles);
-            Combine(plan);
-            PowerSpectrum(plan);
-            LogMel(plan, output.Slice(t * bands, bands));
+            if (wide)
+                PairPowerSpectra(plan, first + (long)t * hop, hop);
+            else
+            {
+                PowerSpectrum(plan, first + (long)t * hop, _power);
+                PowerSpectrum(plan, first + (long)(t + 1) * hop, _power2);
+            }
+            MelSums(plan, _power, _power2, _mel, _mel2);
+            TensorPrimitives.Log(_mel.AsSpan(0, bands), output.Slice(t * bands, bands));
+            TensorPrimitives.Log(_mel2.AsSpan(0, bands), output.Slice((t + 1) * bands, bands));
+        }
+        if (t < count)
+        {
+            PowerSpectrum(plan, first + (long)t * hop, _power);
+            MelSums(plan, _power, null, _mel, null);
+            TensorPrimitives.Log(_mel.AsSpan(0, bands), output.Slice(t * bands, bands));
+        }
+    }
+
+    /// <summary>4·|X[k]|², k = 0..N/2, of the frame starting at <paramref name="src"/>, into <paramref name="power"/>.</summary>
+    private void PowerSpectrum(FeaturePlan plan, float* src, float[] power)
+    {
+        fixed (Vector256<float>* re = _re, im = _im)
+        {
+            LoadWindowed(plan, src, re, im, 1);
+            LaneFft.Transform(ref *(Lanes256*)re, ref *(Lanes256*)im, plan.SubSize, plan.SubTwiddles);
+            Combine(plan, re, im, 1);
+        }
+        RealSplit(plan, power);
+    }
+
+    /// <summary>
+    /// The same for the frames at <paramref name="src"/> and <paramref name="src"/> + hop, into
+    /// _power and _power2, their sub-transforms side by side in 512-bit vectors: half the
+    /// instructions of two 256-bit runs, the same arithmetic in every lane.
+    /// </summary>
+    private void PairPowerSpectra(FeaturePlan plan, float* src, int hop)
+    {
+        fixed (Vector512<float>* re = _pairRe, im = _pairIm)
+        {
+            // as 256-bit vectors, entry 2i is the low half of re[i] (frame A), 2i + 1 the high half (frame B)
+            var re256 = (Vector256<float>*)re;
+            var im256 = (Vector256<float>*)im;
+            LoadWindowed(plan, src, re256, im256, 2);
+            LoadWindowed(plan, src + hop, re256 + 1, im256 + 1, 2);
+            LaneFft.Transform(ref *(Lanes512*)re, ref *(Lanes512*)im, plan.SubSize, plan.SubTwiddles);
+            Combine(plan, re256, im256, 2);
+            RealSplit(plan, _power);
+            Combine(plan, re256 + 1, im256 + 1, 2);
+            RealSplit(plan, _power2);
         }
     }
 
@@ -78,14 +146,13 @@ internal sealed unsafe class FrameKernel
     /// Windowed samples packed as z[n] = x[2n] + i·x[2n+1], split into the eight sub-sequences
     /// z[8m + r] (lane l holds residue r = LaneResidue[l]), stored at the bit-reversed positions of
     /// m that the in-place FFT wants. The window sits at the start of the FFT frame; torch.stft
-    /// centres a short window instead, which is a circular shift: same |X|².
+    /// centres a short window instead, which is a circular shift: same |X|². Sub-transform entry j
+    /// goes to <paramref name="re"/>/<paramref name="im"/>[j·stride].
     /// </summary>
-    private void LoadWindowed(FeaturePlan plan, float* src)
+    private static void LoadWindowed(FeaturePlan plan, float* src, Vector256<float>* re, Vector256<float>* im, int stride)
     {
         const int block = 2 * Lanes;
         ref int rev = ref MemoryMarshal.GetArrayDataReference(plan.SubBitReverse);
-        ref var re = ref MemoryMarshal.GetArrayDataReference(_re);
-        ref var im = ref MemoryMarshal.GetArrayDataReference(_im);
         int win = plan.Config.WindowLength, sub = plan.SubSize;
         fixed (float* window = plan.Window)
         {
@@ -94,7 +161,8 @@ internal sealed unsafe class FrameKernel
             {
                 var a = Vector256.Load(src + m * block) * Vector256.Load(window + m * block);
                 var b = Vector256.Load(src + m * block + Lanes) * Vector256.Load(window + m * block + Lanes);
-                Deinterleave(a, b, out Unsafe.Add(ref re, Unsafe.Add(ref rev, m)), out Unsafe.Add(ref im, Unsafe.Add(ref rev, m)));
+                int r = Unsafe.Add(ref rev, m) * stride;
+                Deinterleave(a, b, out re[r], out im[r]);
             }
             if (m < sub && m * block < win)
             {
@@ -105,14 +173,15 @@ internal sealed unsafe class FrameKernel
                 new ReadOnlySpan<float>(src + m * block, win - m * block).CopyTo(new Span<float>(tail, block));
                 var a = Vector256.Load(tail) * Vector256.Load(window + m * block);
                 var b = Vector256.Load(tail + Lanes) * Vector256.Load(window + m * block + Lanes);
-                Deinterleave(a, b, out Unsafe.Add(ref re, Unsafe.Add(ref rev, m)), out Unsafe.Add(ref im, Unsafe.Add(ref rev, m)));
+                int r = Unsafe.Add(ref rev, m) * stride;
+                Deinterleave(a, b, out re[r], out im[r]);
                 m++;
             }
             for (; m < sub; m++)
             {
-                int r = Unsafe.Add(ref rev, m);
-                Unsafe.Add(ref re, r) = Vector256<float>.Zero;
-                Unsafe.Add(ref im, r) = Vector256<float>.Zero;
+                int r = Unsafe.Add(ref rev, m) * stride;
+                re[r] = Vector256<float>.Zero;
+                im[r] = Vector256<float>.Zero;
             }
         }
     }
@@ -136,58 +205,63 @@ internal sealed unsafe class FrameKernel
     /// <summary>
     /// Z[k + S·q] = Σ_r W_8^(rq) · W_Half^(rk) · Y_r[k] (S = SubSize): the twiddled sub-transform
     /// bins, transposed eight at a time so the residues r become eight vectors with bins k in the
-    /// lanes, then a radix-8 DFT across them. Leaves Z in natural order in _zRe/_zIm, and Z[Half] = Z[0].
+    /// lanes, then a radix-8 DFT across them, all on values the JIT keeps in registers. Reads
+    /// sub-transform bin j at <paramref name="re"/>/<paramref name="im"/>[j·stride]; leaves Z in
+    /// natural order in _zRe/_zIm, and Z[Half] = Z[0].
     /// </summary>
-    private void Combine(FeaturePlan plan)
+    private void Combine(FeaturePlan plan, Vector256<float>* re, Vector256<float>* im, int stride)
     {
-        int sub = plan.SubSize, half = plan.Half, rows = Math.Min(sub, Lanes);
-        var rowRe = stackalloc Vector256<float>[Lanes];
-        var rowIm = stackalloc Vector256<float>[Lanes];
-        var tr = stackalloc Vector256<float>[Lanes];
-        var ti = stackalloc Vector256<float>[Lanes];
-        var rowOffsets = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * Lanes;
-        for (int i = rows; i < Lanes; i++)
-            rowRe[i] = rowIm[i] = Vector256<float>.Zero;
-        fixed (Vector256<float>* re = _re, im = _im, twiddles = plan.LaneTwiddles)
+        int sub = plan.SubSize, half = plan.Half;
+        // sub-transforms shorter than eight bins (FFT sizes up to 64): the missing rows are zero
+        // and the block goes through a buffer of whole vectors
+        bool whole = sub >= Lanes;
+        var partRe = stackalloc float[whole ? 0 : Lanes * Lanes];
+        var partIm = stackalloc float[whole ? 0 : Lanes * Lanes];
+        fixed (Vector256<float>* twiddles = plan.LaneTwiddles)
         fixed (float* zRe = _zRe, zIm = _zIm)
         {
+            float* dstRe = whole ? zRe : partRe, dstIm = whole ? zIm : partIm;
+            int dstStride = whole ? sub : Lanes;
             for (int k0 = 0; k0 < sub; k0 += Lanes)
             {
                 var w = twiddles + 3 * k0;
-                for (int i = 0; i < rows; i++, w += 3)
-                    (rowRe[i], rowIm[i]) = LaneFft.Multiply(re[k0 + i], im[k0 + i], w[0], w[1], w[2]);
-                // tr[l] lane j = bin k0 + j of the residue LaneResidue[l] (lanes past SubSize are unused)
-                LaneFft.Transpose8((float*)rowRe, rowOffsets, tr);
-                LaneFft.Transpose8((float*)rowIm, rowOffsets, ti);
+                var (r0, i0) = Row(re, im, stride, w, k0, 0, sub);
+                var (r1, i1) = Row(re, im, stride, w, k0, 1, sub);
+                var (r2, i2) = Row(re, im, stride, w, k0, 2, sub);
+                var (r3, i3) = Row(re, im, stride, w, k0, 3, sub);
+                var (r4, i4) = Row(re, im, stride, w, k0, 4, sub);
+                var (r5, i5) = Row(re, im, stride, w, k0, 5, sub);
+                var (r6, i6) = Row(re, im, stride, w, k0, 6, sub);
+                var (r7, i7) = Row(re, im, stride, w, k0, 7, sub);
+                // a[l] lane j = bin k0 + j of the residue LaneResidue[l] (lanes past SubSize are unused)
+                LaneFft.Transpose8(r0, r1, r2, r3, r4, r5, r6, r7, out var a0, out var a1, out var a2, out var a3, out var a4, out var a5, out var a6, out var a7);
+                LaneFft.Transpose8(i0, i1, i2, i3, i4, i5, i6, i7, out var b0, out var b1, out var b2, out var b3, out var b4, out var b5, out var b6, out var b7);
                 // LaneResidue is an involution: residue r sits at LaneResidue[r]
-                Radix8(tr[0], ti[0], tr[1], ti[1], tr[4], ti[4], tr[5], ti[5],
-                       tr[2], ti[2], tr[3], ti[3], tr[6], ti[6], tr[7], ti[7], tr, ti);
-                if (sub >= Lanes)
-                {
-                    for (int q = 0; q < Lanes; q++)
-                    {
-                        tr[q].Store(zRe + sub * q + k0);
-                        ti[q].Store(zIm + sub * q + k0);
-                    }
-                }
-                else
-                {
-                    for (int q = 0; q < Lanes; q++)
-                        for (int j = 0; j < sub; j++)
-                        {
-                            zRe[sub * q + j] = tr[q][j];
-                            zIm[sub * q + j] = ti[q][j];
-                        }
-                }
+                Radix8(a0, b0, a1, b1, a4, b4, a5, b5, a2, b2, a3, b3, a6, b6, a7, b7, dstRe + k0, dstIm + k0, dstStride);
             }
+            if (!whole)
+                for (int q = 0; q < Lanes; q++)
+                    for (int j = 0; j < sub; j++)
+                    {
+                        zRe[sub * q + j] = partRe[Lanes * q + j];
+                        zIm[sub * q + j] = partIm[Lanes * q + j];
+                    }
             zRe[half] = zRe[0];
             zIm[half] = zIm[0];
         }
     }
 
+    /// <summary>Sub-transform bin k0 + i of every lane times its twiddle; zero past the last bin.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float> Re, Vector256<float> Im) Row(
+        Vector256<float>* re, Vector256<float>* im, int stride, Vector256<float>* w, int k0, int i, int sub) =>
+        k0 + i < sub
+            ? LaneFft.Multiply(re[(k0 + i) * stride], im[(k0 + i) * stride], w[3 * i], w[3 * i + 1], w[3 * i + 2])
+            : (Vector256<float>.Zero, Vector256<float>.Zero);
+
     /// <summary>
     /// 8-point DFT of v0..v7 across vectors (each lane its own transform), as two 4-point DFTs of
-    /// the even and odd inputs joined by W_8^q = exp(-2πiq/8); results to <paramref name="xr"/>/<paramref name="xi"/>[q].
+    /// the even and odd inputs joined by W_8^q = exp(-2πiq/8); result q to <paramref name="xr"/>/<paramref name="xi"/> + q·stride.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Radix8(
@@ -195,7 +269,7 @@ internal sealed unsafe class FrameKernel
         Vector256<float> v2r, Vector256<float> v2i, Vector256<float> v3r, Vector256<float> v3i,
         Vector256<float> v4r, Vector256<float> v4i, Vector256<float> v5r, Vector256<float> v5i,
         Vector256<float> v6r, Vector256<float> v6i, Vector256<float> v7r, Vector256<float> v7i,
-        Vector256<float>* xr, Vector256<float>* xi)
+        float* xr, float* xi, int stride)
     {
         var c = Vector256.Create(MathF.Sqrt(0.5f));
         Dft4(v0r, v0i, v2r, v2i, v4r, v4i, v6r, v6i, out var e0r, out var e0i, out var e1r, out var e1i, out var e2r, out var e2i, out var e3r, out var e3i);
@@ -203,14 +277,14 @@ internal sealed unsafe class FrameKernel
         // W_8 = c(1 - i), W_8^2 = -i, W_8^3 = -c(1 + i)
         var t1r = (o1r + o1i) * c; var t1i = (o1i - o1r) * c;
         var t3r = (o3i - o3r) * c; var t3i = -(o3r + o3i) * c;
-        xr[0] = e0r + o0r; xi[0] = e0i + o0i;
-        xr[4] = e0r - o0r; xi[4] = e0i - o0i;
-        xr[1] = e1r + t1r; xi[1] = e1i + t1i;
-        xr[5] = e1r - t1r; xi[5] = e1i - t1i;
-        xr[2] = e2r + o2i; xi[2] = e2i - o2r;
-        xr[6] = e2r - o2i; xi[6] = e2i + o2r;
-        xr[3] = e3r + t3r; xi[3] = e3i + t3i;
-        xr[7] = e3r - t3r; xi[7] = e3i - t3i;
+        (e0r + o0r).Store(xr); (e0i + o0i).Store(xi);
+        (e0r - o0r).Store(xr + 4 * stride); (e0i - o0i).Store(xi + 4 * stride);
+        (e1r + t1r).Store(xr + stride); (e1i + t1i).Store(xi + stride);
+        (e1r - t1r).Store(xr + 5 * stride); (e1i - t1i).Store(xi + 5 * stride);
+        (e2r + o2i).Store(xr + 2 * stride); (e2i - o2r).Store(xi + 2 * stride);
+        (e2r - o2i).Store(xr + 6 * stride); (e2i + o2r).Store(xi + 6 * stride);
+        (e3r + t3r).Store(xr + 3 * stride); (e3i + t3i).Store(xi + 3 * stride);
+        (e3r - t3r).Store(xr + 7 * stride); (e3i - t3i).Store(xi + 7 * stride);
     }
 
     /// <summary>4-point DFT of (a, b, c, d): Y_q = Σ_n (-i)^(nq) x_n.</summary>
@@ -238,11 +312,11 @@ internal sealed unsafe class FrameKernel
     /// computed together, eight k at a time with the mirrored bins loaded in reverse. The 1/4 is
     /// folded into the mel weights.
     /// </summary>
-    private void PowerSpectrum(FeaturePlan plan)
+    private void RealSplit(FeaturePlan plan, float[] output)
     {
         int half = plan.Half, quarter = half / 2, k = 0;
         var reverse = Vector256.Create(7, 6, 5, 4, 3, 2, 1, 0);
-        fixed (float* zRe = _zRe, zIm = _zIm, power = _power, sRe = plan.SplitRe, sIm = plan.SplitIm)
+        fixed (float* zRe = _zRe, zIm = _zIm, power = output, sRe = plan.SplitRe, sIm = plan.SplitIm)
         {
             for (; k + Lanes <= quarter; k += Lanes)
             {
@@ -282,31 +356,45 @@ internal sealed unsafe class FrameKernel
         }
     }
 
-    /// <summary>Mel bands eight at a time (one per lane), then ln(mel + floor) into <paramref name="row"/>.</summary>
-    private void LogMel(FeaturePlan plan, Span<float> row)
+    /// <summary>
+    /// mel + floor of one frame's power spectrum, or of two frames' when <paramref name="powerB"/>
+    /// is given, eight bands at a time (one per lane): a broadcast power bin times a vector of eight
+    /// band weights, each weight vector loaded once for both frames.
+    /// </summary>
+    private static void MelSums(FeaturePlan plan, float[] powerA, float[]? powerB, float[] melA, float[]? melB)
     {
         var floor = Vector256.Create(plan.Config.LogFloor);
-        fixed (float* power = _power, mel = _mel)
+        bool pair = powerB is not null;
+        fixed (float* pa = powerA, pb = powerB ?? powerA, ma = melA, mb = melB ?? melA)
         fixed (Vector256<float>* weights = plan.MelGroupWeights)
         {
             var w = weights;
             for (int g = 0; g < plan.MelGroupStart.Length; g++)
             {
-                float* p = power + plan.MelGroupStart[g], end = p + plan.MelGroupLength[g];
-                // four independent chains: the loop waits on FMA throughput, not latency
-                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                for (; p + 4 <= end; p += 4, w += 4)
+                int k = plan.MelGroupStart[g], end = k + plan.MelGroupLength[g];
+                // independent chains: the loop waits on load and FMA throughput, not FMA latency
+                Vector256<float> a0 = default, a1 = default, b0 = default, b1 = default;
+                for (; k + 2 <= end; k += 2, w += 2)
                 {
-                    a0 = Vector256.FusedMultiplyAdd(Vector256.Create(p[0]), w[0], a0);
-                    a1 = Vector256.FusedMultiplyAdd(Vector256.Create(p[1]), w[1], a1);
-                    a2 = Vector256.FusedMultiplyAdd(Vector256.Create(p[2]), w[2], a2);
-                    a3 = Vector256.FusedMultiplyAdd(Vector256.Create(p[3]), w[3], a3);
+                    a0 = Vector256.FusedMultiplyAdd(Vector256.Create(pa[k]), w[0], a0);
+                    a1 = Vector256.FusedMultiplyAdd(Vector256.Create(pa[k + 1]), w[1], a1);
+                    if (pair)
+                    {
+                        b0 = Vector256.FusedMultiplyAdd(Vector256.Create(pb[k]), w[0], b0);
+                        b1 = Vector256.FusedMultiplyAdd(Vector256.Create(pb[k + 1]), w[1], b1);
+                    }
                 }
-                for (; p < end; p++, w++)
-                    a0 = Vector256.FusedMultiplyAdd(Vector256.Create(*p), *w, a0);
-                ((a0 + a1) + (a2 + a3) + floor).Store(mel + g * Lanes);
+                if (k < end)
+                {
+                    a0 = Vector256.FusedMultiplyAdd(Vector256.Create(pa[k]), w[0], a0);
+                    if (pair)
+                        b0 = Vector256.FusedMultiplyAdd(Vector256.Create(pb[k]), w[0], b0);
+                    w++;
+                }
+                (a0 + a1 + floor).Store(ma + g * Lanes);
+                if (pair)
+                    (b0 + b1 + floor).Store(mb + g * Lanes);
             }
         }
-        TensorPrimitives.Log(_mel.AsSpan(0, row.Length), row);
     }
 }

@@ -61,11 +61,18 @@ internal static unsafe class LaneFft
     /// four sub-transforms of a radix-4 group at a, a+h, a+2h, a+3h are those of the indices
     /// ≡ 0, 2, 1, 3 (mod 4), hence the twiddle powers 0, 2, 1, 3.
     /// </summary>
-    public static void Transform(Vector256<float>[] real, Vector256<float>[] imaginary, int size, float[] twiddles)
+    public static void Transform(Vector256<float>[] real, Vector256<float>[] imaginary, int size, float[] twiddles) =>
+        Transform(ref Unsafe.As<Vector256<float>, Lanes256>(ref MemoryMarshal.GetArrayDataReference(real)),
+            ref Unsafe.As<Vector256<float>, Lanes256>(ref MemoryMarshal.GetArrayDataReference(imaginary)), size, twiddles);
+
+    /// <summary>
+    /// The same transform over vectors of any width (<see cref="Lanes256"/>, <see cref="Lanes512"/>): the
+    /// same arithmetic in every lane, so a lane's result does not depend on the width.
+    /// </summary>
+    public static void Transform<T>(ref T re, ref T im, int size, float[] twiddles)
+        where T : unmanaged, ILaneVector<T>
     {
         int h = FirstRadix4Span(size);
-        ref var re = ref MemoryMarshal.GetArrayDataReference(real);
-        ref var im = ref MemoryMarshal.GetArrayDataReference(imaginary);
 
         if (h == 2)
         {
@@ -98,15 +105,15 @@ internal static unsafe class LaneFft
             for (int j = 0; j < h; j++, tw = ref Unsafe.Add(ref tw, 9))
             {
                 // W^j, W^2j, W^3j
-                var w1r = Vector256.Create(tw);
-                var w1i = Vector256.Create(Unsafe.Add(ref tw, 1));
-                var w1n = Vector256.Create(Unsafe.Add(ref tw, 2));
-                var w2r = Vector256.Create(Unsafe.Add(ref tw, 3));
-                var w2i = Vector256.Create(Unsafe.Add(ref tw, 4));
-                var w2n = Vector256.Create(Unsafe.Add(ref tw, 5));
-                var w3r = Vector256.Create(Unsafe.Add(ref tw, 6));
-                var w3i = Vector256.Create(Unsafe.Add(ref tw, 7));
-                var w3n = Vector256.Create(Unsafe.Add(ref tw, 8));
+                var w1r = T.Broadcast(tw);
+                var w1i = T.Broadcast(Unsafe.Add(ref tw, 1));
+                var w1n = T.Broadcast(Unsafe.Add(ref tw, 2));
+                var w2r = T.Broadcast(Unsafe.Add(ref tw, 3));
+                var w2i = T.Broadcast(Unsafe.Add(ref tw, 4));
+                var w2n = T.Broadcast(Unsafe.Add(ref tw, 5));
+                var w3r = T.Broadcast(Unsafe.Add(ref tw, 6));
+                var w3i = T.Broadcast(Unsafe.Add(ref tw, 7));
+                var w3n = T.Broadcast(Unsafe.Add(ref tw, 8));
                 for (int a = j; a < size; a += 4 * h)
                 {
                     ref var r = ref Unsafe.Add(ref re, a);
@@ -126,9 +133,8 @@ internal static unsafe class LaneFft
     /// X[j + qh] = A0 + (-i)^q·T1 + (-1)^q·T2 + i^q·T3, written to r/i at offsets 0, h, 2h, 3h.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Butterfly4(ref Vector256<float> r, ref Vector256<float> i, int h,
-        Vector256<float> a0r, Vector256<float> a0i, Vector256<float> t1r, Vector256<float> t1i,
-        Vector256<float> t2r, Vector256<float> t2i, Vector256<float> t3r, Vector256<float> t3i)
+    public static void Butterfly4<T>(ref T r, ref T i, int h, T a0r, T a0i, T t1r, T t1i, T t2r, T t2i, T t3r, T t3i)
+        where T : unmanaged, ILaneVector<T>
     {
         var s02r = a0r + t2r; var s02i = a0i + t2i;
         var d02r = a0r - t2r; var d02i = a0i - t2i;
@@ -146,22 +152,38 @@ internal static unsafe class LaneFft
 
     /// <summary>x·w with w given as (re, im, -im): two multiplications and two fused multiply-adds.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (T Re, T Im) Multiply<T>(T xr, T xi, T wr, T wi, T wn)
+        where T : unmanaged, ILaneVector<T> =>
+        (T.MultiplyAdd(xr, wr, xi * wn), T.MultiplyAdd(xr, wi, xi * wr));
+
+    /// <inheritdoc cref="Multiply{T}"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (Vector256<float> Re, Vector256<float> Im) Multiply(
-        Vector256<float> xr, Vector256<float> xi, Vector256<float> wr, Vector256<float> wi, Vector256<float> wn) =>
-        (Vector256.FusedMultiplyAdd(xr, wr, xi * wn), Vector256.FusedMultiplyAdd(xr, wi, xi * wr));
+        Vector256<float> xr, Vector256<float> xi, Vector256<float> wr, Vector256<float> wi, Vector256<float> wn)
+    {
+        var (re, im) = Multiply(new Lanes256(xr), new Lanes256(xi), new Lanes256(wr), new Lanes256(wi), new Lanes256(wn));
+        return (re.Value, im.Value);
+    }
 
     /// <summary>columns[j] lane l = src[offsets[l] + j], j &lt; 8.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Transpose8(float* src, Vector256<int> offsets, Vector256<float>* columns)
+    public static void Transpose8(float* src, Vector256<int> offsets, Vector256<float>* columns) =>
+        Transpose8(
+            Avx.LoadVector256(src + offsets.GetElement(0)), Avx.LoadVector256(src + offsets.GetElement(1)),
+            Avx.LoadVector256(src + offsets.GetElement(2)), Avx.LoadVector256(src + offsets.GetElement(3)),
+            Avx.LoadVector256(src + offsets.GetElement(4)), Avx.LoadVector256(src + offsets.GetElement(5)),
+            Avx.LoadVector256(src + offsets.GetElement(6)), Avx.LoadVector256(src + offsets.GetElement(7)),
+            out columns[0], out columns[1], out columns[2], out columns[3],
+            out columns[4], out columns[5], out columns[6], out columns[7]);
+
+    /// <summary>The 8 x 8 transpose of rows r0..r7: c[j] lane l = r[l] lane j. In registers where the caller keeps its values there.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Transpose8(
+        Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7,
+        out Vector256<float> c0, out Vector256<float> c1, out Vector256<float> c2, out Vector256<float> c3,
+        out Vector256<float> c4, out Vector256<float> c5, out Vector256<float> c6, out Vector256<float> c7)
     {
-        var r0 = Avx.LoadVector256(src + offsets.GetElement(0));
-        var r1 = Avx.LoadVector256(src + offsets.GetElement(1));
-        var r2 = Avx.LoadVector256(src + offsets.GetElement(2));
-        var r3 = Avx.LoadVector256(src + offsets.GetElement(3));
-        var r4 = Avx.LoadVector256(src + offsets.GetElement(4));
-        var r5 = Avx.LoadVector256(src + offsets.GetElement(5));
-        var r6 = Avx.LoadVector256(src + offsets.GetElement(6));
-        var r7 = Avx.LoadVector256(src + offsets.GetElement(7));
         var t0 = Avx.UnpackLow(r0, r1);
         var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3);
@@ -178,14 +200,13 @@ internal static unsafe class LaneFft
         var u5 = Avx.Shuffle(t4, t6, 0xEE);
         var u6 = Avx.Shuffle(t5, t7, 0x44);
         var u7 = Avx.Shuffle(t5, t7, 0xEE);
-        columns[0] = Avx.Permute2x128(u0, u4, 0x20);
-        columns[1] = Avx.Permute2x128(u1, u5, 0x20);
-        columns[2] = Avx.Permute2x128(u2, u6, 0x20);
-        columns[3] = Avx.Permute2x128(u3, u7, 0x20);
-        columns[4] = Avx.Permute2x128(u0, u4, 0x31);
-        columns[5] = Avx.Permute2x128(u1, u5, 0x31);
-        columns[6] = Avx.Permute2x128(u2, u6, 0x31);
-        columns[7] = Avx.Permute2x128(u3, u7, 0x31);
+        c0 = Avx.Permute2x128(u0, u4, 0x20);
+        c1 = Avx.Permute2x128(u1, u5, 0x20);
+        c2 = Avx.Permute2x128(u2, u6, 0x20);
+        c3 = Avx.Permute2x128(u3, u7, 0x20);
+        c4 = Avx.Permute2x128(u0, u4, 0x31);
+        c5 = Avx.Permute2x128(u1, u5, 0x31);
+        c6 = Avx.Permute2x128(u2, u6, 0x31);
+        c7 = Avx.Permute2x128(u3, u7, 0x31);
     }
-
 }

@@ -14,6 +14,11 @@ public sealed class LogMelExtractor
     // amortised, small enough that the staging buffer stays in L1/L2.
     private const int FramesPerPass = 4 * FrameKernel.Lanes;
 
+    // A live chunk of up to this many hops is appended to the stream's own buffer and its frames
+    // are computed there, so only the unfinished frame's samples move afterwards (20 ms chunks are
+    // two hops); longer chunks pass through the per-thread staging buffer.
+    private const int InPlaceHops = 4;
+
     private readonly FeaturePlan _plan;
     private readonly float[] _carry;
     private readonly int _stagingLength;
@@ -26,8 +31,8 @@ public sealed class LogMelExtractor
         config.Validate();
         Config = config;
         _plan = FeaturePlan.For(config);
-        // after the last complete frame fewer than WindowLength samples remain
-        _carry = new float[config.WindowLength - 1];
+        // after the last complete frame fewer than WindowLength samples remain, then room for a live chunk
+        _carry = new float[config.WindowLength - 1 + InPlaceHops * config.HopLength];
         _stagingLength = config.WindowLength + (FramesPerPass - 1) * config.HopLength;
     }
 
@@ -37,8 +42,9 @@ public sealed class LogMelExtractor
     public long FramesEmitted { get; private set; }
 
     /// <summary>
-    /// Bytes of per-stream state: the carried samples and counters. The tables (shared by all
-    /// streams of a configuration) and the per-thread scratch are not per stream and not counted.
+    /// Bytes of per-stream state: the sample buffer (the unfinished frame plus room for a live
+    /// chunk) and counters. The tables (shared by all streams of a configuration) and the
+    /// per-thread scratch are not per stream and not counted.
     /// </summary>
     public int StateBytes => _carry.Length * sizeof(float) + 3 * sizeof(int) + sizeof(long);
 
@@ -63,11 +69,11 @@ public sealed class LogMelExtractor
                 $"logMel holds {logMel.Length} values but {expected} frames of {bands} bands need {(long)expected * bands}", nameof(logMel));
 
         samples = Skip(samples);
-        if (_carryCount + samples.Length < win)
+        if (_carryCount + samples.Length <= _carry.Length)
         {
             samples.CopyTo(_carry.AsSpan(_carryCount));
             _carryCount += samples.Length;
-            return 0;
+            return _carryCount < win ? 0 : ProcessInPlace(logMel);
         }
 
         var kernel = FrameKernel.For(_plan, _stagingLength);
@@ -107,6 +113,29 @@ public sealed class LogMelExtractor
         _carryCount = filled;
         FramesEmitted += produced;
         return produced;
+    }
+
+    /// <summary>Computes the frames complete in the stream's own buffer and keeps what follows them.</summary>
+    private unsafe int ProcessInPlace(Span<float> logMel)
+    {
+        int frames = (_carryCount - Config.WindowLength) / Config.HopLength + 1;
+        var kernel = FrameKernel.For(_plan, _stagingLength);
+        fixed (float* first = _carry)
+            kernel.Compute(_plan, first, frames, logMel);
+        int consumed = frames * Config.HopLength;
+        if (consumed >= _carryCount)
+        {
+            // hop > window: the samples between frames are never looked at
+            _skip = consumed - _carryCount;
+            _carryCount = 0;
+        }
+        else
+        {
+            _carry.AsSpan(consumed, _carryCount - consumed).CopyTo(_carry);
+            _carryCount -= consumed;
+        }
+        FramesEmitted += frames;
+        return frames;
     }
 
     /// <summary>Forgets the stream: the next sample is sample 0 of a new stream.</summary>

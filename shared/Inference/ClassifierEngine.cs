@@ -61,6 +61,7 @@ public sealed class ClassifierEngine : IDisposable
         if (stream.Closed || frames.Sequence <= stream.LastSequence) return false;
 
         stream.LastSequence = frames.Sequence;
+        stream.LastEventTime = frames.EventTime;
         stream.Accepted(frames.Sequence, frames.FirstFrame);
         stream.Append(frames.LogMel.AsSpan(0, frames.FrameCount * frames.MelBands), frames.FirstFrame, frames.FrameCount, frames.EventTime, _batcher);
         if (frames.IsFinal) stream.Finish(frames.EventTime, _batcher);
@@ -103,6 +104,17 @@ public sealed class ClassifierEngine : IDisposable
     /// </summary>
     public long? ResumeSequence(StreamKey stream) =>
         _streams.TryGetValue(stream, out var state) && !state.Closed ? state.ResumeSequence() : null;
+
+    /// <summary>
+    /// Ends a stream whose final message never came, as a final message without frames would have: its tail window (or its last
+    /// window again) is cut, marked final, and returned by the next <see cref="Flush"/>. False when no open stream of that key is held.
+    /// </summary>
+    public bool EndStream(StreamKey stream)
+    {
+        if (!_streams.TryGetValue(stream, out var state) || state.Closed) return false;
+        state.Finish(state.LastEventTime, _batcher);
+        return true;
+    }
 
     /// <summary>Forgets every stream of a call (this instance no longer owns it) with its pending windows; returns how many streams.</summary>
     public int DropCall(string callId)

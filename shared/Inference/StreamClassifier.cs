@@ -64,6 +64,9 @@ internal sealed class StreamClassifier : IDisposable
     public SpeakerRole Role { get; }
     public long LastSequence { get; set; } = -1;
 
+    /// <summary>Event time of the last message accepted.</summary>
+    public DateTimeOffset LastEventTime { get; set; }
+
     /// <summary>Stream-wide index of the next frame expected.</summary>
     public long FramesReceived { get; private set; }
 

@@ -8,7 +8,11 @@ using Streaming.Pipeline;
 namespace Streaming.Messaging.Kafka;
 
 /// <summary>What a host needs to know about a stage besides its input.</summary>
-public sealed record StageHostSettings(string Topic, string GroupId);
+/// <param name="IdleStreamTimeout">
+/// For a resumable stage: a stream of which nothing arrived for this long, while its partition was read up to date, is ended
+/// (<see cref="IResumableStage{T}.EndStreamAsync"/>); null: streams are kept until their final message.
+/// </param>
+public sealed record StageHostSettings(string Topic, string GroupId, TimeSpan? IdleStreamTimeout = null);
 
 /// <summary>
 /// Runs one <see cref="IStage{T}"/> on a Kafka topic: a blocking Consume loop on its own long-running thread,
@@ -20,6 +24,12 @@ public sealed record StageHostSettings(string Topic, string GroupId);
 /// For an <see cref="IResumableStage{T}"/> the offset stored per partition is not the end of the batch but the oldest
 /// message a live stream of that partition still needs (<see cref="IResumableStage{T}.ResumeSequence"/>): whoever reads
 /// the partition next, after a crash, a restart or a rebalance, rebuilds every live stream's state exactly from there.
+/// A stream whose end never comes would hold its partition's offset back forever: with <see cref="StageHostSettings.IdleStreamTimeout"/>
+/// the host ends it (<see cref="IResumableStage{T}.EndStreamAsync"/>) once nothing of it arrived for that long while the host was
+/// healthy and the partition read up to its end (a lagging or failing host, or one cut off from the brokers, counts no idle time:
+/// the stream's next message may be in a backlog or on its way), publishes what the end produced like a batch's outputs, and then
+/// stores the partition's offset without the stream's hold. A stream whose partition moves is forgotten here with its call; its
+/// new owner's idle clock starts when it reads the stream.
 /// </para>
 /// </summary>
 public sealed partial class KafkaStageHost<T> : IDisposable
@@ -33,8 +43,12 @@ public sealed partial class KafkaStageHost<T> : IDisposable
     private readonly ILogger _logger;
     private readonly IResumableStage<T>? _resumable;
     /// <summary>Per partition, per live stream: sequence and offset of its messages from the oldest one the stage still needs.</summary>
-    private readonly Dictionary<TopicPartition, Dictionary<StreamKey, List<(long Sequence, long Offset)>>> _streams = [];
+    private readonly Dictionary<TopicPartition, Dictionary<StreamKey, TrackedStream>> _streams = [];
     private readonly Dictionary<TopicPartition, long> _storeAt = [];
+    /// <summary>Per partition, the offset after the last message processed.</summary>
+    private readonly Dictionary<TopicPartition, long> _processed = [];
+    private readonly List<(TopicPartition Partition, StreamKey Stream)> _idle = [];
+    private long _lastIdleCheck = Environment.TickCount64;
     private readonly List<ConsumeResult<byte[], byte[]>> _results = [];
     private readonly List<ActivityLink> _links = [];
     private readonly List<T> _messages = [];
@@ -94,13 +108,16 @@ public sealed partial class KafkaStageHost<T> : IDisposable
                     LogConsumeError(_logger, _settings.Topic, e.Error.Reason);
                     continue;
                 }
-                if (first is null || first.IsPartitionEOF) continue;
-                _results.Add(first);
-                while (_results.Count < _options.MaxBatch && consumer.Consume(TimeSpan.Zero) is { IsPartitionEOF: false } next) _results.Add(next);
+                if (first is { IsPartitionEOF: false })
+                {
+                    _results.Add(first);
+                    while (_results.Count < _options.MaxBatch && consumer.Consume(TimeSpan.Zero) is { IsPartitionEOF: false } next) _results.Add(next);
 
-                if (!await ProcessBatchAsync(stoppingToken).ConfigureAwait(false)) break;
-                StoreOffsets(consumer);
-                _results.Clear();
+                    if (!await ProcessBatchAsync(stoppingToken).ConfigureAwait(false)) break;
+                    StoreOffsets(consumer);
+                    _results.Clear();
+                }
+                if (!await EndIdleStreamsAsync(consumer, stoppingToken).ConfigureAwait(false)) break;
             }
         }
         catch (Exception e)
@@ -148,18 +165,28 @@ public sealed partial class KafkaStageHost<T> : IDisposable
         }
 
         using var activity = StartActivity();
+        if (!await DeliverAsync(() => _messages.Count > 0 ? HandleAsync() : Task.CompletedTask, stoppingToken).ConfigureAwait(false)) return false;
+        KafkaInstrumentation.Consumed.Add(_results.Count, new KeyValuePair<string, object?>("topic", _settings.Topic));
+        return true;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="handle"/> (the stage, writing into the outbox) once, then produces the outbox until all of it is
+    /// acknowledged. False when stopping interrupted a retry.
+    /// </summary>
+    private async Task<bool> DeliverAsync(Func<Task> handle, CancellationToken stoppingToken)
+    {
         var handled = false;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                // The batch in hand is finished even when stopping: graceful shutdown commits it instead of redoing it.
-                if (!handled && _messages.Count > 0) await HandleAsync().ConfigureAwait(false);
+                // What is in hand is finished even when stopping: graceful shutdown commits it instead of redoing it.
+                if (!handled) await handle().ConfigureAwait(false);
                 handled = true;
                 await _outbox.ProduceAllAsync(CancellationToken.None).ConfigureAwait(false);
                 await _publisher.DrainAsync(CancellationToken.None).ConfigureAwait(false);
                 _outbox.Clear();
-                KafkaInstrumentation.Consumed.Add(_results.Count, new KeyValuePair<string, object?>("topic", _settings.Topic));
                 Status.Succeeded();
                 return true;
             }
@@ -269,7 +296,7 @@ public sealed partial class KafkaStageHost<T> : IDisposable
     private void StoreOffsets(IConsumer<byte[], byte[]> consumer)
     {
         _storeAt.Clear();
-        foreach (var result in _results) _storeAt[result.TopicPartition] = result.Offset.Value + 1;
+        foreach (var result in _results) _storeAt[result.TopicPartition] = _processed[result.TopicPartition] = result.Offset.Value + 1;
         if (_resumable is not null)
         {
             for (var i = 0; i < _decoded.Count; i++) Track(_decoded[i], _messages[i]);
@@ -278,18 +305,78 @@ public sealed partial class KafkaStageHost<T> : IDisposable
                 if (OldestNeeded(partition) is { } oldest && oldest < _storeAt[partition]) _storeAt[partition] = oldest;
             }
         }
-        foreach (var (partition, offset) in _storeAt)
+        foreach (var (partition, offset) in _storeAt) StoreOffset(consumer, partition, offset);
+    }
+
+    private void StoreOffset(IConsumer<byte[], byte[]> consumer, TopicPartition partition, long offset)
+    {
+        try
         {
-            try
+            consumer.StoreOffset(new TopicPartitionOffset(partition, offset));
+        }
+        catch (KafkaException e)
+        {
+            // The partition moved while the batch was retrying: its new owner redelivers from the last commit.
+            LogStoreFailed(_logger, partition.ToString(), e.Error.Reason);
+        }
+    }
+
+    /// <summary>
+    /// Ends the streams of which nothing arrived for the idle timeout on partitions read up to their end (checked once a second),
+    /// delivers what their ends produced, then stores those partitions' offsets without the ended streams' hold. False when
+    /// stopping interrupted the delivery.
+    /// </summary>
+    private async Task<bool> EndIdleStreamsAsync(IConsumer<byte[], byte[]> consumer, CancellationToken stoppingToken)
+    {
+        if (_resumable is null || _settings.IdleStreamTimeout is not { } timeout) return true;
+        var now = Environment.TickCount64;
+        var elapsed = now - _lastIdleCheck;
+        if (elapsed < 1000) return true;
+        _lastIdleCheck = now;
+        // The idle clock runs only while the host is healthy (brokers reachable, batches going through): a broker outage stops
+        // every stream at once, and its calls go on when it ends (ingest pushes back on the platforms meanwhile).
+        if (!Status.IsHealthy) return true;
+        _idle.Clear();
+        foreach (var (partition, streams) in _streams)
+        {
+            if (!ReadToEnd(consumer, partition)) continue;
+            foreach (var (stream, tracked) in streams)
             {
-                consumer.StoreOffset(new TopicPartitionOffset(partition, offset));
-            }
-            catch (KafkaException e)
-            {
-                // The partition moved while the batch was retrying: its new owner redelivers from the last commit.
-                LogStoreFailed(_logger, partition.ToString(), e.Error.Reason);
+                tracked.IdleMs += elapsed;
+                if (tracked.IdleMs >= timeout.TotalMilliseconds) _idle.Add((partition, stream));
             }
         }
+        if (_idle.Count == 0) return true;
+
+        _outbox.Clear();
+        var ended = await DeliverAsync(async () =>
+        {
+            foreach (var (_, stream) in _idle)
+            {
+                using var scope = _logger.BeginScope(new StreamLogScope(stream));
+                LogIdleStreamEnded(_logger, _settings.Topic, timeout.TotalSeconds);
+                await _resumable.EndStreamAsync(stream, CancellationToken.None).ConfigureAwait(false);
+            }
+        }, stoppingToken).ConfigureAwait(false);
+        if (!ended) return false;
+        foreach (var partition in _idle.Select(i => i.Partition).Distinct())
+        {
+            var offset = _processed[partition];
+            if (OldestNeeded(partition) is { } oldest && oldest < offset) offset = oldest;
+            StoreOffset(consumer, partition, offset);
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Whether everything the broker had of the partition at the last fetch has been processed: only then can a stream's silence
+    /// be told from a backlog (or a host stuck retrying) in which its next messages wait.
+    /// </summary>
+    private static bool ReadToEnd(IConsumer<byte[], byte[]> consumer, TopicPartition partition)
+    {
+        var position = consumer.Position(partition);
+        var end = consumer.GetWatermarkOffsets(partition).High;
+        return position != Offset.Unset && end != Offset.Unset && position.Value >= end.Value;
     }
 
     /// <summary>Notes a message's offset under its stream (the first copy of each sequence: the one the stage took).</summary>
@@ -297,7 +384,9 @@ public sealed partial class KafkaStageHost<T> : IDisposable
     {
         if (!_streams.TryGetValue(result.TopicPartition, out var streams)) _streams[result.TopicPartition] = streams = [];
         var stream = _resumable!.StreamOf(message);
-        if (!streams.TryGetValue(stream, out var offsets)) streams[stream] = offsets = [];
+        if (!streams.TryGetValue(stream, out var tracked)) streams[stream] = tracked = new TrackedStream();
+        tracked.IdleMs = 0;
+        var offsets = tracked.Offsets;
         var sequence = _codec.Sequence(message);
         if (offsets.Count == 0 || sequence > offsets[^1].Sequence) offsets.Add((sequence, result.Offset.Value));
     }
@@ -307,8 +396,9 @@ public sealed partial class KafkaStageHost<T> : IDisposable
     {
         if (!_streams.TryGetValue(partition, out var streams)) return null;
         long? oldest = null;
-        foreach (var (stream, offsets) in streams)
+        foreach (var (stream, tracked) in streams)
         {
+            var offsets = tracked.Offsets;
             if (_resumable!.ResumeSequence(stream) is not { } needed)
             {
                 streams.Remove(stream);
@@ -365,6 +455,7 @@ public sealed partial class KafkaStageHost<T> : IDisposable
         _results.RemoveAll(r => partitions.Contains(r.TopicPartition));
         foreach (var partition in partitions)
         {
+            _processed.Remove(partition);
             if (!_streams.Remove(partition, out var streams)) continue;
             foreach (var callId in streams.Keys.Select(s => s.CallId).Distinct()) _resumable!.DropCall(callId);
         }
@@ -403,6 +494,19 @@ public sealed partial class KafkaStageHost<T> : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Topic}[{Partition}]@{Offset} call {CallId}: dead-lettered: {Reason}")]
     private static partial void LogDeadLetter(ILogger logger, string topic, int partition, long offset, string callId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Topic}: nothing of the stream for {IdleSeconds} s while its partition is read up to date: ended as if its final message had come")]
+    private static partial void LogIdleStreamEnded(ILogger logger, string topic, double idleSeconds);
+
+    /// <summary>
+    /// A live stream's messages from the oldest one the stage still needs, and how long nothing of it arrived (ms) while the host
+    /// was healthy and its partition read up to date.
+    /// </summary>
+    private sealed class TrackedStream
+    {
+        public List<(long Sequence, long Offset)> Offsets { get; } = [];
+        public long IdleMs { get; set; }
+    }
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "{Topic}: consumer loop stopped by an unexpected error")]
     private static partial void LogFaulted(ILogger logger, Exception error, string topic);

@@ -7,8 +7,9 @@ namespace Streaming.Pipeline;
 
 /// <summary>
 /// Writes classified windows into the timeline store, and the call metadata a window carries before the window (so a reader
-/// never sees the window without it); the store's writes are idempotent, so replays are harmless. Each window is handled
-/// inside a log scope naming its tenant, call and stream, so whatever the store, alerts or archive log about it says whose it is.
+/// never sees the window without it); the store's writes are idempotent, so replays are harmless (and, since the store says
+/// whether a write stored anything new, silent: no notification, no call bumped to the top of the live wall). Each window is
+/// handled inside a log scope naming its tenant, call and stream, so whatever the store, alerts or archive log about it says whose it is.
 /// </summary>
 public sealed partial class AggregatorStage(ITimelineStore store, ILogger? logger = null) : IStage<EmotionWindow>
 {
@@ -22,9 +23,9 @@ public sealed partial class AggregatorStage(ITimelineStore store, ILogger? logge
             if (window.Metadata is { Count: > 0 } metadata)
                 await store.SetMetadataAsync(window.Stream.Tenant, window.Stream.CallId, metadata, cancellationToken).ConfigureAwait(false);
             await store.AppendAsync(window, cancellationToken).ConfigureAwait(false);
-            if (!window.IsFinal) continue;
-            await store.CompleteStreamAsync(window.Stream, cancellationToken).ConfigureAwait(false);
-            LogStreamEnded(_logger, window.Stream.ToString(), window.Index);
+            // Even when the final window was stored before: a crash may have come between storing it and ending the stream.
+            if (window.IsFinal && await store.CompleteStreamAsync(window.Stream, cancellationToken).ConfigureAwait(false))
+                LogStreamEnded(_logger, window.Stream.ToString(), window.Index);
         }
     }
 

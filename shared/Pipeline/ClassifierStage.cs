@@ -26,6 +26,10 @@ public sealed class ClassifierStage(ClassifierEngine engine, IMessageSink<Emotio
         foreach (var stream in _metadata.Keys.Where(s => s.CallId == callId).ToList()) _metadata.Remove(stream);
     }
 
+    /// <summary>Ends the stream as its final message would have (<see cref="ClassifierEngine.EndStream"/>) and publishes the tail.</summary>
+    public ValueTask EndStreamAsync(StreamKey stream, CancellationToken cancellationToken) =>
+        engine.EndStream(stream) ? PublishAsync(cancellationToken) : ValueTask.CompletedTask;
+
     public async ValueTask HandleAsync(IReadOnlyList<FeatureFrames> batch, CancellationToken cancellationToken)
     {
         foreach (var frames in batch)
@@ -40,6 +44,11 @@ public sealed class ClassifierStage(ClassifierEngine engine, IMessageSink<Emotio
             }
         }
 
+        await PublishAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask PublishAsync(CancellationToken cancellationToken)
+    {
         _results.Clear();
         engine.Flush(_results);
         foreach (var window in _results)

@@ -44,6 +44,7 @@ public sealed class FeaturizerStage(FeatureConfig config, IMessageSink<FeatureFr
                 _frames.AsSpan(0, count * Config.MelBands).ToArray(), chunk.IsFinal, chunk.EventTime, chunk.Metadata);
             state.NextFrame += count;
             state.NextSequence = chunk.Sequence + 1;
+            state.Last = (chunk.Role, chunk.EventTime);
             state.Chunks.Add((chunk.Sequence, chunk.StartSample));
             if (chunk.IsFinal) _streams.Remove(chunk.Stream);
             await sink.PublishAsync(message, cancellationToken).ConfigureAwait(false);
@@ -66,6 +67,17 @@ public sealed class FeaturizerStage(FeatureConfig config, IMessageSink<FeatureFr
         return state.Chunks[0].Sequence;
     }
 
+    /// <summary>
+    /// Publishes an empty final frames message after the stream's last one, as a final chunk without samples would have: the
+    /// classifier then ends the stream exactly as it would have at that point (its tail window, marked final).
+    /// </summary>
+    public async ValueTask EndStreamAsync(StreamKey stream, CancellationToken cancellationToken)
+    {
+        if (!_streams.Remove(stream, out var state)) return;
+        var end = new FeatureFrames(stream, state.Last.Role, state.NextSequence, state.NextFrame, 0, Config.MelBands, [], true, state.Last.EventTime);
+        await sink.PublishAsync(end, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Forgets a call's streams (the host no longer owns its partition).</summary>
     public void DropCall(string callId)
     {
@@ -78,6 +90,9 @@ public sealed class FeaturizerStage(FeatureConfig config, IMessageSink<FeatureFr
         public long NextSequence { get; set; } = nextSequence;
         public long NextFrame { get; set; } = nextFrame;
         public int SkipSamples { get; set; } = skipSamples;
+
+        /// <summary>Role and event time of the last chunk: what an end published for the stream (<see cref="EndStreamAsync"/>) carries.</summary>
+        public (SpeakerRole Role, DateTimeOffset EventTime) Last { get; set; }
 
         /// <summary>Sequence and first sample of the chunks from the oldest one a restart needs (<see cref="ResumeSequence"/>).</summary>
         public List<(long Sequence, long StartSample)> Chunks { get; } = [];

@@ -37,4 +37,11 @@ public interface IResumableStage<TInput> : IStage<TInput>
 
     /// <summary>Forgets a call's streams: this instance no longer owns its partition.</summary>
     void DropCall(string callId);
+
+    /// <summary>
+    /// Ends a stream whose final message never came (its source died: the host saw nothing of it for the stage's idle timeout
+    /// while reading its partition up to date): publishes what the stream's end would have produced, from the state held, and
+    /// forgets it, so <see cref="ResumeSequence"/> is null from then on. Does nothing for a stream it holds no state of.
+    /// </summary>
+    ValueTask EndStreamAsync(StreamKey stream, CancellationToken cancellationToken);
 }

@@ -90,6 +90,12 @@ public sealed class ActiveStreams
         }
     }
 
+    /// <summary>Forgets one stream (the stage ended it for being idle).</summary>
+    public void Forget(StreamKey stream)
+    {
+        lock (_lock) Remove(stream);
+    }
+
     private void Remove(StreamKey stream)
     {
         if (!_streams.Remove(stream)) return;
@@ -139,6 +145,12 @@ internal class CountingStage<T>(IStage<T> inner, ActiveStreams active) : IStage<
         {
             Stage.DropCall(callId);
             Active.DropCall(callId);
+        }
+
+        public async ValueTask EndStreamAsync(StreamKey stream, CancellationToken cancellationToken)
+        {
+            await Stage.EndStreamAsync(stream, cancellationToken).ConfigureAwait(false);
+            Active.Forget(stream);
         }
     }
 }

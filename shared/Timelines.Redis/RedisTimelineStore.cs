@@ -78,7 +78,16 @@ public sealed record TimelineUpdate(string CallId, string Speaker, long Index, b
 /// <item><c>Pupdates</c>: pub/sub channel of all tenants, one <see cref="TimelineUpdate"/> (naming its tenant) per write.</item>
 /// </list>
 /// Every key of a call gets the retention as TTL on each write; index entries older than the retention are pruned.
-/// Each write is one pipelined round trip and returns only once Redis has acknowledged it (the Kafka host commits after).
+/// <para>
+/// A write stores first and reports whether it stored anything new: a script on the call's hash slot stores the window (or the
+/// stream's end) only if it is not stored yet and refreshes the call's TTL. Only a new store is followed by the bookkeeping, in
+/// one pipelined round trip: the call's index entry moves to now and one update is published. So a replay (a redelivery, a
+/// takeover's re-read, a new consumer group reading from the earliest offset) neither notifies nor moves an old call to the top
+/// of the live wall. A window whose event time is older than the retention is refused: its call has expired (or is about to),
+/// and a replay must not bring it back for another retention period. A crash between the store and the bookkeeping leaves the
+/// call's index entry at its previous update (the call's next write moves it); its keys already carry their TTL.
+/// </para>
+/// Every write returns only once Redis has acknowledged it (the Kafka host commits after).
 /// </summary>
 public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOptions options, TimeProvider? time = null) : ITimelineStore
 {
@@ -87,23 +96,28 @@ public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOption
 
     public RedisChannel UpdatesChannel => _updates;
 
-    public async ValueTask AppendAsync(EmotionWindow window, CancellationToken cancellationToken)
+    /// <summary>Stores the window if its index is not stored yet and its event time is within the retention; true when it did.</summary>
+    public async ValueTask<bool> AppendAsync(EmotionWindow window, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(window);
         cancellationToken.ThrowIfCancellationRequested();
-        var json = JsonSerializer.SerializeToUtf8Bytes(StoredWindow.From(window), StoreJson.Default.StoredWindow);
-        var speaker = window.Stream.Speaker;
-        var windows = WindowsKey(window.Stream.Tenant, window.Stream.CallId, speaker);
-        Task<bool>? added = null;
-        await WriteAsync(window.Stream, window.Index, window.IsFinal, window.EventTime, (batch, tasks) =>
+        var now = _time.GetUtcNow();
+        if (window.EventTime != default && now - window.EventTime > options.Retention)
         {
-            tasks.Add(added = batch.HashSetAsync(windows, window.Index, json, When.NotExists));
-            tasks.Add(batch.KeyExpireAsync(windows, options.Retention));
-            tasks.Add(batch.HashSetAsync(MetaKey(window.Stream.Tenant, window.Stream.CallId), "role:" + speaker, window.Role.ToString(), When.NotExists));
-        }).WaitAsync(cancellationToken).ConfigureAwait(false);
+            TimelineInstrumentation.Expired.Add(1);
+            return false;
+        }
+        var json = JsonSerializer.SerializeToUtf8Bytes(StoredWindow.From(window), StoreJson.Default.StoredWindow);
+        var stream = window.Stream;
+        var stored = (long)await redis.GetDatabase().ScriptEvaluateAsync(StoreWindowScript,
+            [WindowsKey(stream.Tenant, stream.CallId, stream.Speaker), MetaKey(stream.Tenant, stream.CallId)],
+            [window.Index, json, (long)options.Retention.TotalMilliseconds, stream.Speaker, window.Role.ToString(), now.ToUnixTimeMilliseconds()])
+            .WaitAsync(cancellationToken).ConfigureAwait(false) == 1;
+        if (!stored) return false;
+        await AfterStoreAsync(stream, window.Index, window.IsFinal, window.EventTime, now).WaitAsync(cancellationToken).ConfigureAwait(false);
         // First stores only: a redelivered window would count its replay delay, not the pipeline's.
-        if (await added!.ConfigureAwait(false) && window.EventTime != default)
-            TimelineInstrumentation.Latency.Record((_time.GetUtcNow() - window.EventTime).TotalSeconds);
+        if (window.EventTime != default) TimelineInstrumentation.Latency.Record((now - window.EventTime).TotalSeconds);
+        return true;
     }
 
     public async ValueTask SetMetadataAsync(string tenant, string callId, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
@@ -118,30 +132,53 @@ public sealed class RedisTimelineStore(IConnectionMultiplexer redis, RedisOption
         await Task.WhenAll(tasks).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async ValueTask CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken)
+    /// <summary>Marks the stream ended if its call is stored and the stream is not marked yet; true when it did.</summary>
+    public async ValueTask<bool> CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var windows = WindowsKey(stream.Tenant, stream.CallId, stream.Speaker);
-        var meta = MetaKey(stream.Tenant, stream.CallId);
-        await WriteAsync(stream, -1, true, null, (batch, tasks) =>
-        {
-            tasks.Add(batch.HashSetAsync(meta, "done:" + stream.Speaker, 1));
-            tasks.Add(batch.HashSetAsync(meta, "role:" + stream.Speaker, nameof(SpeakerRole.Unknown), When.NotExists));
-            tasks.Add(batch.KeyExpireAsync(windows, options.Retention));
-        }).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var now = _time.GetUtcNow();
+        var ended = (long)await redis.GetDatabase().ScriptEvaluateAsync(EndStreamScript,
+            [MetaKey(stream.Tenant, stream.CallId), WindowsKey(stream.Tenant, stream.CallId, stream.Speaker)],
+            [stream.Speaker, (long)options.Retention.TotalMilliseconds, now.ToUnixTimeMilliseconds()])
+            .WaitAsync(cancellationToken).ConfigureAwait(false) == 1;
+        if (ended) await AfterStoreAsync(stream, -1, true, null, now).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return ended;
     }
 
-    private async Task WriteAsync(StreamKey stream, long index, bool isFinal, DateTimeOffset? eventTime, Action<IBatch, List<Task>> write)
+    /// <summary>
+    /// KEYS: the stream's windows, the call's meta. ARGV: index, window JSON, retention ms, speaker, role, now (unix ms).
+    /// Both keys are in the call's hash slot (a script may touch one slot only on a cluster); the call index is not.
+    /// </summary>
+    private const string StoreWindowScript = """
+        if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+        redis.call('PEXPIRE', KEYS[1], ARGV[3])
+        redis.call('HSETNX', KEYS[2], 'role:' .. ARGV[4], ARGV[5])
+        redis.call('HSET', KEYS[2], 'updated', ARGV[6])
+        redis.call('PEXPIRE', KEYS[2], ARGV[3])
+        return 1
+        """;
+
+    /// <summary>
+    /// KEYS: the call's meta, the stream's windows. ARGV: speaker, retention ms, now (unix ms). No windows of the stream: the call
+    /// expired (a stream's final window is always stored before its end), or only its metadata was written again by a replay.
+    /// </summary>
+    private const string EndStreamScript = """
+        if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+        if redis.call('HSETNX', KEYS[1], 'done:' .. ARGV[1], 1) == 0 then return 0 end
+        redis.call('HSETNX', KEYS[1], 'role:' .. ARGV[1], 'Unknown')
+        redis.call('HSET', KEYS[1], 'updated', ARGV[3])
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        redis.call('PEXPIRE', KEYS[2], ARGV[2])
+        return 1
+        """;
+
+    /// <summary>After a new store: the call's index entry moves to now, old entries are pruned, one update is published.</summary>
+    private async Task AfterStoreAsync(StreamKey stream, long index, bool isFinal, DateTimeOffset? eventTime, DateTimeOffset time)
     {
-        var db = redis.GetDatabase();
-        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var meta = MetaKey(stream.Tenant, stream.CallId);
+        var now = time.ToUnixTimeMilliseconds();
         var calls = CallsKey(stream.Tenant);
-        var batch = db.CreateBatch();
-        var tasks = new List<Task>(10);
-        write(batch, tasks);
-        tasks.Add(batch.HashSetAsync(meta, "updated", now));
-        tasks.Add(batch.KeyExpireAsync(meta, options.Retention));
+        var batch = redis.GetDatabase().CreateBatch();
+        var tasks = new List<Task>(4);
         tasks.Add(batch.SortedSetAddAsync(calls, stream.CallId, now));
         tasks.Add(batch.SortedSetRemoveRangeByScoreAsync(calls, double.NegativeInfinity, now - options.Retention.TotalMilliseconds, Exclude.Stop));
         tasks.Add(batch.KeyExpireAsync(calls, options.Retention));

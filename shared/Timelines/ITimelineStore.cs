@@ -8,14 +8,24 @@ namespace Streaming.Timelines;
 /// sees only the tenant it asks for. Writes are idempotent: a window is keyed by (tenant, call, speaker, window index) and the first write of a key
 /// wins, so a replayed message never adds a point, and a window recomputed after a restart or takeover
 /// (whose vote may lack history) never changes what was already reported. Stream completion is recorded
-/// by <see cref="CompleteStreamAsync"/>, not by a window's IsFinal flag.
+/// by <see cref="CompleteStreamAsync"/>, not by a window's IsFinal flag. Both writes say whether they stored anything new,
+/// so that what follows a write (update notifications, alerts, the call index's "last update") happens once per change,
+/// never for a replay.
 /// </summary>
 public interface ITimelineStore
 {
-    ValueTask AppendAsync(EmotionWindow window, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores the window; true when it was new. False when that index is already stored, or when the store refuses it: a store
+    /// with a retention refuses windows whose event time is older than the retention (a replay of a call that has expired
+    /// does not bring it back).
+    /// </summary>
+    ValueTask<bool> AppendAsync(EmotionWindow window, CancellationToken cancellationToken);
 
-    /// <summary>Marks a speaker's stream as ended (the call ends when all its streams have).</summary>
-    ValueTask CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken);
+    /// <summary>
+    /// Marks a speaker's stream as ended (the call ends when all its streams have); true when it was not marked yet. A store with
+    /// a retention does not create a call it no longer holds (expired) only to mark it ended: false.
+    /// </summary>
+    ValueTask<bool> CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken);
 
     /// <summary>
     /// Stores the call's metadata from the platform (agent, queue, platform ids). Merged by key, the first value of a key

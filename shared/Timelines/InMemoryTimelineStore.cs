@@ -22,17 +22,19 @@ public sealed class InMemoryTimelineStore : ITimelineStore
         _maxEndedCalls = maxEndedCalls;
     }
 
-    public ValueTask AppendAsync(EmotionWindow window, CancellationToken cancellationToken)
+    /// <summary>Stores the window unless its index is stored already (no retention here: nothing is refused for its age).</summary>
+    public ValueTask<bool> AppendAsync(EmotionWindow window, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(window);
         cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
-            var speaker = Speaker(window.Stream, window.Role);
-            speaker.Windows.TryAdd(window.Index, window);
+            var (call, speaker) = Speaker(window.Stream, window.Role);
+            if (!speaker.Windows.TryAdd(window.Index, window)) return ValueTask.FromResult(false);
+            call.LastUpdate = _time.GetUtcNow();
             if (speaker.Role == SpeakerRole.Unknown) speaker.Role = window.Role;
         }
-        return ValueTask.CompletedTask;
+        return ValueTask.FromResult(true);
     }
 
     public ValueTask SetMetadataAsync(string tenant, string callId, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
@@ -47,15 +49,18 @@ public sealed class InMemoryTimelineStore : ITimelineStore
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken)
+    public ValueTask<bool> CompleteStreamAsync(StreamKey stream, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
-            Speaker(stream, SpeakerRole.Unknown).IsComplete = true;
+            var (call, speaker) = Speaker(stream, SpeakerRole.Unknown);
+            if (speaker.IsComplete) return ValueTask.FromResult(false);
+            speaker.IsComplete = true;
+            call.LastUpdate = _time.GetUtcNow();
             EvictEndedCalls();
         }
-        return ValueTask.CompletedTask;
+        return ValueTask.FromResult(true);
     }
 
     public ValueTask<CallWindows?> GetCallAsync(string tenant, string callId, CancellationToken cancellationToken)
@@ -96,18 +101,19 @@ public sealed class InMemoryTimelineStore : ITimelineStore
         lock (_lock) return ValueTask.FromResult(_calls.Remove((tenant, callId)));
     }
 
+    /// <summary>The call, created when new (its last update then starts now; later it moves only when something new is stored).</summary>
     private CallState Call(string tenant, string callId)
     {
         if (!_calls.TryGetValue((tenant, callId), out var call))
         {
-            call = new CallState(tenant, callId);
+            call = new CallState(tenant, callId) { LastUpdate = _time.GetUtcNow() };
             _calls.Add((tenant, callId), call);
         }
-        call.LastUpdate = _time.GetUtcNow();
         return call;
     }
 
-    private SpeakerState Speaker(StreamKey stream, SpeakerRole role)
+    /// <summary>The stream's speaker and its call, created when new.</summary>
+    private (CallState Call, SpeakerState Speaker) Speaker(StreamKey stream, SpeakerRole role)
     {
         var call = Call(stream.Tenant, stream.CallId);
         var speaker = call.Speakers.Find(s => s.Name == stream.Speaker);
@@ -116,7 +122,7 @@ public sealed class InMemoryTimelineStore : ITimelineStore
             speaker = new SpeakerState(stream.Speaker, role);
             call.Speakers.Add(speaker);
         }
-        return speaker;
+        return (call, speaker);
     }
 
     private void EvictEndedCalls()

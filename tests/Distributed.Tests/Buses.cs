@@ -81,6 +81,8 @@ public sealed class KafkaBus : ITestBus
 
     public KafkaPublisher Publisher => _publisher;
 
+    public KafkaOptions Options => _options;
+
     public Task CreateTopicAsync<T>(string topic) =>
         _options.LegacyBroker09 ? TestServers.CreateTopicAsync(topic, bootstrap: _options.BootstrapServers) : CreateOnMockClusterAsync(topic);
 

@@ -1,5 +1,4 @@
 using System.Text;
-using Confluent.Kafka;
 using Streaming.Contracts;
 using Streaming.Features;
 using Streaming.Messaging.Kafka;
@@ -61,41 +60,16 @@ public sealed class DeliveryFaultTests
         {
             await Wait.UntilAsync(() => outage is not null, "the batch with the poison message", 120);
             await outage!;
-            var frames = Read(options, output, FeatureFramesCodec.Instance, Calls * ChunksPerCall, m => (m.Stream, m.Sequence));
+            var frames = TopicReader.Read(options, output, FeatureFramesCodec.Instance, m => (m.Stream, m.Sequence), m => m.Count >= Calls * ChunksPerCall);
 
             var expected = new ListSink<FeatureFrames>();
             await new FeaturizerStage(FeatureConfig.Telephone8k, expected).HandleAsync(chunks, CancellationToken.None);
             Assert.Equal(expected.Messages.Select(m => $"{m.Stream}#{m.Sequence}").Order(), frames.Keys.Select(k => $"{k.Item1}#{k.Item2}").Order());
             foreach (var want in expected.Messages)
                 Assert.True(want.LogMel.AsSpan().SequenceEqual(frames[(want.Stream, want.Sequence)].LogMel), $"{want.Stream} #{want.Sequence}: other frames than uninterrupted");
-            var letter = Assert.Single(Read(options, options.DeadLetterTopic, DeadLetterCodec.Instance, 1, l => l.Offset).Values);
+            var letter = Assert.Single(TopicReader.Read(options, options.DeadLetterTopic, DeadLetterCodec.Instance, l => l.Offset, m => m.Count >= 1).Values);
             Assert.StartsWith("undecodable", letter.Reason);
         }
-    }
-
-    /// <summary>
-    /// Reads a topic from the start until <paramref name="expected"/> distinct messages (by <paramref name="id"/>) arrived,
-    /// then one more second, so that a missing or an extra one is seen; the first copy of each is kept.
-    /// </summary>
-    private static Dictionary<TId, T> Read<T, TId>(KafkaOptions options, string topic, IMessageCodec<T> codec, int expected, Func<T, TId> id)
-        where TId : notnull
-    {
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(options.ConsumerConfig(TestServers.Unique("reader"))).SetLogHandler(KafkaLog.Write).Build();
-        consumer.Subscribe(topic);
-        var messages = new Dictionary<TId, T>();
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        var quietUntil = DateTime.MaxValue;
-        while (DateTime.UtcNow < deadline && DateTime.UtcNow < quietUntil)
-        {
-            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { IsPartitionEOF: false } result)
-            {
-                var message = codec.Decode(result.Message.Value, out _);
-                messages.TryAdd(id(message), message);
-            }
-            if (messages.Count >= expected && quietUntil == DateTime.MaxValue) quietUntil = DateTime.UtcNow.AddSeconds(1);
-        }
-        consumer.Close();
-        return messages;
     }
 }
 

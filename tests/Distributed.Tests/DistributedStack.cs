@@ -182,18 +182,7 @@ public sealed class DistributedStack : IAsyncDisposable
             Assert.Equal(want.Role, got.Role);
             Assert.True(got.IsComplete, $"{actual.CallId}/{got.Speaker} is not complete");
             Assert.Equal(want.Windows.Select(w => w.Index), got.Windows.Select(w => w.Index));
-            for (var i = 0; i < want.Windows.Count; i++)
-            {
-                var (w, g) = (want.Windows[i], got.Windows[i]);
-                var where = $"{actual.CallId}/{got.Speaker} window {w.Index}";
-                Assert.True(w.StartSeconds == g.StartSeconds && w.EndSeconds == g.EndSeconds, $"{where}: {g.StartSeconds}-{g.EndSeconds} s, expected {w.StartSeconds}-{w.EndSeconds} s");
-                Assert.True(w.Label == g.Label && w.VotedLabel == g.VotedLabel, $"{where}: {g.Label}/{g.VotedLabel}, expected {w.Label}/{w.VotedLabel}");
-                Assert.True(Math.Abs(w.Confidence - g.Confidence) <= 1e-5f, $"{where}: confidence {g.Confidence}, expected {w.Confidence}");
-                Assert.Equal(w.Probabilities.Length, g.Probabilities.Length);
-                for (var p = 0; p < w.Probabilities.Length; p++)
-                    Assert.True(Math.Abs(w.Probabilities[p] - g.Probabilities[p]) <= 1e-5f, $"{where}: probability {p} {g.Probabilities[p]}, expected {w.Probabilities[p]}");
-                Assert.Equal(w.IsFinal, g.IsFinal);
-            }
+            for (var i = 0; i < want.Windows.Count; i++) WindowAssert.Same(want.Windows[i], got.Windows[i]);
         }
     }
 }

@@ -32,7 +32,7 @@ public sealed class ErasureTests : IDisposable
         var archive = new ParquetArchive(_archive, Labels);
         foreach (var tenant in new[] { DistributedStack.Tenant, "other" }) await SeedAsync(stack, alerts, archive, tenant);
         // A Parquet file holding the erased call and another one: only the erased call's rows go.
-        var shared = Path.Combine(_archive, "tenant=" + DistributedStack.Tenant, "date=1970-01-01", "batch.parquet");
+        var shared = Path.Combine(_archive, "tenant=" + DistributedStack.Tenant, "date=" + Seeded.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), "batch.parquet");
         await using (var file = File.Create(shared))
             await ParquetArchive.WriteAsync([.. ParquetArchive.Rows(DistributedStack.Tenant, Call(CallId, DistributedStack.Tenant)),
                 .. ParquetArchive.Rows(DistributedStack.Tenant, Call("kept", DistributedStack.Tenant))], Labels, file, default);
@@ -83,11 +83,17 @@ public sealed class ErasureTests : IDisposable
         await archive.WriteCallAsync(tenant, call, default);
     }
 
+    /// <summary>The seeded windows' event time: today's (the store refuses windows older than its retention), which also names the archive's date folder.</summary>
+    private static readonly DateTimeOffset Seeded = DateTimeOffset.UtcNow;
+
+    /// <remarks>Event times of today: the store refuses windows older than its retention.</remarks>
     private static CallWindows Call(string callId, string tenant) => new(callId,
     [
-        new SpeakerWindows("customer", SpeakerRole.Customer, [.. Enumerable.Range(0, 2).Select(i => TimelineStoreContractTests.Window(callId, "customer", i, tenant: tenant))], true),
-        new SpeakerWindows("agent", SpeakerRole.Agent, [TimelineStoreContractTests.Window(callId, "agent", 0, tenant: tenant)], false),
+        new SpeakerWindows("customer", SpeakerRole.Customer, [.. Enumerable.Range(0, 2).Select(i => Recent(TimelineStoreContractTests.Window(callId, "customer", i, tenant: tenant)))], true),
+        new SpeakerWindows("agent", SpeakerRole.Agent, [Recent(TimelineStoreContractTests.Window(callId, "agent", 0, tenant: tenant))], false),
     ]);
+
+    private static EmotionWindow Recent(EmotionWindow window) => window with { EventTime = Seeded };
 
     private static HttpClient Client(DistributedStack stack, string apiKey)
     {

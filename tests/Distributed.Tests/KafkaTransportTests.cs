@@ -154,7 +154,7 @@ public sealed class KafkaTransportTests
         var result = consumer.Consume(TimeSpan.FromSeconds(30));
         Assert.NotNull(result);
         string Header(string name) => Encoding.ASCII.GetString(result.Message.Headers.GetLastBytes(name));
-        Assert.Equal("2", Header("schema-version"));
+        Assert.Equal(EmotionWindowCodec.Instance.SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), Header("schema-version"));
         Assert.Equal("42", Header("sequence"));
         Assert.Equal("1700000000000", Header("event-time"));
         Assert.Equal("m1", Encoding.UTF8.GetString(result.Message.Key));

@@ -82,6 +82,12 @@ public sealed class RebalanceTests
             foreach (var stream in _streams.Keys.Where(s => s.CallId == callId)) _streams.TryRemove(stream, out _);
         }
 
+        public ValueTask EndStreamAsync(StreamKey stream, CancellationToken cancellationToken)
+        {
+            _streams.TryRemove(stream, out _);
+            return ValueTask.CompletedTask;
+        }
+
         public ValueTask HandleAsync(IReadOnlyList<AudioChunk> batch, CancellationToken cancellationToken)
         {
             foreach (var chunk in batch)

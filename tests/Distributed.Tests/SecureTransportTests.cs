@@ -98,7 +98,7 @@ public sealed class SecureTransportTests
         };
         Assert.Empty(Problems(options));
         await using var multiplexer = await ConnectionMultiplexer.ConnectAsync(options.ToConfigurationOptions());
-        var store = new RedisTimelineStore(multiplexer, options);
+        var store = new RedisTimelineStore(multiplexer, options, new ManualTime(TimelineStoreContractTests.EventBase));
 
         await store.AppendAsync(TimelineStoreContractTests.Window("secure", "customer", 0), default);
 

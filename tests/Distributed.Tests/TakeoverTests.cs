@@ -1,4 +1,3 @@
-using Confluent.Kafka;
 using Streaming.Audio;
 using Streaming.Contracts;
 using Streaming.Features;
@@ -20,7 +19,7 @@ public sealed class TakeoverTests
     [Fact]
     public async Task Run_FeaturizerAndClassifierTakenOverMidCall_WindowsIdenticalToUninterruptedRun()
     {
-        var chunks = await ChunksAsync();
+        var chunks = await ChunksAsync("takeover", Calls);
         using var model = EmotionModel.Load(TestModel.ModelPath, FeatureConfig.Telephone8k);
         var expected = await UninterruptedAsync(chunks, model);
         Assert.All(expected.Values.GroupBy(w => w.Stream), s => Assert.True(s.Count(w => w.Label != EmotionWindow.Silence) >= 10, $"{s.Key}: too few speech windows"));
@@ -50,25 +49,27 @@ public sealed class TakeoverTests
         {
             foreach (var chunk in chunks.Except(half)) await sink.PublishAsync(chunk, CancellationToken.None);
             await bus.FlushAsync();
-            var actual = ReadWindows(options, windows, expected.Count);
+            var actual = TopicReader.Read(options, windows, EmotionWindowCodec.Instance, w => (w.Stream, w.Index),
+                m => m.Count >= expected.Count || m.Values.Count(w => w.IsFinal) == 2 * Calls);
             var missing = expected.Keys.Except(actual.Keys).ToList();
             Assert.True(missing.Count == 0, $"{missing.Count} windows missing, first {string.Join(", ", missing.Take(5))}");
             Assert.Equal(expected.Count, actual.Count);
-            foreach (var (key, want) in expected) AssertSameWindow(want, actual[key]);
+            foreach (var (key, want) in expected) WindowAssert.Same(want, actual[key]);
         }
     }
 
     /// <summary>Chunk sequence where the second half of a stream starts.</summary>
     private static long FirstHalf(List<AudioChunk> chunks, StreamKey stream) => chunks.Count(c => c.Stream == stream) / 2;
 
-    private static async Task<List<AudioChunk>> ChunksAsync()
+    /// <summary>The chunks ingest publishes for <paramref name="calls"/> stereo calls of the sample, interleaved in time across calls.</summary>
+    internal static async Task<List<AudioChunk>> ChunksAsync(string prefix, int calls)
     {
         var perCall = new List<List<AudioChunk>>();
-        for (var c = 0; c < Calls; c++)
+        for (var c = 0; c < calls; c++)
         {
             var sink = new ListSink<AudioChunk>();
             using var source = WavReader.Open(Sample);
-            var ingestor = new CallIngestor(StreamKey.DefaultTenant, $"takeover-{c}", source.Format.SampleRate, source.Format.Channels,
+            var ingestor = new CallIngestor(StreamKey.DefaultTenant, $"{prefix}-{c}", source.Format.SampleRate, source.Format.Channels,
                 new ChannelRoles().Assign(source.Format.Channels), customerOnly: false, sink);
             await FileReplay.ReplayAsync(source, ingestor, realTime: false, null, CancellationToken.None);
             perCall.Add(sink.Messages);
@@ -77,7 +78,8 @@ public sealed class TakeoverTests
         return [.. perCall.SelectMany(m => m).OrderBy(m => m.Sequence).ThenBy(m => m.Stream.CallId).ThenBy(m => m.Stream.Speaker)];
     }
 
-    private static async Task<Dictionary<(StreamKey, long), EmotionWindow>> UninterruptedAsync(List<AudioChunk> chunks, IEmotionModel model)
+    /// <summary>Every window of an uninterrupted run of one featurizer and one classifier over <paramref name="chunks"/>.</summary>
+    internal static async Task<Dictionary<(StreamKey, long), EmotionWindow>> UninterruptedAsync(List<AudioChunk> chunks, IEmotionModel model)
     {
         var frames = new ListSink<FeatureFrames>();
         await new FeaturizerStage(FeatureConfig.Telephone8k, frames).HandleAsync(chunks, CancellationToken.None);
@@ -107,40 +109,5 @@ public sealed class TakeoverTests
             await featurizer.DisposeAsync();
             await classifier.DisposeAsync();
         }
-    }
-
-    /// <summary>Reads the windows topic from the start, keeping the first copy of each window (as the store does), until every final window arrived and one quiet second passed.</summary>
-    private static Dictionary<(StreamKey, long), EmotionWindow> ReadWindows(KafkaOptions options, string topic, int expected)
-    {
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(options.ConsumerConfig(TestServers.Unique("reader"))).SetLogHandler(KafkaLog.Write).Build();
-        consumer.Subscribe(topic);
-        var windows = new Dictionary<(StreamKey, long), EmotionWindow>();
-        var finals = new HashSet<StreamKey>();
-        var deadline = DateTime.UtcNow.AddSeconds(180);
-        var quietUntil = DateTime.MaxValue;
-        while (DateTime.UtcNow < deadline && DateTime.UtcNow < quietUntil)
-        {
-            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { IsPartitionEOF: false } result)
-            {
-                var window = EmotionWindowCodec.Instance.Decode(result.Message.Value, out _);
-                windows.TryAdd((window.Stream, window.Index), window);
-                if (window.IsFinal) finals.Add(window.Stream);
-            }
-            if ((windows.Count >= expected || finals.Count == 2 * Calls) && quietUntil == DateTime.MaxValue) quietUntil = DateTime.UtcNow.AddSeconds(1);
-        }
-        consumer.Close();
-        return windows;
-    }
-
-    private static void AssertSameWindow(EmotionWindow want, EmotionWindow got)
-    {
-        var where = $"{got.Stream} window {got.Index}";
-        Assert.True(want.StartSeconds == got.StartSeconds && want.EndSeconds == got.EndSeconds, $"{where}: {got.StartSeconds}-{got.EndSeconds} s, expected {want.StartSeconds}-{want.EndSeconds} s");
-        Assert.True(want.Label == got.Label && want.VotedLabel == got.VotedLabel, $"{where}: {got.Label}/{got.VotedLabel}, expected {want.Label}/{want.VotedLabel}");
-        Assert.True(Math.Abs(want.Confidence - got.Confidence) <= 1e-5f, $"{where}: confidence {got.Confidence}, expected {want.Confidence}");
-        Assert.Equal(want.Probabilities.Length, got.Probabilities.Length);
-        for (var p = 0; p < want.Probabilities.Length; p++)
-            Assert.True(Math.Abs(want.Probabilities[p] - got.Probabilities[p]) <= 1e-5f, $"{where}: probability {p} {got.Probabilities[p]}, expected {want.Probabilities[p]}");
-        Assert.Equal(want.IsFinal, got.IsFinal);
     }
 }

@@ -8,13 +8,16 @@ namespace Streaming.Tests.Distributed;
 /// <summary>What every timeline store must do, run against the in-memory store and the Redis store alike.</summary>
 public abstract class TimelineStoreContractTests
 {
-    protected ManualTime Time { get; } = new(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero));
+    /// <summary>The stores' clock at the start of a test and the event time of window 0 (window i ends i seconds later).</summary>
+    internal static readonly DateTimeOffset EventBase = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+
+    protected ManualTime Time { get; } = new(EventBase);
 
     protected abstract ITimelineStore CreateStore();
 
     internal static EmotionWindow Window(string call, string speaker, long index, string label = "neutral", bool isFinal = false, string tenant = StreamKey.DefaultTenant) =>
         new(new StreamKey(tenant, call, speaker), speaker == "agent" ? SpeakerRole.Agent : SpeakerRole.Customer, index, index * 0.5, index * 0.5 + 3,
-            label, label, 0.5f + index / 1000f, [0.25f, 0.5f, 0.125f, 0.125f], isFinal, DateTimeOffset.UnixEpoch.AddSeconds(index));
+            label, label, 0.5f + index / 1000f, [0.25f, 0.5f, 0.125f, 0.125f], isFinal, EventBase.AddSeconds(index));
 
     [Fact]
     public async Task EraseCallAsync_OneTenantsCall_GoneFromReadsAndIndexOtherTenantsSameIdKept()
@@ -47,6 +50,21 @@ public abstract class TimelineStoreContractTests
         var call = await store.GetCallAsync(StreamKey.DefaultTenant, "c1", default);
         var speaker = Assert.Single(call!.Speakers);
         Assert.Equal([0L, 1L], speaker.Windows.Select(w => w.Index));
+    }
+
+    [Fact]
+    public async Task Writes_Replayed_ReportNothingNewStoredAndLeaveTheLastUpdate()
+    {
+        var store = CreateStore();
+        Assert.True(await store.AppendAsync(Window("again", "customer", 0), default));
+        Assert.True(await store.CompleteStreamAsync(new StreamKey(StreamKey.DefaultTenant, "again", "customer"), default));
+        var stored = Time.GetUtcNow();
+        Time.Advance(TimeSpan.FromMinutes(1));
+
+        Assert.False(await store.AppendAsync(Window("again", "customer", 0, "angry"), default));
+        Assert.False(await store.CompleteStreamAsync(new StreamKey(StreamKey.DefaultTenant, "again", "customer"), default));
+
+        Assert.Equal(stored, Assert.Single(await store.ListCallsAsync(StreamKey.DefaultTenant, default)).LastUpdate);
     }
 
     [Fact]

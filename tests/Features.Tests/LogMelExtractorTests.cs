@@ -11,7 +11,7 @@ public class LogMelExtractorTests
     {
         var data = new TheoryData<string, int>();
         foreach (var config in new[] { "reference16k", "telephone8k", "sparse" })
-            foreach (int chunk in new[] { 1, 37, 160, 4000 })
+            foreach (int chunk in new[] { 1, 2, 7, 37, 79, 80, 81, 159, 160, 161, 199, 200, 201, 320, 321, 399, 400, 401, 641, 1279, 4000 })
                 data.Add(config, chunk);
         return data;
     }
@@ -45,6 +45,83 @@ public class LogMelExtractorTests
         // small chunks run the per-frame kernel, the whole signal mostly the eight-frame one: they
         // differ by float rounding only
         AssertClose(whole, chunked);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Process_RandomChunkSizesIncludingEmpty_MatchesWholeSignal(int seed)
+    {
+        var config = seed == 1 ? FeatureConfig.Telephone8k : FeatureConfig.Reference16k;
+        var signal = Noise(config.SampleRate * 2 + 17, seed: 20 + seed);
+        var whole = FeatureExtraction.LogMel(signal, config, out int wholeFrames);
+
+        var random = new Random(seed);
+        var extractor = new LogMelExtractor(config);
+        var chunked = new List<float>();
+        for (int at = 0; at < signal.Length;)
+        {
+            // mostly live-sized chunks (up to 50 ms), now and then an empty one or a long one
+            int length = random.Next(10) switch { 0 => 0, 1 => random.Next(2000, 6000), _ => random.Next(1, config.SampleRate / 20) };
+            var piece = signal.AsSpan(at, Math.Min(length, signal.Length - at));
+            var rows = new float[extractor.MaxFrames(piece.Length) * config.MelBands];
+            Assert.Equal(rows.Length / config.MelBands, extractor.Process(piece, rows));
+            chunked.AddRange(rows);
+            at += piece.Length;
+        }
+
+        Assert.Equal(wholeFrames, extractor.FramesEmitted);
+        AssertClose(whole, chunked);
+    }
+
+    [Theory]
+    [InlineData("reference16k")]
+    [InlineData("telephone8k")]
+    [InlineData("sparse")]
+    [InlineData("tiny")]
+    public void Process_FramePairsOn512BitVectors_IdenticalTo256Bit(string configName)
+    {
+        // where the CPU has no AVX-512 the 512-bit code still runs (the runtime emulates it), so
+        // both code paths are compared on every machine
+        var config = configName switch
+        {
+            "reference16k" => FeatureConfig.Reference16k,
+            "telephone8k" => FeatureConfig.Telephone8k,
+            "sparse" => SparseFrames,
+            _ => new FeatureConfig(8000, 32, 21, 10, 5, 0f, 3500f, 1e-6f, 5), // sub-transforms of one bin
+        };
+        var signal = Noise(config.SampleRate + 71, seed: 5);
+
+        float[] Run(int width)
+        {
+            FrameKernel.PairWidth = width;
+            try
+            {
+                var extractor = new LogMelExtractor(config);
+                var rows = new List<float>();
+                // two hops per chunk (two frames per call, the live case) and odd lengths in turn
+                int[] chunks = [2 * config.HopLength, 2 * config.HopLength + 1, 3 * config.HopLength - 1, 1];
+                for (int at = 0, i = 0; at < signal.Length; at += chunks[i++ % chunks.Length])
+                {
+                    var piece = signal.AsSpan(at, Math.Min(chunks[i % chunks.Length], signal.Length - at));
+                    var output = new float[extractor.MaxFrames(piece.Length) * config.MelBands];
+                    extractor.Process(piece, output);
+                    rows.AddRange(output);
+                }
+                return [.. rows];
+            }
+            finally
+            {
+                FrameKernel.PairWidth = 0;
+            }
+        }
+
+        var narrow = Run(256);
+        var wide = Run(512);
+
+        Assert.True(narrow.Length > 20 * config.MelBands);
+        Assert.Equal(narrow, wide);
     }
 
     [Theory]
@@ -163,11 +240,12 @@ public class LogMelExtractorTests
     }
 
     [Fact]
-    public void StateBytes_Telephone8k_IsTheCarryAndCounters()
+    public void StateBytes_Telephone8k_IsTheSampleBufferAndCounters()
     {
         var extractor = new LogMelExtractor(FeatureConfig.Telephone8k);
 
-        Assert.Equal(199 * sizeof(float) + 20, extractor.StateBytes);
+        // the unfinished frame (199 samples) and room for a chunk of four hops (320)
+        Assert.Equal((199 + 320) * sizeof(float) + 20, extractor.StateBytes);
     }
 
     private static float[] Noise(int length, int seed)

@@ -50,6 +50,25 @@ public sealed class FeaturizerStageTests
     }
 
     [Fact]
+    public async Task EndStreamAsync_StreamWithoutItsFinalChunk_EmptyFinalFramesAfterTheLastAndStreamForgotten()
+    {
+        var chunks = Chunks(Noise(8000, 3), 1600);
+        var sink = new CollectingSink<FeatureFrames>();
+        var stage = new FeaturizerStage(Config, sink);
+        await stage.HandleAsync(chunks.SkipLast(1).ToList(), CancellationToken.None);
+        var last = sink.Messages[^1];
+
+        await stage.EndStreamAsync(Key, CancellationToken.None);
+        await stage.EndStreamAsync(Key, CancellationToken.None); // nothing held any more: nothing published
+
+        var end = sink.Messages[^1];
+        Assert.Equal(chunks.Count, sink.Messages.Count);
+        Assert.Equal((last.Sequence + 1, last.FirstFrame + last.FrameCount, 0, true, SpeakerRole.Customer), (end.Sequence, end.FirstFrame, end.FrameCount, end.IsFinal, end.Role));
+        Assert.Null(stage.ResumeSequence(Key));
+        Assert.Equal(0, stage.ActiveStreams);
+    }
+
+    [Fact]
     public async Task HandleAsync_RedeliveredChunk_IsIgnored()
     {
         var chunks = Chunks(Noise(8000, 2), 1600);
