@@ -28,7 +28,7 @@ for s in aggregator classifier featurizer ingest; do
   name="$(tr '[:lower:]' '[:upper:]' <<<"${s:0:1}")${s:1}"
   Kafka__BootstrapServers="$KAFKA_BOOTSTRAP" Kafka__LegacyBroker09=true Kafka__Namespace="$NS" Kafka__ClientId="$s" \
   Redis__Configuration="$REDIS_ENDPOINT" Redis__KeyPrefix="$NS" Model__Path="$MODEL" Urls="http://127.0.0.1:${PORT[$s]}" \
-  Logging__LogLevel__Default=Warning Tenants__bench__ApiKey="$API_KEY" Tenants__bench__CustomerOnly=false \
+  Logging__LogLevel__Default=Warning Tenants__bench__ApiKey="$API_KEY" Tenants__bench__CustomerOnly=false Tenants__bench__MaxConcurrentSessions=100000 \
     dotnet "services/$s/bin/Release/net10.0/Streaming.$name.dll" >"$OUT/$s.log" 2>&1 &
   PID[$s]=$!
 done
