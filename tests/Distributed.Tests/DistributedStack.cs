@@ -90,11 +90,8 @@ public sealed class DistributedStack : IAsyncDisposable
     /// <summary>Starts one more instance of a service with the stack's settings (it is disposed with the stack).</summary>
     public ServiceProcess Start(string service)
     {
-        var settings = new Dictionary<string, string>
+        var settings = new Dictionary<string, string>(TestServers.KafkaSettings(Namespace))
         {
-            ["Kafka:BootstrapServers"] = TestServers.KafkaBootstrap,
-            ["Kafka:LegacyBroker09"] = "true",
-            ["Kafka:Namespace"] = Namespace,
             ["Kafka:ClientId"] = service,
             // Short sessions: a killed instance's partitions move within seconds.
             ["Kafka:SessionTimeoutMs"] = "6000",

@@ -17,12 +17,9 @@ public sealed class IngestBrokerOutageTests
         await using var kafka = await PrivateKafka.StartAsync();
         var ns = TestServers.Unique("outage");
         await TestServers.CreateTopicAsync(ns + AudioChunk.Topic, bootstrap: kafka.Bootstrap);
-        await using var ingest = ServiceProcess.Start("ingest", new Dictionary<string, string>
+        await using var ingest = ServiceProcess.Start("ingest", new Dictionary<string, string>(TestServers.KafkaSettings(ns, kafka.Bootstrap))
         {
-            ["Kafka:BootstrapServers"] = kafka.Bootstrap,
-            ["Kafka:LegacyBroker09"] = "true",
-            ["Kafka:Namespace"] = ns,
-            ["Kafka:ProducerQueueKbytes"] = "1024", // 1 MiB of chunks: ~16 s of this stereo call as float samples
+            ["Kafka:ProducerQueueKbytes"] = "1024", // 1 MiB of chunks: ~40 s of this 16-bit stereo call (its samples travel as PCM16 or mu-law)
             ["Tenants:acme:ApiKey"] = TwoIngestsFixture.ApiKey,
             ["Tenants:acme:CustomerOnly"] = "false",
             ["Tenants:acme:MaxRealTimeFactor"] = "10000",

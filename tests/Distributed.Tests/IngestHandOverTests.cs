@@ -26,11 +26,8 @@ public sealed class TwoIngestsFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await TestServers.CreateTopicAsync(Namespace + AudioChunk.Topic);
-        var settings = new Dictionary<string, string>
+        var settings = new Dictionary<string, string>(TestServers.KafkaSettings(Namespace))
         {
-            ["Kafka:BootstrapServers"] = TestServers.KafkaBootstrap,
-            ["Kafka:LegacyBroker09"] = "true",
-            ["Kafka:Namespace"] = Namespace,
             ["Redis:Configuration"] = TestServers.RedisEndpoint,
             ["Redis:KeyPrefix"] = Namespace + ":",
             ["Tenants:acme:ApiKey"] = ApiKey,

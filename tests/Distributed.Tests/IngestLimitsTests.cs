@@ -21,11 +21,8 @@ public sealed class IngestLimitsFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await TestServers.CreateTopicAsync(Namespace + AudioChunk.Topic);
-        Ingest = ServiceProcess.Start("ingest", new Dictionary<string, string>
+        Ingest = ServiceProcess.Start("ingest", new Dictionary<string, string>(TestServers.KafkaSettings(Namespace))
         {
-            ["Kafka:BootstrapServers"] = TestServers.KafkaBootstrap,
-            ["Kafka:LegacyBroker09"] = "true",
-            ["Kafka:Namespace"] = Namespace,
             ["Ingest:IdleTimeout"] = "00:00:02",
             ["Ingest:RealTimeBurst"] = "00:00:02",
             ["Ingest:MaxConnections"] = MaxConnections.ToString(System.Globalization.CultureInfo.InvariantCulture),

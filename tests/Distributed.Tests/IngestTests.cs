@@ -23,11 +23,8 @@ public sealed class IngestFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await TestServers.CreateTopicAsync(Namespace + AudioChunk.Topic);
-        Ingest = ServiceProcess.Start("ingest", new Dictionary<string, string>
+        Ingest = ServiceProcess.Start("ingest", new Dictionary<string, string>(TestServers.KafkaSettings(Namespace))
         {
-            ["Kafka:BootstrapServers"] = TestServers.KafkaBootstrap,
-            ["Kafka:LegacyBroker09"] = "true",
-            ["Kafka:Namespace"] = Namespace,
             ["Ingest:IdleTimeout"] = "00:00:02",
             // acme analyzes both parties; eu-bank keeps the default, customer-only
             ["Tenants:acme:ApiKey"] = AcmeKey,

@@ -16,6 +16,14 @@ public static class TestServers
 
     public static string RedisEndpoint => Endpoint("REDIS_ENDPOINT", "Redis");
 
+    /// <summary>A service's settings for the test broker (0.9) under its own topic namespace; callers add their own to the copy.</summary>
+    public static Dictionary<string, string> KafkaSettings(string topicNamespace, string? bootstrap = null) => new()
+    {
+        ["Kafka:BootstrapServers"] = bootstrap ?? KafkaBootstrap,
+        ["Kafka:LegacyBroker09"] = "true",
+        ["Kafka:Namespace"] = topicNamespace,
+    };
+
     /// <summary>Another value scripts/servers.sh start writes (KAFKA_HOME, KAFKA_ZOOKEEPER), or the variable of that name.</summary>
     public static string Setting(string variable)
     {
