@@ -17,6 +17,7 @@ public sealed class IngestFixture : IAsyncLifetime
     public const string AcmeKey = "acme-api-key-0123456789";
     public const string EuBankKey = "eu-bank-api-key-0123456789";
     public const string MetricsKey = "metrics-key-0123456789";
+    public const string LimitedKey = "limited-api-key-0123456789";
 
     public Uri Url => new($"ws://127.0.0.1:{Ingest.Port}{NativeEndpoint.Path}");
 
@@ -29,8 +30,10 @@ public sealed class IngestFixture : IAsyncLifetime
             // acme analyzes both parties; eu-bank keeps the default, customer-only
             ["Tenants:acme:ApiKey"] = AcmeKey,
             ["Tenants:acme:CustomerOnly"] = "false",
-            ["Tenants:acme:MaxConcurrentSessions"] = "3",
             ["Tenants:eu-bank:ApiKey"] = EuBankKey,
+            // its own tenant, so the limit test's aborted sessions (released when the server notices) never refuse another test's call
+            ["Tenants:limited:ApiKey"] = LimitedKey,
+            ["Tenants:limited:MaxConcurrentSessions"] = "3",
             ["Metrics:ApiKey"] = MetricsKey,
         });
         await Ingest.WaitHealthyAsync();
@@ -202,21 +205,21 @@ public sealed class IngestTests(IngestFixture fixture) : IClassFixture<IngestFix
     [Fact]
     public async Task Start_MoreSessionsThanTheTenantsLimit_ClosesWith4429()
     {
-        // acme may stream 3 calls at once; the fourth is refused while the three are live
+        // limited may stream 3 calls at once; the fourth is refused while the three are live
         var live = new List<ClientWebSocket>();
         using var keepAlive = new CancellationTokenSource();
         var sending = new List<Task>();
         for (var i = 0; i < 3; i++)
         {
-            var ws = await ConnectAsync();
+            var ws = await ConnectAsync(IngestFixture.LimitedKey);
             var callId = TestServers.Unique("limit");
             await SendTextAsync(ws, StartMessage(callId));
             sending.Add(KeepSendingAsync(ws, keepAlive.Token));
-            ReadChunks(callId, finals: 0, chunks: 1); // live
+            ReadChunks(callId, finals: 0, tenant: "limited", chunks: 1); // live
             live.Add(ws);
         }
 
-        var (code, reason) = await CloseAfterAsync(ws => SendTextAsync(ws, StartMessage(TestServers.Unique("limit"))));
+        var (code, reason) = await CloseAfterAsync(ws => SendTextAsync(ws, StartMessage(TestServers.Unique("limit"))), IngestFixture.LimitedKey);
         await keepAlive.CancelAsync();
         await Task.WhenAll(sending);
         foreach (var ws in live) ws.Dispose();
