@@ -19,7 +19,7 @@ internal sealed record Utterance(ManifestRow Row, float[][] Variants, int[] Fram
 /// </summary>
 internal static class FeatureStore
 {
-    private const string FormatVersion = "features-v2"; // v2: augmentation sets a random level
+    private const string FormatVersion = "features-v3"; // v2: augmentation sets a random level; v3: its seed is the same in every process
 
     public static List<Utterance> Build(
         IReadOnlyList<ManifestRow> rows, FeatureConfig config, string kind, int augmentedCopies, int seed,
@@ -43,7 +43,7 @@ internal static class FeatureStore
                 try
                 {
                     var signal = AudioLoader.LoadMono(rows[i].Path, config.SampleRate);
-                    if (v > 0) signal = TelephoneAugmenter.Apply(signal, config.SampleRate, new Random(HashCode.Combine(seed, v, rows[i].Line)));
+                    if (v > 0) signal = TelephoneAugmenter.Apply(signal, config.SampleRate, new Random(AugmentationSeed(seed, v, rows[i].Line)));
                     features[i] = Compute(signal, config, kind);
                 }
                 catch (Exception e) when (e is IOException or InvalidDataException or Streaming.Audio.AudioFormatException or UnauthorizedAccessException or ArgumentException)
@@ -109,6 +109,13 @@ internal static class FeatureStore
         int bands = kind == ModelContract.Mfcc ? config.MfccCount : config.MelBands;
         return all.Length == frames * bands ? all : all.AsSpan(0, frames * bands).ToArray();
     }
+
+    /// <summary>
+    /// The seed of one augmented copy of one manifest row. Plain arithmetic, not HashCode.Combine: .NET randomises that per
+    /// process, so two runs with the same --seed trained on different copies and could not be reproduced.
+    /// </summary>
+    public static int AugmentationSeed(int seed, int variant, int line) =>
+        unchecked((int)(((ulong)(uint)seed * 0x9E3779B97F4A7C15UL ^ (ulong)(uint)variant * 0xC2B2AE3D27D4EB4FUL ^ (ulong)(uint)line * 0x165667B19E3779F9UL) >> 33));
 
     /// <summary>The feature frame of digital silence: what a window is padded with, as the runtime pads audio with zeros.</summary>
     public static float[] SilenceFrame(FeatureConfig config, string kind) =>
