@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
 using Streaming.Alerts;
 using Streaming.Archive;
 using Streaming.Tenancy;
@@ -69,15 +70,22 @@ public static class DashboardEndpoints
                 return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status400BadRequest);
             }
         });
-        api.MapGet("/export", async Task<IResult> (HttpContext context, ITimelineStore store, DashboardOptions options, DateTimeOffset? from,
-            DateTimeOffset? to, CancellationToken ct) =>
+        api.MapGet("/export", async Task<IResult> (HttpContext context, ITimelineStore store, DashboardOptions options, IOptions<ExportOptions> limits,
+            DateTimeOffset? from, DateTimeOffset? to, CancellationToken ct) =>
         {
+            if (from > to) return TypedResults.Problem($"from ({from:O}) is after to ({to:O})", statusCode: StatusCodes.Status400BadRequest);
             var tenant = context.GetTenant()!.Id;
+            var max = limits.Value.MaxWindows;
             var rows = new List<WindowRow>();
             foreach (var info in await store.ListCallsAsync(tenant, ct))
             {
                 if (info.IsActive || from is { } f && info.LastUpdate < f || to is { } t && info.LastUpdate > t) continue;
                 if (await store.GetCallAsync(tenant, info.CallId, ct) is { } call) rows.AddRange(ParquetArchive.Rows(tenant, call));
+                // Checked after each call, so the memory held is at most the limit and one call.
+                if (rows.Count > max)
+                    return TypedResults.Problem($"the export holds more than {max} windows, the limit ({ExportOptions.Section}:{nameof(ExportOptions.MaxWindows)}): " +
+                        "narrow the range with from and to (ISO-8601, on each call's last update), or run the export command, which writes one file per call",
+                        statusCode: StatusCodes.Status413PayloadTooLarge);
             }
             var file = new MemoryStream();
             await ParquetArchive.WriteAsync(rows, options.Labels, file, ct);

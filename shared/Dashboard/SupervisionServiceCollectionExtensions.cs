@@ -28,6 +28,7 @@ public static class SupervisionServiceCollectionExtensions
         services.TryAddSingleton(sp => new TimelineBuilder(labels(sp)));
         services.AddSingleton<LiveViews>();
         services.AddSingleton<CallHistory>();
+        services.AddOptions<ExportOptions>().BindConfiguration(ExportOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         var directory = configuration[ArchiveDirectoryKey];
         if (!string.IsNullOrEmpty(directory)) services.AddSingleton(sp => new ParquetArchive(directory, labels(sp)));
 

@@ -37,7 +37,8 @@ internal sealed class DashboardHost : IAsyncDisposable
 
     public Uri BaseAddress => new(_app.Urls.First());
 
-    public static async Task<DashboardHost> StartAsync()
+    /// <param name="settings">more configuration (e.g. the export limit)</param>
+    public static async Task<DashboardHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -50,6 +51,7 @@ internal sealed class DashboardHost : IAsyncDisposable
             ["Tenants:tenant-a:Alerts:Rules:0:Seconds"] = "5",
             ["Tenants:tenant-a:Alerts:Rules:0:WithinSeconds"] = "10",
         });
+        if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         builder.Services.AddTenantAuthentication();
         builder.Services.AddSingleton<ITimelineStore>(new InMemoryTimelineStore());
         builder.Services.AddSupervision(builder.Configuration, _ => Labels, _ => new InMemoryAlertStore());
