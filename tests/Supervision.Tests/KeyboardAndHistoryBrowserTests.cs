@@ -46,6 +46,12 @@ public sealed class KeyboardAndHistoryBrowserTests
         var call = await TabOrderAsync(page, page.Locator("#call-alerts button.ack"), "Acknowledge");
 
         Assert.Equal(["a#nav-wall Live calls", "a#nav-history History", "button#logout Log out", "button Acknowledge"], call);
+        // Calm for 12 s, then angry again: a second episode, a second alert, the list re-drawn; the focus stays on the first alert's button.
+        const string FocusedAlert = "() => document.activeElement.closest('li')?.dataset.alert ?? document.activeElement.tagName";
+        var first = await page.EvaluateAsync<string>(FocusedAlert);
+        foreach (var window in Windows.Sequence("nnnnnnnnnnnnaaaaaa", first: 9, call: "angry", tenant: "tenant-a")) await host.Store.AppendAsync(window, default);
+        await Expect(page.Locator("#call-alerts button.ack")).ToHaveCountAsync(2, new() { Timeout = 60_000 });
+        Assert.Equal(first, await page.EvaluateAsync<string>(FocusedAlert));
     }
 
     [Fact]
