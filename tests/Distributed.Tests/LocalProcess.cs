@@ -8,6 +8,7 @@ namespace Streaming.Tests.Distributed;
 /// <summary>What the private servers (<see cref="PrivateRedis"/>, <see cref="PrivateKafka"/>) share: a free port, waiting for it, stopping and continuing the process.</summary>
 internal static partial class LocalProcess
 {
+    public const int Terminate = 15;
     public const int Stop = 19;
     public const int Continue = 18;
 

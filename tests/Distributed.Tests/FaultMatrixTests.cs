@@ -1,0 +1,391 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using Confluent.Kafka;
+using Streaming.Audio;
+using Streaming.Contracts;
+using Streaming.Ingest.Sessions;
+using Streaming.Messaging.Kafka;
+using Xunit.Abstractions;
+
+namespace Streaming.Tests.Distributed;
+
+/// <summary>
+/// The fault matrix of issue 10 on the real Kafka and Redis: two instances of every service, 20 concurrent stereo calls
+/// of 3.5 minutes of audio each (the calm sample four times, streamed at 4x real time in 20 ms messages, as platforms
+/// send), and faults injected at random points mid-call, while every stage holds state of every call. Afterwards every
+/// call's timeline must be the embedded pipeline's for the same audio, window by window (nothing lost, nothing
+/// duplicated, nothing different), every stop acknowledgement must count the whole call, no call may be left active and
+/// no dead letter written.
+/// <para>A cell is a set of faults. CI runs <c>combined</c> (a kill -9 of a featurizer, a classifier and an aggregator
+/// and a SIGTERM of an ingest, at different moments); <c>bench/fault-matrix.sh</c> runs every cell, one per test run,
+/// chosen by the environment variable <see cref="CellVariable"/>. Results: docs/reliability.md, "Fault matrix".</para>
+/// </summary>
+public sealed class FaultMatrixTests(ITestOutputHelper output)
+{
+    public const string CellVariable = "FAULT_MATRIX_CELL";
+
+    private const int Calls = 20;
+    private const int Repeats = 4;
+    private const double Speed = 4;
+    private const int FrameBytes = 4; // 8 kHz stereo PCM16
+    private const int MessageFrames = 160; // 20 ms
+
+    /// <summary>Each cell's faults; a fault fires when its trigger passes a random point in [from, from + 0.15) of the run.</summary>
+    private static readonly Dictionary<string, Fault[]> Cells = new()
+    {
+        ["combined"] =
+        [
+            Kill("featurizer", 0.15), Sigterm(0.3), Kill("classifier", 0.4), Kill("aggregator", 0.65),
+        ],
+        ["featurizer"] = [Kill("featurizer", 0.3)],
+        ["classifier"] = [Kill("classifier", 0.3)],
+        ["aggregator"] = [Kill("aggregator", 0.3)],
+        ["join"] = [Join(0.15), Leave(0.55)],
+        ["ingest"] = [Sigterm(0.3)],
+        ["redis"] = [RedisStopStart(0.3)],
+    };
+
+    [Fact]
+    public async Task Run_FaultsMidCallUnderLoad_EveryTimelineIdenticalToUninterruptedRunNoCallActiveNoDeadLetter()
+    {
+        var cell = Environment.GetEnvironmentVariable(CellVariable) is { Length: > 0 } name ? name : "combined";
+        if (!Cells.TryGetValue(cell, out var faults)) Assert.Fail($"{CellVariable}={cell}: no such cell (cells: {string.Join(", ", Cells.Keys)})");
+        var file = LongCall(out var audio, out var frames);
+        try
+        {
+            var embedded = await DistributedStack.EmbeddedAsync(file, "embedded");
+            var perCall = embedded.Speakers.Sum(s => s.Windows.Count);
+            Assert.All(embedded.Speakers, s => Assert.True(s.Windows.Count(w => w.Label != EmotionWindow.Silence) >= 40, $"{s.Speaker}: too few speech windows"));
+
+            await using var redis = faults.Any(f => f.NeedsPrivateRedis) ? await PrivateRedis.StartAsync(persistent: true) : null;
+            await using var stack = await DistributedStack.StartAsync(redis?.Endpoint);
+            var run = new Run(stack, redis, audio, frames, Calls * (long)perCall);
+            foreach (var service in new[] { "featurizer", "classifier", "aggregator", "ingest" }) run.Instances[service].Add(stack.Start(service));
+            foreach (var instances in run.Instances.Values) await instances[1].WaitHealthyAsync();
+            var seed = int.TryParse(Environment.GetEnvironmentVariable("FAULT_MATRIX_SEED"), CultureInfo.InvariantCulture, out var given) ? given : Environment.TickCount;
+            var random = new Random(seed);
+            var calls = Enumerable.Range(0, Calls).Select(i => $"matrix-{i}").ToArray();
+            using var load = new LoadSampler();
+            output.WriteLine($"cell {cell}, seed {seed}: {Calls} stereo calls of {frames / 8000.0 / 60:F1} min at {Speed}x, {perCall / 2} windows per stream; 2 instances per service; load average {LoadSampler.Now()}");
+
+            var clock = Stopwatch.StartNew();
+            var streaming = calls.Select((id, i) => StreamCallAsync(run, id, i)).ToList();
+            // Each fault waits for its moment on its own, so faults of different triggers may overlap, as they would in production.
+            var injected = faults.Select(f => InjectAsync(run, f, f.From + 0.15 * random.NextDouble(), clock)).ToList();
+            var acks = await Task.WhenAll(streaming);
+            foreach (var line in await Task.WhenAll(injected)) output.WriteLine(line);
+
+            var expectedSeconds = frames / 8000.0;
+            var badAcks = acks.Where(a => !IsWholeCall(a, expectedSeconds)).ToList();
+            var (lost, extra, differing) = (0, 0, 0);
+            var failures = new List<string>();
+            foreach (var call in calls)
+            {
+                var actual = await stack.WaitCompleteAsync(call);
+                foreach (var want in embedded.Speakers)
+                {
+                    var got = actual.Speakers.Single(s => s.Speaker == want.Speaker).Windows;
+                    var stored = got.GroupBy(w => w.Index).ToDictionary(g => g.Key, g => g.First());
+                    extra += got.Count - stored.Count; // an index twice
+                    var expected = want.Windows.ToDictionary(w => w.Index);
+                    lost += expected.Keys.Count(i => !stored.ContainsKey(i));
+                    extra += stored.Keys.Count(i => !expected.ContainsKey(i));
+                    foreach (var (index, window) in expected)
+                    {
+                        if (!stored.TryGetValue(index, out var storedWindow)) continue;
+                        try
+                        {
+                            WindowAssert.Same(window, storedWindow);
+                        }
+                        catch (Xunit.Sdk.XunitException e)
+                        {
+                            differing++;
+                            failures.Add($"{call}: {e.Message}");
+                        }
+                    }
+                }
+            }
+            var active = (await stack.Store.ListCallsAsync(DistributedStack.Tenant, default)).Where(c => c.IsActive).Select(c => c.CallId).ToList();
+            var letters = DeadLetters(stack.Namespace + DeadLetter.Topic);
+            output.WriteLine($"cell {cell}: {Calls} calls, {Calls * frames / 8000.0 / 60:F0} call-minutes ({2 * Calls * frames / 8000.0 / 60:F0} stream-minutes) in {clock.Elapsed.TotalSeconds:F0} s; "
+                + $"{Calls * perCall} windows expected: {lost} lost, {extra} extra, {differing} differing; {badAcks.Count} acknowledgements short; {active.Count} calls active; "
+                + $"{letters} dead letters; load average {load.Summary()}");
+
+            Assert.True(badAcks.Count == 0, $"stop acknowledgements not counting the whole call ({expectedSeconds} s): {string.Join("; ", badAcks.Take(3))}");
+            Assert.True(lost == 0 && extra == 0 && differing == 0, $"{lost} lost, {extra} extra, {differing} differing: {string.Join("\n", failures.Take(5))}");
+            Assert.Empty(active);
+            Assert.Equal(0, letters);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>One fault of a cell: what it does, when (a share of the audio sent or of the windows stored), and how.</summary>
+    private sealed record Fault(string What, bool OnAudio, double From, Func<Run, Task<string>> Inject)
+    {
+        public bool NeedsPrivateRedis { get; init; }
+    }
+
+    /// <summary>kill -9 of the first instance of a stage; recovered when the other one is assigned its partitions.</summary>
+    private static Fault Kill(string service, double from) => new($"kill -9 of one {service}", OnAudio: false, from, async run =>
+    {
+        var (victim, survivor) = (run.Instances[service][0], run.Instances[service][1]);
+        var assigned = Assignments(survivor);
+        var clock = Stopwatch.StartNew();
+        await victim.KillAsync();
+        await Wait.UntilAsync(() => Assignments(survivor) > assigned, $"the other {service} to be assigned the killed one's partitions", 120);
+        return $"partitions reassigned after {clock.Elapsed.TotalSeconds:F1} s";
+    });
+
+    /// <summary>A third featurizer and classifier join the groups (partitions move to them mid-call).</summary>
+    private static Fault Join(double from) => new("a third featurizer and classifier join", OnAudio: false, from, async run =>
+    {
+        var clock = Stopwatch.StartNew();
+        var joined = new[] { "featurizer", "classifier" }.Select(s => run.Stack.Start(s)).ToList();
+        foreach (var instance in joined)
+        {
+            await instance.WaitHealthyAsync();
+            await Wait.UntilAsync(() => Assignments(instance) > 0, $"the new {instance.Name} to be assigned partitions", 120);
+            run.Instances[instance.Name].Add(instance);
+        }
+        return $"both assigned partitions after {clock.Elapsed.TotalSeconds:F1} s";
+    });
+
+    /// <summary>The instances that joined leave again (SIGTERM: they finish their batch and leave the groups).</summary>
+    private static Fault Leave(double from) => new("the third featurizer and classifier leave (SIGTERM)", OnAudio: false, from, async run =>
+    {
+        var clock = Stopwatch.StartNew();
+        await Wait.UntilAsync(() => run.Instances["featurizer"].Count == 3 && run.Instances["classifier"].Count == 3, "the third instances to have joined", 300);
+        foreach (var service in new[] { "featurizer", "classifier" }) await run.Instances[service][2].StopAsync();
+        return $"both stopped after {clock.Elapsed.TotalSeconds:F1} s";
+    });
+
+    /// <summary>SIGTERM of the first ingest: it asks its clients to reconnect, and they resume their calls on the other one.</summary>
+    private static Fault Sigterm(double from) => new("SIGTERM of an ingest (its clients reconnect to the other)", OnAudio: true, from, async run =>
+    {
+        var victim = run.Instances["ingest"][0];
+        var moving = run.ConnectedTo.Count(c => c.Value == victim);
+        var resumed = Volatile.Read(ref run.Resumed);
+        var clock = Stopwatch.StartNew();
+        var stopping = victim.StopAsync();
+        await Wait.UntilAsync(() => Volatile.Read(ref run.Resumed) >= resumed + moving, $"{moving} calls to resume on the other ingest", 120);
+        var moved = clock.Elapsed.TotalSeconds;
+        await stopping;
+        Assert.Contains("handed over at", victim.Output);
+        return $"{moving} calls resumed on the other ingest after {moved:F1} s; the instance exited after {clock.Elapsed.TotalSeconds:F1} s";
+    });
+
+    /// <summary>Redis (timelines, and ingest's call claims) shut down for 10 s, then started again with its data.</summary>
+    private static Fault RedisStopStart(double from) => new("Redis stopped for 10 s, then started", OnAudio: false, from, async run =>
+    {
+        await run.Redis!.StopAsync();
+        await Task.Delay(TimeSpan.FromSeconds(10));
+        await run.Redis.StartAgainAsync();
+        var clock = Stopwatch.StartNew();
+        var before = await run.CountWindowsAsync();
+        await Wait.UntilAsync(async () => await run.CountWindowsAsync() > before, "windows stored again after Redis started", 120);
+        return $"windows stored again {clock.Elapsed.TotalSeconds:F1} s after the start";
+    }) { NeedsPrivateRedis = true };
+
+    private async Task<string> InjectAsync(Run run, Fault fault, double at, Stopwatch clock)
+    {
+        var what = fault.OnAudio ? "of the audio sent" : "of the windows stored";
+        await Wait.UntilAsync(async () => (fault.OnAudio ? run.AudioShare() : await run.WindowShare()) >= at, $"{at:P0} {what} before: {fault.What}", 900);
+        var when = $"at {clock.Elapsed.TotalSeconds:F0} s ({run.AudioShare():P0} of the audio sent, {await run.WindowShare():P0} of the windows stored), load average {LoadSampler.Now()}";
+        // a fault of the clients' side after the calls were sent is no longer a fault mid-call
+        if (fault.OnAudio) Assert.True(run.AudioShare() < 1, $"{fault.What}: the calls ended before {at:P0} {what}");
+        var result = await fault.Inject(run);
+        return $"{fault.What} {when}: {result}";
+    }
+
+    /// <summary>One call as a platform streams it: 20 ms messages at <see cref="Speed"/>x, resuming on the other ingest when asked to reconnect.</summary>
+    private static async Task<string> StreamCallAsync(Run run, string callId, int index)
+    {
+        await Task.Delay(TimeSpan.FromMilliseconds(1000.0 * index / Calls)); // calls do not start on the same tick
+        var ingest = run.Instances["ingest"][index % 2];
+        var position = 0;
+        var clock = Stopwatch.StartNew();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(run.Frames / 8000.0 / Speed + 600));
+        for (var connection = 0; ; connection++)
+        {
+            using var socket = new ClientWebSocket();
+            socket.Options.SetRequestHeader("X-API-KEY", DistributedStack.ApiKey);
+            await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{ingest.Port}{NativeEndpoint.Path}"), deadline.Token);
+            run.ConnectedTo[callId] = ingest;
+            await SendTextAsync(socket, NativeClient.StartMessage(callId), deadline.Token);
+            if (connection > 0)
+            {
+                var greeting = JsonDocument.Parse(await ReceiveTextAsync(socket, deadline.Token)).RootElement;
+                Assert.True(greeting.GetProperty("type").GetString() == "resumed", $"{callId}: resumed on {ingest.Port}: {greeting}");
+                position = (int)Math.Round(greeting.GetProperty("seconds").GetDouble() * 8000);
+                Interlocked.Increment(ref run.Resumed);
+            }
+            var reply = ReceiveTextAsync(socket, deadline.Token); // the stop acknowledgement, or a reconnect
+            while (!reply.IsCompleted && position < run.Frames)
+            {
+                var n = Math.Min(MessageFrames, run.Frames - position);
+                await socket.SendAsync(run.Audio.AsMemory(position * FrameBytes, n * FrameBytes), WebSocketMessageType.Binary, true, deadline.Token);
+                position += n;
+                Interlocked.Add(ref run.SentFrames, n);
+                var due = TimeSpan.FromSeconds(position / 8000.0 / Speed) - clock.Elapsed;
+                if (due > TimeSpan.Zero) await Task.Delay(due, deadline.Token);
+            }
+            var stopSent = !reply.IsCompleted;
+            if (stopSent) await SendTextAsync(socket, """{"type":"stop"}""", deadline.Token);
+            var text = await reply;
+            // a stop that crossed the reconnect message is still read and acknowledged by the draining instance
+            if (stopSent && text.Contains("\"reconnect\"", StringComparison.Ordinal)) text = await ReceiveTextAsync(socket, deadline.Token);
+            if (text.Contains("\"reconnect\"", StringComparison.Ordinal))
+            {
+                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "moving", deadline.Token); // what was sent is the server's
+                await DrainUntilClosedAsync(socket, deadline.Token);
+                ingest = run.Instances["ingest"].First(i => i != ingest && !i.HasExited);
+                continue;
+            }
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", deadline.Token);
+            return $"{callId}: {text}";
+        }
+    }
+
+    private static bool IsWholeCall(string ack, double seconds)
+    {
+        var json = ack[(ack.IndexOf(':', StringComparison.Ordinal) + 1)..];
+        try
+        {
+            var root = JsonDocument.Parse(json).RootElement;
+            return root.GetProperty("type").GetString() == "stopped" && Math.Abs(root.GetProperty("seconds").GetDouble() - seconds) < 1e-6;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static Task SendTextAsync(ClientWebSocket socket, string text, CancellationToken cancellationToken) =>
+        socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, cancellationToken);
+
+    /// <summary>The next text message, or what the close said.</summary>
+    private static async Task<string> ReceiveTextAsync(ClientWebSocket socket, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[4096];
+        var count = 0;
+        while (true)
+        {
+            var result = await socket.ReceiveAsync(buffer.AsMemory(count), cancellationToken);
+            if (result.MessageType == WebSocketMessageType.Close) return $"closed: {socket.CloseStatus} {socket.CloseStatusDescription}";
+            count += result.Count;
+            if (result.EndOfMessage) return Encoding.UTF8.GetString(buffer, 0, count);
+        }
+    }
+
+    private static async Task DrainUntilClosedAsync(ClientWebSocket socket, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[4096];
+        while (socket.State is WebSocketState.Open or WebSocketState.CloseSent)
+        {
+            if ((await socket.ReceiveAsync(buffer, cancellationToken)).MessageType == WebSocketMessageType.Close) return;
+        }
+    }
+
+    private static int Assignments(ServiceProcess instance) =>
+        instance.Output.Split('\n').Count(l => l.Contains("assigned partitions [", StringComparison.Ordinal) && !l.Contains("assigned partitions []", StringComparison.Ordinal));
+
+    /// <summary>Messages ever written to the dead-letter topic: the sum of its partitions' high watermarks.</summary>
+    private static long DeadLetters(string topic)
+    {
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(TestServers.Kafka().ConsumerConfig(TestServers.Unique("letters"))).SetLogHandler(KafkaLog.Write).Build();
+        return Enumerable.Range(0, 4).Sum(p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).High.Value);
+    }
+
+    /// <summary>The calm sample <see cref="Repeats"/> times in a row: a stereo call of 3.5 minutes, in a temporary file and as PCM16 bytes.</summary>
+    private static string LongCall(out byte[] pcm16, out int frames)
+    {
+        using var source = WavReader.Open(Path.Combine(ServiceProcess.RepoRoot, "samples", "call-calm.wav"));
+        Assert.Equal((8000, 2), (source.Format.SampleRate, source.Format.Channels));
+        var samples = new List<float>();
+        var buffer = new float[4096 * source.Format.Channels];
+        for (int n; (n = source.Read(buffer)) > 0;) samples.AddRange(buffer.AsSpan(0, n));
+        float[] call = [.. Enumerable.Repeat(samples, Repeats).SelectMany(s => s)];
+        var path = Path.Combine(Path.GetTempPath(), $"{TestServers.Unique("matrix")}.wav");
+        WavWriter.WritePcm16(path, 8000, 2, call);
+        // the bytes the client sends are the file's samples (PCM16 read back as s / 32768 converts back exactly)
+        pcm16 = new byte[call.Length * 2];
+        var pcm = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, short>(pcm16.AsSpan());
+        for (var i = 0; i < call.Length; i++) pcm[i] = (short)Math.Clamp(MathF.Round(call[i] * 32768f), short.MinValue, short.MaxValue);
+        frames = call.Length / 2;
+        return path;
+    }
+
+    /// <summary>What a cell's faults and calls share.</summary>
+    private sealed class Run(DistributedStack stack, PrivateRedis? redis, byte[] audio, int frames, long windows)
+    {
+        public long SentFrames;
+        public int Resumed;
+        private long _lastCount;
+
+        public DistributedStack Stack => stack;
+
+        public PrivateRedis? Redis => redis;
+
+        public byte[] Audio => audio;
+
+        /// <summary>Frames per call.</summary>
+        public int Frames => frames;
+
+        /// <summary>The running instances per service, the stack's first; a fault takes the first as its victim.</summary>
+        public Dictionary<string, List<ServiceProcess>> Instances { get; } = new()
+        {
+            ["featurizer"] = [stack.Featurizer], ["classifier"] = [stack.Classifier], ["aggregator"] = [stack.Aggregator], ["ingest"] = [stack.Ingest],
+        };
+
+        /// <summary>The ingest instance each call streams to now.</summary>
+        public ConcurrentDictionary<string, ServiceProcess> ConnectedTo { get; } = new();
+
+        public double AudioShare() => Interlocked.Read(ref SentFrames) / ((double)Calls * frames);
+
+        public async Task<double> WindowShare() => await CountWindowsAsync() / (double)windows;
+
+        /// <summary>Windows stored for the calls so far, one HLEN per stream; the last count while Redis is down.</summary>
+        public async Task<long> CountWindowsAsync()
+        {
+            var db = stack.Redis.GetDatabase();
+            try
+            {
+                var lengths = Enumerable.Range(0, Calls).SelectMany(c => new[] { "customer", "agent" }
+                    .Select(s => db.HashLengthAsync($"{stack.Namespace}:{{{DistributedStack.Tenant}/matrix-{c}}}:w:{s}")));
+                return _lastCount = (await Task.WhenAll(lengths)).Sum();
+            }
+            catch (StackExchange.Redis.RedisException)
+            {
+                return _lastCount;
+            }
+        }
+    }
+
+    /// <summary>The 1-minute load average, sampled every 5 s while a cell runs.</summary>
+    private sealed class LoadSampler : IDisposable
+    {
+        private readonly List<double> _samples = [];
+        private readonly Timer _timer;
+
+        public LoadSampler() => _timer = new Timer(_ => { lock (_samples) _samples.Add(Read()); }, null, TimeSpan.Zero, TimeSpan.FromSeconds(5));
+
+        public static string Now() => Read().ToString("F1", CultureInfo.InvariantCulture);
+
+        public string Summary()
+        {
+            lock (_samples) return _samples.Count == 0 ? Now() : string.Create(CultureInfo.InvariantCulture, $"{_samples.Min():F1}-{_samples.Max():F1} (mean {_samples.Average():F1})");
+        }
+
+        public void Dispose() => _timer.Dispose();
+
+        private static double Read() => double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);
+    }
+}
