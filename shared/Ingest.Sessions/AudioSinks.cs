@@ -1,5 +1,4 @@
 using Streaming.Contracts;
-using Streaming.Pipeline;
 
 namespace Streaming.Ingest.Sessions;
 

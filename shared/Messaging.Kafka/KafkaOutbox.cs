@@ -1,5 +1,5 @@
 using Confluent.Kafka;
-using Streaming.Pipeline;
+using Streaming.Contracts;
 
 namespace Streaming.Messaging.Kafka;
 

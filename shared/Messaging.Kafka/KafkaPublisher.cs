@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
-using Streaming.Pipeline;
+using Streaming.Contracts;
 
 namespace Streaming.Messaging.Kafka;
 

@@ -3,7 +3,6 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Streaming.Contracts;
-using Streaming.Pipeline;
 
 namespace Streaming.Messaging.Kafka;
 

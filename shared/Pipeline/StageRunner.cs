@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Streaming.Contracts;
 
 namespace Streaming.Pipeline;
 

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Streaming.Contracts;
-using Streaming.Pipeline;
 
 namespace Streaming.ServiceDefaults;
 

@@ -5,7 +5,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Streaming.Contracts;
 using Streaming.Messaging.Kafka;
-using Streaming.Pipeline;
 
 namespace Streaming.ServiceDefaults;
 

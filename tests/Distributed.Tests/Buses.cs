@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Streaming.Contracts;
 using Streaming.Messaging.Kafka;
 using Streaming.Pipeline;
 

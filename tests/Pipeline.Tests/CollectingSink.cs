@@ -1,4 +1,4 @@
-using Streaming.Pipeline;
+using Streaming.Contracts;
 
 namespace Streaming.Tests.Pipeline;
 

@@ -1,4 +1,4 @@
-namespace Streaming.Pipeline;
+namespace Streaming.Contracts;
 
 /// <summary>
 /// A message a stage cannot process (wrong sample rate, frame size that contradicts the model, ...).

@@ -1,6 +1,4 @@
-using Streaming.Contracts;
-
-namespace Streaming.Pipeline;
+namespace Streaming.Contracts;
 
 /// <summary>Where a stage sends its output: a bounded channel when embedded, a Kafka topic when distributed.</summary>
 public interface IMessageSink<in T>
