@@ -3,7 +3,7 @@ using Streaming.Dashboard;
 using Streaming.ServiceDefaults;
 using Streaming.Timelines.Api;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = ServiceDefaultsExtensions.CreateServiceBuilder(args);
 builder.AddServiceDefaults();
 builder.AddAggregator();
 var app = builder.Build();

@@ -1,7 +1,7 @@
 using Streaming.Classifier;
 using Streaming.ServiceDefaults;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = ServiceDefaultsExtensions.CreateServiceBuilder(args);
 builder.AddServiceDefaults();
 builder.AddClassifier();
 var app = builder.Build();

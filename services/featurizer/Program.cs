@@ -1,7 +1,7 @@
 using Streaming.Featurizer;
 using Streaming.ServiceDefaults;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = ServiceDefaultsExtensions.CreateServiceBuilder(args);
 builder.AddServiceDefaults();
 builder.AddFeaturizer();
 var app = builder.Build();

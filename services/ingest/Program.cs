@@ -2,7 +2,7 @@ using Streaming.Ingest;
 using Streaming.Ingest.Sessions;
 using Streaming.ServiceDefaults;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = ServiceDefaultsExtensions.CreateServiceBuilder(args);
 builder.AddServiceDefaults();
 builder.AddIngest();
 var app = builder.Build();

@@ -146,8 +146,7 @@ public sealed class SpeechGate
             float flat = TensorPrimitives.Sum(flatPart) / flatPart.Length - (max + MathF.Log(TensorPrimitives.Sum(linear[flatFrom..flatTo]) / flatPart.Length));
             flatSum += flat; flatSq += flat * flat;
             row.CopyTo(centred);
-            centred.Sort();
-            peakSum += max - centred[b / 2];
+            peakSum += max - Select(centred, b / 2);
             float centroid = 0;
             for (int k = 0; k < b; k++) centroid += k * linear[k];
             centroid /= total * b;
@@ -190,5 +189,34 @@ public sealed class SpeechGate
         features[11] = pairs == 0 ? 0 : (float)stayed / pairs;
         features[12] = pairs == 0 ? 0 : (float)(correlationSum / pairs);
         return true;
+    }
+
+    /// <summary>
+    /// The k-th smallest value (0-based), what sorting and indexing would give, found by partial ordering in place (Hoare's
+    /// selection): the median band of every voiced frame of every window, where a full sort was 7 % of the classifier's CPU.
+    /// </summary>
+    internal static float Select(Span<float> values, int k)
+    {
+        int lo = 0, hi = values.Length - 1;
+        while (lo < hi)
+        {
+            float pivot = values[(lo + hi) >>> 1];
+            int i = lo, j = hi;
+            while (i <= j)
+            {
+                while (values[i] < pivot) i++;
+                while (values[j] > pivot) j--;
+                if (i <= j)
+                {
+                    (values[i], values[j]) = (values[j], values[i]);
+                    i++;
+                    j--;
+                }
+            }
+            if (k <= j) hi = j;
+            else if (k >= i) lo = i;
+            else return values[k]; // between the parts: equal to the pivot
+        }
+        return values[k];
     }
 }

@@ -34,6 +34,7 @@ public sealed class IngestFixture : IAsyncLifetime
             // its own tenant, so the limit test's aborted sessions (released when the server notices) never refuse another test's call
             ["Tenants:limited:ApiKey"] = LimitedKey,
             ["Tenants:limited:MaxConcurrentSessions"] = "3",
+            ["Tenants:limited:MaxRealTimeFactor"] = "20", // its replay test sends at 10x
             ["Metrics:ApiKey"] = MetricsKey,
         });
         await Ingest.WaitHealthyAsync();
@@ -226,6 +227,25 @@ public sealed class IngestTests(IngestFixture fixture) : IClassFixture<IngestFix
 
         Assert.Equal(CloseCodes.TooManySessions, code);
         Assert.Contains("3 calls streaming already", reason);
+    }
+
+    [Fact]
+    public async Task Replay_MoreCallsThanTheTenantsLimit_ReportsTheRefusalAndCompletesTheRest()
+    {
+        // 4 calls of 52 s at 10x (5 s each) start within a second: limited's fourth is refused while the three stream
+        var sample = Path.Combine(ServiceProcess.RepoRoot, "samples", "call-calm.wav");
+        var settings = new Streaming.Replay.ReplayClient.Settings(fixture.Url, 4, "pcm16", IngestFixture.LimitedKey, "unused", 10, [sample]);
+        var replays = new List<Task<string>>();
+        for (var i = 0; i < 4; i++)
+        {
+            replays.Add(Streaming.Replay.ReplayClient.ReplayAsync(settings, sample, TestServers.Unique("replay"), CancellationToken.None));
+            await Task.Delay(200);
+        }
+
+        var results = await Task.WhenAll(replays);
+
+        Assert.True(results.Count(r => r.Contains("\"type\":\"stopped\"", StringComparison.Ordinal)) == 3, string.Join("\n", results));
+        Assert.Contains(results, r => r.Contains($"closed early: {CloseCodes.TooManySessions} ", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -5,6 +5,25 @@ namespace Streaming.Tests.Inference;
 
 public sealed class SpeechGateTests
 {
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(7)]
+    [InlineData(64)]
+    [InlineData(65)]
+    public void Select_RandomRowsWithTies_GivesWhatSortingGives(int length)
+    {
+        var random = new Random(length);
+        for (int trial = 0; trial < 200; trial++)
+        {
+            // few distinct values in half the trials, so ties and runs of equal pivots are exercised
+            var values = Enumerable.Range(0, length).Select(_ => trial % 2 == 0 ? (float)random.Next(4) : (float)random.NextDouble() * 20 - 10).ToArray();
+            var sorted = values.Order().ToArray();
+            for (int k = 0; k < length; k++)
+                Assert.Equal(sorted[k], SpeechGate.Select(values.ToArray(), k));
+        }
+    }
+
     [Fact]
     public void LevelDbfs_LogFloorRow_IsFloorRelativeToFullScale()
     {

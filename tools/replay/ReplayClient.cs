@@ -78,18 +78,26 @@ public static class ReplayClient
         var clock = Stopwatch.StartNew();
         long frames = 0;
         int read;
-        while ((read = source.Read(samples)) > 0 && socket.State == WebSocketState.Open)
+        try
         {
-            var length = Encode(settings.Encoding, samples.AsSpan(0, read), bytes);
-            await socket.SendAsync(bytes.AsMemory(0, length), WebSocketMessageType.Binary, true, cancellationToken);
-            frames += read / format.Channels;
-            if (settings.Paced)
+            while ((read = source.Read(samples)) > 0 && socket.State == WebSocketState.Open)
             {
-                var due = TimeSpan.FromSeconds(frames / (double)format.SampleRate / settings.Speed) - clock.Elapsed;
-                if (due > TimeSpan.Zero) await Task.Delay(due, cancellationToken);
+                var length = Encode(settings.Encoding, samples.AsSpan(0, read), bytes);
+                await socket.SendAsync(bytes.AsMemory(0, length), WebSocketMessageType.Binary, true, cancellationToken);
+                frames += read / format.Channels;
+                if (settings.Paced)
+                {
+                    var due = TimeSpan.FromSeconds(frames / (double)format.SampleRate / settings.Speed) - clock.Elapsed;
+                    if (due > TimeSpan.Zero) await Task.Delay(due, cancellationToken);
+                }
             }
         }
-        if (socket.State != WebSocketState.Open) return $"{callId}: closed early: {socket.CloseStatus} {socket.CloseStatusDescription}";
+        catch (WebSocketException e)
+        {
+            // The server closed the call while we sent (a refusal such as 4429 or 4409): report it as this call's result.
+            return $"{callId}: closed early: {await CloseReasonAsync(socket, e.Message)}";
+        }
+        if (socket.State != WebSocketState.Open) return $"{callId}: closed early: {await CloseReasonAsync(socket, socket.State.ToString())}";
         await socket.SendAsync("{\"type\":\"stop\"}"u8.ToArray(), WebSocketMessageType.Text, true, cancellationToken);
         var reply = new byte[4096];
         var result = await socket.ReceiveAsync(reply, cancellationToken);
@@ -99,6 +107,23 @@ public static class ReplayClient
         if (socket.State == WebSocketState.Open || socket.State == WebSocketState.CloseReceived)
             await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", cancellationToken);
         return $"{callId}: {text}";
+    }
+
+    /// <summary>The server's close code and reason, read from the socket if the close frame has not been read yet.</summary>
+    private static async Task<string> CloseReasonAsync(ClientWebSocket socket, string otherwise)
+    {
+        try
+        {
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            var buffer = new byte[1024];
+            while (socket.CloseStatus is null && socket.State is WebSocketState.Open or WebSocketState.CloseSent)
+                await socket.ReceiveAsync(buffer, wait.Token);
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+        {
+            // the connection is gone without a close frame
+        }
+        return socket.CloseStatus is { } status ? $"{(int)status} {socket.CloseStatusDescription}" : otherwise;
     }
 
     private static int Encode(string encoding, ReadOnlySpan<float> samples, Span<byte> bytes)
