@@ -102,6 +102,8 @@ public sealed class ParquetArchive(string directory, IReadOnlyList<string> label
             Confidence = w.Confidence,
             Probabilities = w.Probabilities,
             EventTime = w.EventTime.UtcDateTime,
+            AgentId = call.Metadata?.GetValueOrDefault(WindowRow.AgentMetadataKey),
+            Queue = call.Metadata?.GetValueOrDefault(WindowRow.QueueMetadataKey),
         }))];
     }
 

@@ -25,4 +25,15 @@ public sealed class WindowRow
 
     /// <summary>Wall-clock time of the last audio the window covers (UTC).</summary>
     [JsonPropertyName("event_time"), ParquetTimestamp(ParquetTimestampResolution.Milliseconds)] public DateTime EventTime { get; set; }
+
+    /// <summary>The call's agent, from its metadata (<see cref="AgentMetadataKey"/>); null when the platform sent none.</summary>
+    [JsonPropertyName("agent_id")] public string? AgentId { get; set; }
+
+    /// <summary>The call's queue, from its metadata (<see cref="QueueMetadataKey"/>); null when the platform sent none.</summary>
+    [JsonPropertyName("queue")] public string? Queue { get; set; }
+
+    /// <summary>The call metadata keys of the agent and the queue (Twilio customParameters, AudioHook customConfig, the native start's metadata).</summary>
+    public const string AgentMetadataKey = "agentId";
+
+    public const string QueueMetadataKey = "queue";
 }

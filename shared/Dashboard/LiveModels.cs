@@ -1,4 +1,5 @@
 using Streaming.Alerts;
+using Streaming.Archive;
 using Streaming.Contracts;
 using Streaming.Timelines;
 
@@ -76,8 +77,8 @@ internal static class LiveModels
 /// </summary>
 public sealed record CallAssignment(string? AgentId, string? Queue)
 {
-    public const string AgentKey = "agentId";
-    public const string QueueKey = "queue";
+    public const string AgentKey = WindowRow.AgentMetadataKey;
+    public const string QueueKey = WindowRow.QueueMetadataKey;
 
     public static CallAssignment? From(IReadOnlyDictionary<string, string>? metadata) => metadata is null ? null
         : new CallAssignment(metadata.GetValueOrDefault(AgentKey), metadata.GetValueOrDefault(QueueKey));

@@ -1,3 +1,6 @@
+using System.Text.Json.Serialization;
+using Parquet.Serialization;
+using Parquet.Serialization.Attributes;
 using ParquetSharp;
 using Streaming.Archive;
 using Streaming.Contracts;
@@ -15,7 +18,8 @@ public sealed class ArchiveTests : IDisposable
     {
         var customer = Windows.Sequence("nnaa-a", call: callId).ToList();
         var agent = Windows.Sequence("nnn", call: callId).Select(w => w with { Stream = w.Stream with { Speaker = "agent" }, Role = SpeakerRole.Agent }).ToList();
-        return new CallWindows(callId, [new SpeakerWindows("agent", SpeakerRole.Agent, agent, true), new SpeakerWindows("customer", SpeakerRole.Customer, customer, true)]);
+        return new CallWindows(callId, [new SpeakerWindows("agent", SpeakerRole.Agent, agent, true), new SpeakerWindows("customer", SpeakerRole.Customer, customer, true)],
+            new Dictionary<string, string> { ["agentId"] = "agent-7", ["queue"] = "billing", ["other"] = "not archived" });
     }
 
     [Fact]
@@ -33,7 +37,7 @@ public sealed class ArchiveTests : IDisposable
         Assert.Equal("1", meta.KeyValueMetadata[ParquetArchive.SchemaVersionKey]);
         var columns = Enumerable.Range(0, meta.Schema.NumColumns).Select(i => meta.Schema.Column(i).Path.ToDotString()).ToList();
         Assert.Equal(["tenant", "call_id", "speaker", "role", "window_index", "start_seconds", "end_seconds", "label", "voted_label",
-            "confidence", "probabilities.list.element", "event_time"], columns);
+            "confidence", "probabilities.list.element", "event_time", "agent_id", "queue"], columns);
 
         var expected = call.Speakers.SelectMany(s => s.Windows).ToList();
         Assert.Equal(expected.Count, meta.NumRows);
@@ -49,6 +53,8 @@ public sealed class ArchiveTests : IDisposable
         var times = group.Column(11).LogicalReader<DateTime>().ReadAll(rows);
         Assert.Equal(["tenant-a"], group.Column(0).LogicalReader<string>().ReadAll(rows).Distinct());
         Assert.Equal(["call-1"], group.Column(1).LogicalReader<string>().ReadAll(rows).Distinct());
+        Assert.Equal(["agent-7"], group.Column(12).LogicalReader<string?>().ReadAll(rows).Distinct());
+        Assert.Equal(["billing"], group.Column(13).LogicalReader<string?>().ReadAll(rows).Distinct());
         for (var i = 0; i < rows; i++)
         {
             var w = expected[i];
@@ -96,6 +102,56 @@ public sealed class ArchiveTests : IDisposable
         }
         Assert.Equal(["batch.parquet"], Directory.GetFiles(Path.Combine(_directory, "tenant=t"), "*", SearchOption.AllDirectories).Select(Path.GetFileName));
         Assert.Equal((0, 0), await archive.EraseCallAsync("t", "gone", default));
+    }
+
+    [Fact]
+    public async Task WriteCallAsync_CallWithoutAgentOrQueue_LeavesThemNull()
+    {
+        var path = await new ParquetArchive(_directory, Labels).WriteCallAsync("t", Call("c") with { Metadata = null }, default);
+
+        using var file = new ParquetFileReader(path);
+        using var group = file.RowGroup(0);
+        Assert.Equal([null], group.Column(12).LogicalReader<string?>().ReadAll(9).Distinct());
+        Assert.Equal([null], group.Column(13).LogicalReader<string?>().ReadAll(9).Distinct());
+    }
+
+    [Fact]
+    public async Task EraseCallAsync_FileWrittenBeforeTheAgentAndQueueColumns_IsRewrittenWithoutTheCall()
+    {
+        var archive = new ParquetArchive(_directory, Labels);
+        var path = Path.Combine(_directory, "tenant=t", "date=2026-11-30", "old.parquet");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var old = ParquetArchive.Rows("t", Call("gone")).Concat(ParquetArchive.Rows("t", Call("kept"))).Select(FirstSchemaRow.From).ToList();
+        await using (var file = File.Create(path)) await ParquetSerializer.SerializeAsync(old, file);
+
+        Assert.Equal((9, 1), await archive.EraseCallAsync("t", "gone", default));
+
+        using var reader = new ParquetFileReader(path);
+        using var group = reader.RowGroup(0);
+        Assert.Equal(["kept"], group.Column(1).LogicalReader<string>().ReadAll(9).Distinct());
+    }
+
+    /// <summary>A row as the archive wrote it before the <c>agent_id</c> and <c>queue</c> columns (schema version 1 as first released).</summary>
+    private sealed class FirstSchemaRow
+    {
+        [JsonPropertyName("tenant"), ParquetRequired] public string Tenant { get; set; } = "";
+        [JsonPropertyName("call_id"), ParquetRequired] public string CallId { get; set; } = "";
+        [JsonPropertyName("speaker"), ParquetRequired] public string Speaker { get; set; } = "";
+        [JsonPropertyName("role"), ParquetRequired] public string Role { get; set; } = "";
+        [JsonPropertyName("window_index")] public long WindowIndex { get; set; }
+        [JsonPropertyName("start_seconds")] public double StartSeconds { get; set; }
+        [JsonPropertyName("end_seconds")] public double EndSeconds { get; set; }
+        [JsonPropertyName("label"), ParquetRequired] public string Label { get; set; } = "";
+        [JsonPropertyName("voted_label"), ParquetRequired] public string VotedLabel { get; set; } = "";
+        [JsonPropertyName("confidence")] public float Confidence { get; set; }
+        [JsonPropertyName("probabilities")] public float[] Probabilities { get; set; } = [];
+        [JsonPropertyName("event_time"), ParquetTimestamp(ParquetTimestampResolution.Milliseconds)] public DateTime EventTime { get; set; }
+
+        public static FirstSchemaRow From(WindowRow r) => new()
+        {
+            Tenant = r.Tenant, CallId = r.CallId, Speaker = r.Speaker, Role = r.Role, WindowIndex = r.WindowIndex, StartSeconds = r.StartSeconds,
+            EndSeconds = r.EndSeconds, Label = r.Label, VotedLabel = r.VotedLabel, Confidence = r.Confidence, Probabilities = r.Probabilities, EventTime = r.EventTime,
+        };
     }
 
     [Theory]

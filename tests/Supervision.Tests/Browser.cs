@@ -28,9 +28,14 @@ internal sealed class Browser : IAsyncDisposable
     }
 
     /// <summary>A new supervisor (own context: own session storage) logged in to the dashboard at <paramref name="server"/>; the wall shows.</summary>
-    public async Task<IPage> LogInAsync(Uri server, string key)
+    /// <param name="timeZone">the browser's time zone (IANA id), if not the machine's</param>
+    public async Task<IPage> LogInAsync(Uri server, string key, string? timeZone = null)
     {
-        var context = await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1366, Height = 768 } });
+        var context = await _browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            ViewportSize = new ViewportSize { Width = 1366, Height = 768 },
+            TimezoneId = timeZone,
+        });
         var page = await context.NewPageAsync();
         await page.GotoAsync(new Uri(server, "/dashboard/").ToString());
         await page.FillAsync("#api-key", key);

@@ -38,7 +38,8 @@ internal sealed class DashboardHost : IAsyncDisposable
     public Uri BaseAddress => new(_app.Urls.First());
 
     /// <param name="settings">more configuration (e.g. the export limit)</param>
-    public static async Task<DashboardHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="storeTime">the store's clock (a call's last update), if not the system's</param>
+    public static async Task<DashboardHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? storeTime = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -53,7 +54,7 @@ internal sealed class DashboardHost : IAsyncDisposable
         });
         if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         builder.Services.AddTenantAuthentication();
-        builder.Services.AddSingleton<ITimelineStore>(new InMemoryTimelineStore());
+        builder.Services.AddSingleton<ITimelineStore>(new InMemoryTimelineStore(storeTime));
         builder.Services.AddSupervision(builder.Configuration, _ => Labels, _ => new InMemoryAlertStore());
         var app = builder.Build();
         app.UseAuthentication();

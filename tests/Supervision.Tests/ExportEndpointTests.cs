@@ -2,12 +2,13 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using ParquetSharp;
 using Streaming.Contracts;
 using Streaming.Dashboard;
 
 namespace Streaming.Tests.Supervision;
 
-/// <summary><c>GET /api/export</c>'s limit: a request over <c>Export:MaxWindows</c> gets 413 naming the limit; a narrower range works.</summary>
+/// <summary><c>GET /api/export</c>: a request over <c>Export:MaxWindows</c> gets 413 naming the limit; a narrower range works, with the call's agent and queue.</summary>
 public sealed class ExportEndpointTests
 {
     private static readonly Dictionary<string, string?> TenWindows = new() { ["Export:MaxWindows"] = "10" };
@@ -23,6 +24,7 @@ public sealed class ExportEndpointTests
     public async Task Export_OverTheWindowLimit_Gets413NamingTheLimit_ANarrowerRangeIsExported()
     {
         await using var host = await DashboardHost.StartAsync(TenWindows);
+        await host.Store.SetMetadataAsync("tenant-a", "early", new Dictionary<string, string> { ["agentId"] = "agent-7", ["queue"] = "billing" }, default);
         await StoreFinishedCallAsync(host, "early");
         var early = (await host.Store.ListCallsAsync("tenant-a", default)).Single(c => c.CallId == "early").LastUpdate;
         await Task.Delay(20); // the later call's last update comes strictly after the first's
@@ -49,6 +51,12 @@ public sealed class ExportEndpointTests
             var (_, rows) = ArchivedWindow.Read(path);
             Assert.Equal(6, rows.Count);
             Assert.All(rows, r => Assert.Equal(("tenant-a", "early"), (r.Tenant, r.CallId)));
+            // The call's agent and queue from its metadata, in every row (read by name with Arrow's C++ reader, as the rows above).
+            using var file = new ParquetFileReader(path);
+            using var group = file.RowGroup(0);
+            var names = Enumerable.Range(0, file.FileMetaData.Schema.NumColumns).Select(i => file.FileMetaData.Schema.Column(i).Name).ToList();
+            Assert.Equal(["agent-7"], group.Column(names.IndexOf("agent_id")).LogicalReader<string?>().ReadAll(6).Distinct());
+            Assert.Equal(["billing"], group.Column(names.IndexOf("queue")).LogicalReader<string?>().ReadAll(6).Distinct());
         }
         finally
         {

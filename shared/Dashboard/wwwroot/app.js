@@ -116,6 +116,8 @@ function renderWall() {
   const calls = [...wallCalls.values()].sort((a, b) => attention(b) - attention(a) || a.callId.localeCompare(b.callId));
   $('wall-count').textContent = `(${calls.length})`;
   $('wall-empty').hidden = calls.length > 0;
+  // A re-draw replaces the rows: a keyboard user's focus goes back to the same call's link.
+  const focused = document.activeElement?.closest('#wall-table tr')?.dataset.call;
   $('wall-table').querySelector('tbody').replaceChildren(...calls.map(c => {
     const link = el('a', { href: `#/call/${encodeURIComponent(c.callId)}` }, c.callId);
     const alerts = c.openAlerts > 0 ? el('span', { class: `badge ${c.topSeverity}`, title: `${c.openAlerts} open alerts` }, c.openAlerts) : '';
@@ -124,6 +126,7 @@ function renderWall() {
       el('td', {}, link), el('td', { class: 'agent' }, c.agentId || '—'), el('td', { class: 'queue' }, c.queue || '—'), el('td', { class: 'now' }, now),
       el('td', {}, sparkline(c.angrySparkline)), el('td', {}, fmtSeconds(c.angrySeconds)), el('td', { class: 'alerts' }, alerts));
   }));
+  if (focused) [...$('wall-table').querySelectorAll('tbody tr')].find(tr => tr.dataset.call === focused)?.querySelector('a').focus();
   const stored = wallPending.splice(0);
   if (stored.length) requestAnimationFrame(() => { const now = Date.now(); for (const t of stored) window.__pushLatencies.push(now - t); });
 }
@@ -191,11 +194,13 @@ function renderCall() {
 }
 
 function renderAlerts(alerts) {
+  const focused = document.activeElement?.closest('#call-alerts li')?.dataset.alert; // kept across the re-draw, as on the wall
   $('call-alerts').replaceChildren(...alerts.map(a => el('li', { 'data-alert': a.id },
     el('span', { class: `badge ${a.severity}` }, a.severity), ` ${fmtSeconds(a.callSeconds)}: ${a.description} (${a.rule}) `,
     a.acknowledged ? el('span', { class: 'acknowledged' }, `acknowledged by ${a.acknowledgedBy}`)
       : el('button', { type: 'button', class: 'ack', onclick: () => acknowledge(a) }, 'Acknowledge'))));
   if (!alerts.length) $('call-alerts').replaceChildren(el('li', {}, 'none'));
+  if (focused) [...$('call-alerts').children].find(li => li.dataset.alert === focused)?.querySelector('button')?.focus();
 }
 
 async function acknowledge(alert) {
