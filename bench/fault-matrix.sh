@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The full fault matrix (docs/reliability.md, "Fault matrix"): FaultMatrixTests once per cell, each on a fresh stack of
-# two instances per service with 20 concurrent 3.5-minute stereo calls. CI runs only the "combined" cell (scripts/test.sh).
+# two instances per service (one of the stage a "-alone" cell kills) with 20 concurrent 3.5-minute stereo calls.
+# CI runs only the "combined" cell (scripts/test.sh).
 # Usage: bench/fault-matrix.sh [CELL...]   (default: every cell; FAULT_MATRIX_SEED=N repeats a run's fault moments)
 # Each cell's report lines (faults, moments, recovery, lost/extra/differing windows, load average) are printed and kept
 # in .servers/fault-matrix/CELL.log.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 CELLS=("$@")
-[ ${#CELLS[@]} -gt 0 ] || CELLS=(featurizer classifier aggregator join ingest redis combined)
+[ ${#CELLS[@]} -gt 0 ] || CELLS=(featurizer classifier aggregator featurizer-alone classifier-alone aggregator-alone join ingest redis combined)
 OUT=".servers/fault-matrix"
 
 bash scripts/servers.sh start >/dev/null || exit 1

@@ -34,26 +34,30 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
     private const int FrameBytes = 4; // 8 kHz stereo PCM16
     private const int MessageFrames = 160; // 20 ms
 
-    /// <summary>Each cell's faults; a fault fires when its trigger passes a random point in [from, from + 0.15) of the run.</summary>
-    private static readonly Dictionary<string, Fault[]> Cells = new()
+    /// <summary>
+    /// Each cell's faults, and the services that run one instance in it (two otherwise); a fault fires when its trigger
+    /// passes a random point in [from, from + 0.15) of the run.
+    /// </summary>
+    private static readonly Dictionary<string, Cell> Cells = new()
     {
-        ["combined"] =
-        [
-            Kill("featurizer", 0.15), Sigterm(0.3), Kill("classifier", 0.4), Kill("aggregator", 0.65),
-        ],
-        ["featurizer"] = [Kill("featurizer", 0.3)],
-        ["classifier"] = [Kill("classifier", 0.3)],
-        ["aggregator"] = [Kill("aggregator", 0.3)],
-        ["join"] = [Join(0.15), Leave(0.55)],
-        ["ingest"] = [Sigterm(0.3)],
-        ["redis"] = [RedisStopStart(0.3)],
+        ["combined"] = new([Kill("featurizer", 0.15), Sigterm(0.3), Kill("classifier", 0.4), Kill("aggregator", 0.65)]),
+        ["featurizer"] = new([Kill("featurizer", 0.3)]),
+        ["classifier"] = new([Kill("classifier", 0.3)]),
+        ["aggregator"] = new([Kill("aggregator", 0.3)]),
+        ["featurizer-alone"] = new([KillAndReplace("featurizer", 0.3)], "featurizer"),
+        ["classifier-alone"] = new([KillAndReplace("classifier", 0.3)], "classifier"),
+        ["aggregator-alone"] = new([KillAndReplace("aggregator", 0.3)], "aggregator"),
+        ["join"] = new([Join(0.15), Leave(0.55)]),
+        ["ingest"] = new([Sigterm(0.3)]),
+        ["redis"] = new([RedisStopStart(0.3)]),
     };
 
     [Fact]
     public async Task Run_FaultsMidCallUnderLoad_EveryTimelineIdenticalToUninterruptedRunNoCallActiveNoDeadLetter()
     {
         var cell = Environment.GetEnvironmentVariable(CellVariable) is { Length: > 0 } name ? name : "combined";
-        if (!Cells.TryGetValue(cell, out var faults)) Assert.Fail($"{CellVariable}={cell}: no such cell (cells: {string.Join(", ", Cells.Keys)})");
+        if (!Cells.TryGetValue(cell, out var setup)) Assert.Fail($"{CellVariable}={cell}: no such cell (cells: {string.Join(", ", Cells.Keys)})");
+        var faults = setup!.Faults;
         var file = LongCall(out var audio, out var frames);
         try
         {
@@ -64,13 +68,13 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
             await using var redis = faults.Any(f => f.NeedsPrivateRedis) ? await PrivateRedis.StartAsync(persistent: true) : null;
             await using var stack = await DistributedStack.StartAsync(redis?.Endpoint);
             var run = new Run(stack, redis, audio, frames, Calls * (long)perCall);
-            foreach (var service in new[] { "featurizer", "classifier", "aggregator", "ingest" }) run.Instances[service].Add(stack.Start(service));
-            foreach (var instances in run.Instances.Values) await instances[1].WaitHealthyAsync();
+            foreach (var service in new[] { "featurizer", "classifier", "aggregator", "ingest" }.Except(setup.Alone)) run.Instances[service].Add(stack.Start(service));
+            foreach (var instances in run.Instances.Values) await instances[^1].WaitHealthyAsync();
             var seed = int.TryParse(Environment.GetEnvironmentVariable("FAULT_MATRIX_SEED"), CultureInfo.InvariantCulture, out var given) ? given : Environment.TickCount;
             var random = new Random(seed);
             var calls = Enumerable.Range(0, Calls).Select(i => $"matrix-{i}").ToArray();
             using var load = new LoadSampler();
-            output.WriteLine($"cell {cell}, seed {seed}: {Calls} stereo calls of {frames / 8000.0 / 60:F1} min at {Speed}x, {perCall / 2} windows per stream; 2 instances per service; load average {LoadSampler.Now()}");
+            output.WriteLine($"cell {cell}, seed {seed}: {Calls} stereo calls of {frames / 8000.0 / 60:F1} min at {Speed}x, {perCall / 2} windows per stream; instances {string.Join(", ", run.Instances.Select(i => $"{i.Key} {i.Value.Count}"))}; load average {LoadSampler.Now()}");
 
             var clock = Stopwatch.StartNew();
             var streaming = calls.Select((id, i) => StreamCallAsync(run, id, i)).ToList();
@@ -126,6 +130,8 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
         }
     }
 
+    private sealed record Cell(Fault[] Faults, params string[] Alone);
+
     /// <summary>One fault of a cell: what it does, when (a share of the audio sent or of the windows stored), and how.</summary>
     private sealed record Fault(string What, bool OnAudio, double From, Func<Run, Task<string>> Inject)
     {
@@ -141,6 +147,18 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
         await victim.KillAsync();
         await Wait.UntilAsync(() => Assignments(survivor) > assigned, $"the other {service} to be assigned the killed one's partitions", 120);
         return $"partitions reassigned after {clock.Elapsed.TotalSeconds:F1} s";
+    });
+
+    /// <summary>kill -9 of a stage's only instance, and a new one started in its place (as an orchestrator would).</summary>
+    private static Fault KillAndReplace(string service, double from) => new($"kill -9 of the only {service}, a new one started", OnAudio: false, from, async run =>
+    {
+        var clock = Stopwatch.StartNew();
+        await run.Instances[service][0].KillAsync();
+        var fresh = run.Stack.Start(service);
+        await fresh.WaitHealthyAsync();
+        await Wait.UntilAsync(() => Assignments(fresh) > 0, $"the new {service} to be assigned partitions", 120);
+        run.Instances[service][0] = fresh;
+        return $"the new instance assigned partitions {clock.Elapsed.TotalSeconds:F1} s after the kill";
     });
 
     /// <summary>A third featurizer and classifier join the groups (partitions move to them mid-call).</summary>
