@@ -286,6 +286,24 @@ public sealed class ClassifierEngineTests
     }
 
     [Fact]
+    public void EndStream_StreamWhoseFinalNeverCame_EndsItAsTheFinalMessageWould()
+    {
+        var rows = Rows(Repeat(Speech(2), 40), Repeat(Speech(0), 17));
+        var (ended, _) = Create();
+        var (finished, _) = Create();
+        var expected = Run(finished, Chunked("customer", rows, 20));
+
+        var actual = Run(ended, Chunked("customer", rows, 20, final: false));
+        Assert.True(ended.EndStream(new StreamKey(StreamKey.DefaultTenant, "call-1", "customer")));
+        ended.Flush(actual);
+
+        Assert.Equal(Describe(expected), Describe(actual));
+        Assert.Equal(0, ended.ActiveStreams);
+        Assert.False(ended.EndStream(new StreamKey(StreamKey.DefaultTenant, "call-1", "customer"))); // ended already
+        Assert.False(ended.EndStream(new StreamKey(StreamKey.DefaultTenant, "call-1", "agent")));    // never seen
+    }
+
+    [Fact]
     public void Constructor_InvalidOptions_ThrowsNamingSetting()
     {
         var error = Assert.Throws<ArgumentException>(() => new ClassifierEngine(new MeanBandModel(Contract()), new ClassifierOptions { VotingWindows = 0 }));
