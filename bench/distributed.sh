@@ -4,6 +4,9 @@
 # update channel, and CPU seconds per process to name the bottleneck.
 # Usage: bench/distributed.sh "CALLS [CALLS...]" [WAV]   (default WAV: samples/call-calm.wav, 52 s)
 # The services start once; each CALLS value is one replay (calls started over one second, then real time).
+# Soak (docs/reliability.md): SOAK_MINUTES=30 bench/distributed.sh "100" replays the CALLS round after round for that long
+# and samples every 10 s each service's resident memory, GC heap and consumer lag into .servers/bench/soak.csv (each
+# round's latency into soak-rounds.csv); `dotnet run -c Release --project bench -- soak-plot .servers/bench` draws them (two PNGs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${1:?usage: distributed.sh \"CALLS [CALLS...]\" [WAV]}"
@@ -42,13 +45,39 @@ TICKS=$(getconf CLK_TCK)
 ALL=(ingest featurizer classifier aggregator kafka redis)
 pidof_() { case "$1" in kafka) cat .servers/kafka.pid ;; redis) cat .servers/redis.pid ;; *) echo "${PID[$1]}" ;; esac; }
 
+replay() {  # CALLS PREFIX
+  /usr/bin/time -f "  replay client: %U s user + %S s system" dotnet tools/replay/bin/Release/net10.0/Streaming.Replay.dll --url "ws://127.0.0.1:${PORT[ingest]}/v1/audio" --api-key "$API_KEY" \
+    --calls "$1" --prefix "$2" --latency "$REDIS_ENDPOINT/$NS" "$WAV" 2>&1 | grep -v '"type":"stopped"' || true
+}
+metric_sum() { awk -v m="$1" '$1 ~ "^"m"([{ ]|$)" {s += $NF} END {printf "%d", s}' <<<"$2"; }
+sample() {  # one line per service: unix time, service, VmRSS MiB, GC heap MiB (all generations, after the last GC), consumer lag
+  local now metrics; now=$(date +%s)
+  for s in ingest featurizer classifier aggregator; do
+    metrics=$(curl -sf "http://127.0.0.1:${PORT[$s]}/metrics" || true)
+    echo "$now,$s,$(awk '/^VmRSS/ {printf "%d", $2/1024}' "/proc/${PID[$s]}/status"),$(( $(metric_sum dotnet_gc_last_collection_heap_size_bytes "$metrics") / 1048576 )),$(metric_sum streaming_kafka_consumer_lag "$metrics")"
+  done
+}
+soak() {  # CALLS: rounds of CALLS calls until SOAK_MINUTES have passed, sampled every 10 s
+  local end=$(( $(date +%s) + SOAK_MINUTES * 60 )) round=0 report
+  echo "time,service,rss_mib,gc_heap_mib,consumer_lag" >"$OUT/soak.csv"
+  echo "time,round,p50_ms,p99_ms" >"$OUT/soak-rounds.csv"
+  ( while [ "$(date +%s)" -lt "$end" ]; do sample >>"$OUT/soak.csv"; sleep 10; done ) &
+  local sampler=$!
+  while [ "$(date +%s)" -lt "$end" ]; do
+    round=$((round + 1))
+    report=$(replay "$1" "soak$round")
+    echo "$report" | grep -E '^(latency|replay):' | sed "s/^/  round $round: /"
+    echo "$(date +%s),$round,$(grep -oP 'p50 \K[0-9]+' <<<"$report"),$(grep -oP 'p99 \K[0-9]+' <<<"$report")" >>"$OUT/soak-rounds.csv"
+  done
+  wait "$sampler"
+}
+
 for CALLS in $RUNS; do
   declare -A BEFORE=()
   for s in "${ALL[@]}"; do BEFORE[$s]=$(cpu "$(pidof_ "$s")"); done
   START=$(date +%s.%N)
   echo "== $CALLS call(s), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-  /usr/bin/time -f "  replay client: %U s user + %S s system" dotnet tools/replay/bin/Release/net10.0/Streaming.Replay.dll --url "ws://127.0.0.1:${PORT[ingest]}/v1/audio" --api-key "$API_KEY" \
-    --calls "$CALLS" --prefix "bench$CALLS" --latency "$REDIS_ENDPOINT/$NS" "$WAV" 2>&1 | grep -v '"type":"stopped"' || true
+  if [ -n "${SOAK_MINUTES:-}" ]; then soak "$CALLS"; else replay "$CALLS" "bench$CALLS"; fi
   WALL=$(echo "$(date +%s.%N) - $START" | bc)
   echo "wall ${WALL} s; CPU seconds per process (share of one core over the run):"
   for s in "${ALL[@]}"; do
