@@ -28,6 +28,7 @@ internal static class Cli
         root.Subcommands.Add(ExportCommand());
         root.Subcommands.Add(EvaluateCommand());
         root.Subcommands.Add(CalibrateCommand());
+        root.Subcommands.Add(OptimizeCommand());
         root.Subcommands.Add(NonSpeechCommand());
         root.Subcommands.Add(FitGateCommand());
         root.Subcommands.Add(BenchmarkCommand());
@@ -198,6 +199,24 @@ internal static class Cli
                 Log($"calibrated model written to {path}");
             }
             WriteJson(p.GetValue(JsonOption), report);
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command OptimizeCommand()
+    {
+        var model = new Option<string>("--model") { Description = "ONNX model file", Required = true };
+        var output = new Option<string>("--out") { Description = "where to write the rewritten model", Required = true };
+        var version = new Option<string>("--model-version") { Description = "model_version of the written model", Required = true };
+        var cmd = new Command("optimize", "rewrite a model's ELU activations into the form ONNX Runtime's CPU provider runs fastest (same outputs; what every export now does)")
+        {
+            model, output, version,
+        };
+        cmd.SetAction(p =>
+        {
+            int replaced = Onnx.OnnxEluRewrite.Write(p.GetValue(model)!, p.GetValue(output)!, p.GetValue(version)!);
+            Log($"{replaced} ELU nodes rewritten; model written to {p.GetValue(output)}");
             return 0;
         });
         return cmd;

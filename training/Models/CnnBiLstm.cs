@@ -6,7 +6,7 @@ using G = Streaming.Training.Onnx.OnnxGraphBuilder;
 namespace Streaming.Training.Models;
 
 /// <summary>
-/// The brief's CNN-BiLSTM over log-mel windows: blocks of [Conv 3x3 → BatchNorm → ELU → MaxPool 2x2 →
+/// The brief's CNN-BiLSTM over log-mel windows: blocks of [Conv 3x3 → BatchNorm → MaxPool 2x2 → ELU →
 /// Dropout], time kept as the sequence axis (frequency x channels flattened per step), one bidirectional
 /// LSTM, its outputs averaged over time, a linear layer to the labels.
 /// </summary>
@@ -51,7 +51,8 @@ internal sealed class CnnBiLstm : EmotionNet
     protected override Tensor Classify(Tensor x, Tensor? gender)
     {
         for (int i = 0; i < _channels.Length; i++)
-            x = dropout.call(nn.functional.max_pool2d(EmotionNet.Elu(norms[i].call(convs[i].call(x))), 2));
+            // pooling before the activation: the same values (ELU is increasing) for a quarter of the activations
+            x = dropout.call(EmotionNet.Elu(nn.functional.max_pool2d(norms[i].call(convs[i].call(x)), 2)));
         // [B, C, F, T] → [B, T, C·F]: time is the LSTM's sequence axis
         var seq = x.permute(0, 3, 1, 2).flatten(2);
         var (y, _, _) = lstm.call(seq);
@@ -66,8 +67,8 @@ internal sealed class CnnBiLstm : EmotionNet
             int inCh = i == 0 ? 1 : _channels[i - 1];
             x = g.Node("Conv", [x, g.Floats("conv_W", w, _channels[i], inCh, 3, 3), g.Floats("conv_b", b, _channels[i])],
                 G.Ints("kernel_shape", 3, 3), G.Ints("pads", 1, 1, 1, 1));
-            x = g.Node("Elu", [x], G.Float("alpha", 1f));
             x = g.Node("MaxPool", [x], G.Ints("kernel_shape", 2, 2), G.Ints("strides", 2, 2));
+            x = g.Node("Elu", [x], G.Float("alpha", 1f));
         }
         // [B, C, F, T] → [B, T, C, F] → [B, T, C·F] → [T, B, C·F]; Reshape's 0 keeps batch and time dynamic
         var bt = g.Node("Transpose", [x], G.Ints("perm", 0, 3, 1, 2));
