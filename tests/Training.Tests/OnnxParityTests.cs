@@ -13,7 +13,7 @@ public sealed class OnnxParityTests
     private const float Tolerance = 1e-4f;
     private static readonly string[] Labels = ["neutral", "happy", "sad", "angry"];
 
-    public static TheoryData<string> Architectures => new() { "cnn-bilstm", "cnn-bilstm-window-norm", "mfcc-conv1d", "mfcc-conv1d-window-norm", "mfcc-lstm" };
+    public static TheoryData<string> Architectures => new() { "cnn-bilstm", "cnn-bilstm-window-norm", "cnn-bilstm-attentive-stats", "mfcc-conv1d", "mfcc-conv1d-window-norm", "mfcc-lstm" };
 
     [Theory]
     [MemberData(nameof(Architectures))]
@@ -79,6 +79,7 @@ public sealed class OnnxParityTests
     {
         "cnn-bilstm" => new CnnBiLstm(64, Labels.Length, [8, 16, 16, 16], 32, 0.3),
         "cnn-bilstm-window-norm" => new CnnBiLstm(64, Labels.Length, [8, 16, 16, 16], 32, 0.3) { PerWindowMean = true },
+        "cnn-bilstm-attentive-stats" => new CnnBiLstm(64, Labels.Length, [8, 16, 16, 16], 32, 0.3, attentiveStats: true),
         "mfcc-conv1d" => new MfccConv1d(40, Labels.Length, [32, 32, 64], 0.3),
         "mfcc-conv1d-window-norm" => new MfccConv1d(40, Labels.Length, [32, 32, 64], 0.3) { PerWindowMean = true },
         "mfcc-lstm" => new MfccLstm(40, Labels.Length, 32, 0.3),

@@ -6,9 +6,10 @@ using G = Streaming.Training.Onnx.OnnxGraphBuilder;
 namespace Streaming.Training.Models;
 
 /// <summary>
-/// The brief's CNN-BiLSTM over log-mel windows: blocks of [Conv 3x3 → BatchNorm → ELU → MaxPool 2x2 →
+/// The brief's CNN-BiLSTM over log-mel windows: blocks of [Conv 3x3 → BatchNorm → MaxPool 2x2 → ELU →
 /// Dropout], time kept as the sequence axis (frequency x channels flattened per step), one bidirectional
-/// LSTM, its outputs averaged over time, a linear layer to the labels.
+/// LSTM, its outputs pooled over time (averaged, or attentive statistics: <see cref="AttentiveStatsPooling"/>), a
+/// linear layer to the labels.
 /// </summary>
 internal sealed class CnnBiLstm : EmotionNet
 {
@@ -18,12 +19,13 @@ internal sealed class CnnBiLstm : EmotionNet
     private readonly ModuleList<BatchNorm2d> norms = new();
     private readonly Dropout dropout;
     private readonly LSTM lstm;
+    private readonly AttentiveStatsPooling? pooling; // null: the mean over time
     private readonly Linear head;
     private readonly int[] _channels;
     private readonly int _lstmInput;
     private readonly int _hidden;
 
-    public CnnBiLstm(int bands, int labels, IReadOnlyList<int> channels, int lstmHidden, double dropoutRate)
+    public CnnBiLstm(int bands, int labels, IReadOnlyList<int> channels, int lstmHidden, double dropoutRate, bool attentiveStats = false)
         : base(nameof(CnnBiLstm), bands, labels)
     {
         if (channels.Count == 0) throw new ArgumentException("the CNN needs at least one block", nameof(channels));
@@ -40,7 +42,8 @@ internal sealed class CnnBiLstm : EmotionNet
         _lstmInput = inCh * (bands >> _channels.Length);
         _hidden = lstmHidden;
         lstm = nn.LSTM(_lstmInput, lstmHidden, bidirectional: true, batchFirst: true);
-        head = nn.Linear(2 * lstmHidden, labels);
+        if (attentiveStats) pooling = new AttentiveStatsPooling(2 * lstmHidden);
+        head = nn.Linear(pooling?.OutputFeatures ?? 2 * lstmHidden, labels);
         RegisterComponents();
     }
 
@@ -51,11 +54,12 @@ internal sealed class CnnBiLstm : EmotionNet
     protected override Tensor Classify(Tensor x, Tensor? gender)
     {
         for (int i = 0; i < _channels.Length; i++)
-            x = dropout.call(nn.functional.max_pool2d(EmotionNet.Elu(norms[i].call(convs[i].call(x))), 2));
+            // pooling before the activation: the same values (ELU is increasing) for a quarter of the activations
+            x = dropout.call(EmotionNet.Elu(nn.functional.max_pool2d(norms[i].call(convs[i].call(x)), 2)));
         // [B, C, F, T] → [B, T, C·F]: time is the LSTM's sequence axis
         var seq = x.permute(0, 3, 1, 2).flatten(2);
         var (y, _, _) = lstm.call(seq);
-        return head.call(y.mean([1]));
+        return head.call(pooling is null ? y.mean([1]) : pooling.call(y));
     }
 
     protected override string AppendOnnx(G g, string x)
@@ -66,8 +70,8 @@ internal sealed class CnnBiLstm : EmotionNet
             int inCh = i == 0 ? 1 : _channels[i - 1];
             x = g.Node("Conv", [x, g.Floats("conv_W", w, _channels[i], inCh, 3, 3), g.Floats("conv_b", b, _channels[i])],
                 G.Ints("kernel_shape", 3, 3), G.Ints("pads", 1, 1, 1, 1));
-            x = g.Node("Elu", [x], G.Float("alpha", 1f));
             x = g.Node("MaxPool", [x], G.Ints("kernel_shape", 2, 2), G.Ints("strides", 2, 2));
+            x = g.Node("Elu", [x], G.Float("alpha", 1f));
         }
         // [B, C, F, T] → [B, T, C, F] → [B, T, C·F] → [T, B, C·F]; Reshape's 0 keeps batch and time dynamic
         var bt = g.Node("Transpose", [x], G.Ints("perm", 0, 3, 1, 2));
@@ -77,7 +81,9 @@ internal sealed class CnnBiLstm : EmotionNet
         // Y [T, 2, B, H] → [T, B, 2, H] → [T, B, 2H]: forward then backward, as PyTorch concatenates
         var yt = g.Node("Transpose", [y], G.Ints("perm", 0, 2, 1, 3));
         var yflat = g.Node("Reshape", [yt, g.Int64s("shape_0_0_m1", 0, 0, -1)]);
-        var pooled = g.Node("ReduceMean", [yflat], G.Ints("axes", 0), G.Int("keepdims", 0));
+        var pooled = pooling is null
+            ? g.Node("ReduceMean", [yflat], G.Ints("axes", 0), G.Int("keepdims", 0))
+            : pooling.AppendOnnx(g, yflat);
         return OnnxExport.Linear(g, head, pooled);
     }
 }

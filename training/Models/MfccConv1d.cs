@@ -6,8 +6,8 @@ using G = Streaming.Training.Onnx.OnnxGraphBuilder;
 namespace Streaming.Training.Models;
 
 /// <summary>
-/// Baseline: Conv1D over MFCC frames (coefficients as channels), blocks of [Conv k5 → BatchNorm → ELU →
-/// MaxPool 2 → Dropout], averaged over time. <see cref="Trunk"/> is shared with the fused baseline.
+/// Baseline: Conv1D over MFCC frames (coefficients as channels), blocks of [Conv k5 → BatchNorm → MaxPool 2 →
+/// ELU → Dropout], averaged over time. <see cref="Trunk"/> is shared with the fused baseline.
 /// </summary>
 internal sealed class MfccConv1d : EmotionNet
 {
@@ -70,7 +70,8 @@ internal sealed class Conv1dTrunk : TorchSharp.torch.nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         for (int i = 0; i < _channels.Length; i++)
-            x = dropout.call(nn.functional.max_pool1d(EmotionNet.Elu(norms[i].call(convs[i].call(x))), 2));
+            // pooling before the activation: the same values (ELU is increasing) for half the activations
+            x = dropout.call(EmotionNet.Elu(nn.functional.max_pool1d(norms[i].call(convs[i].call(x)), 2)));
         return x.mean([2]);
     }
 
@@ -82,8 +83,8 @@ internal sealed class Conv1dTrunk : TorchSharp.torch.nn.Module<Tensor, Tensor>
             int inCh = i == 0 ? _inChannels : _channels[i - 1];
             x = g.Node("Conv", [x, g.Floats("conv_W", w, _channels[i], inCh, Kernel), g.Floats("conv_b", b, _channels[i])],
                 G.Ints("kernel_shape", Kernel), G.Ints("pads", Kernel / 2, Kernel / 2));
-            x = g.Node("Elu", [x], G.Float("alpha", 1f));
             x = g.Node("MaxPool", [x], G.Ints("kernel_shape", 2), G.Ints("strides", 2));
+            x = g.Node("Elu", [x], G.Float("alpha", 1f));
         }
         return g.Node("ReduceMean", [x], G.Ints("axes", 2), G.Int("keepdims", 0));
     }

@@ -20,10 +20,15 @@ internal sealed record ModelSpec(
     string Version,
     string TrainingData,
     string Licence,
-    string Normalisation = ModelSpec.GlobalNorm)
+    string Normalisation = ModelSpec.GlobalNorm,
+    string Pooling = ModelSpec.MeanPooling)
 {
     public const string GlobalNorm = "global";
     public const string WindowNorm = "window";
+
+    /// <summary>How the CNN-BiLSTM pools its LSTM outputs over time: the plain mean, or attentive statistics (issue 12, lever 2).</summary>
+    public const string MeanPooling = "mean";
+    public const string AttentiveStatsPooling = "attentive-stats";
 
     public const string CnnBiLstmName = "cnn-bilstm";
     public const string MfccConv1dName = "mfcc-conv1d";
@@ -42,6 +47,10 @@ internal sealed record ModelSpec(
     {
         if (Normalisation is not (GlobalNorm or WindowNorm))
             throw new ArgumentException($"normalisation '{Normalisation}' is not '{GlobalNorm}' or '{WindowNorm}'");
+        if (Pooling is not (MeanPooling or AttentiveStatsPooling))
+            throw new ArgumentException($"pooling '{Pooling}' is not '{MeanPooling}' or '{AttentiveStatsPooling}'");
+        if (Pooling != MeanPooling && Architecture != CnnBiLstmName)
+            throw new ArgumentException($"pooling '{Pooling}' is built for {CnnBiLstmName} only, not {Architecture}");
         var net = BuildArchitecture(config);
         net.PerWindowMean = Normalisation == WindowNorm;
         return net;
@@ -49,7 +58,7 @@ internal sealed record ModelSpec(
 
     private EmotionNet BuildArchitecture(FeatureConfig config) => Architecture switch
     {
-        CnnBiLstmName => new CnnBiLstm(Bands(config), Labels.Count, Channels, LstmHidden, Dropout),
+        CnnBiLstmName => new CnnBiLstm(Bands(config), Labels.Count, Channels, LstmHidden, Dropout, Pooling == AttentiveStatsPooling),
         MfccConv1dName => new MfccConv1d(Bands(config), Labels.Count, Channels, Dropout),
         MfccLstmName => new MfccLstm(Bands(config), Labels.Count, LstmHidden, Dropout),
         FusedName => new FusedMlp(Bands(config), Labels.Count, Channels, LstmHidden, Dropout),

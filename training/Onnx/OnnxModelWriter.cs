@@ -20,7 +20,9 @@ internal static class OnnxModelWriter
         net.eval();
         var g = new OnnxGraphBuilder(contract.Name);
         net.AppendGraph(g, ModelContract.InputName, ModelContract.OutputName);
-        return g.Build(contract.ToMetadata(), contract.Version);
+        var model = g.Build(contract.ToMetadata(), contract.Version);
+        OnnxEluRewrite.Apply(model);
+        return model;
     }
 
     public static byte[] ToBytes(EmotionNet net, ModelContract contract) => ToOnnx(net, contract).ToByteArray();
