@@ -61,8 +61,10 @@ internal static class OnnxEvaluator
     /// <summary>
     /// Each readable row with the probabilities of its speech windows, as the classifier engine reports them (one
     /// stream per file); rows that cannot be read are added to <paramref name="problems"/> and left out.
+    /// <paramref name="prepare"/>, when given, changes each file's samples before the features (quantization calibrates at several levels).
     /// </summary>
-    public static IEnumerable<(ManifestRow Row, List<float[]> Windows)> SpeechWindows(IEmotionModel model, IEnumerable<ManifestRow> rows, List<string> problems, bool rejectNonSpeech = true)
+    public static IEnumerable<(ManifestRow Row, List<float[]> Windows)> SpeechWindows(IEmotionModel model, IEnumerable<ManifestRow> rows, List<string> problems, bool rejectNonSpeech = true,
+        Func<ManifestRow, float[], float[]>? prepare = null)
     {
         var contract = model.Contract;
         using var engine = new ClassifierEngine(model, new ClassifierOptions { Voting = VotingMode.Average, RejectNonSpeech = rejectNonSpeech });
@@ -70,7 +72,11 @@ internal static class OnnxEvaluator
         foreach (var row in rows)
         {
             float[] logMel;
-            try { logMel = FeatureStore.Compute(AudioLoader.LoadMono(row.Path, contract.Features.SampleRate), contract.Features, ModelContract.LogMel); }
+            try
+            {
+                var signal = AudioLoader.LoadMono(row.Path, contract.Features.SampleRate);
+                logMel = FeatureStore.Compute(prepare is null ? signal : prepare(row, signal), contract.Features, ModelContract.LogMel);
+            }
             catch (Exception e) when (e is IOException or InvalidDataException or Streaming.Audio.AudioFormatException or UnauthorizedAccessException)
             {
                 problems.Add($"{row.Describe()}: {e.Message}");

@@ -50,9 +50,7 @@ internal static class OnnxEluRewrite
     {
         var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(inputPath));
         int replaced = Apply(model);
-        var entry = model.MetadataProps.FirstOrDefault(p => p.Key == ModelContract.Keys.Version)
-            ?? throw new InvalidDataException($"model file '{inputPath}' has no '{ModelContract.Keys.Version}' metadata");
-        entry.Value = version;
+        OnnxGraphBuilder.SetMetadata(model, ModelContract.Keys.Version, version);
         model.ProducerVersion = version;
         var dir = Path.GetDirectoryName(Path.GetFullPath(outputPath));
         if (dir is not null) Directory.CreateDirectory(dir);

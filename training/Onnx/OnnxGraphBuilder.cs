@@ -98,6 +98,14 @@ internal sealed class OnnxGraphBuilder
         return model;
     }
 
+    /// <summary>Sets (or adds) one metadata entry of a model.</summary>
+    public static void SetMetadata(ModelProto model, string key, string value)
+    {
+        var entry = model.MetadataProps.FirstOrDefault(p => p.Key == key);
+        if (entry is null) model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        else entry.Value = value;
+    }
+
     private string Unique(string hint) => $"{hint}_{_counter++}";
 
     private static ValueInfoProto ValueInfo(string name, object[] dims)
