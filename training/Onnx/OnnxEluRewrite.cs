@@ -1,5 +1,3 @@
-using Google.Protobuf;
-using Streaming.Contracts;
 
 namespace Streaming.Training.Onnx;
 
@@ -50,11 +48,7 @@ internal static class OnnxEluRewrite
     {
         var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(inputPath));
         int replaced = Apply(model);
-        OnnxGraphBuilder.SetMetadata(model, ModelContract.Keys.Version, version);
-        model.ProducerVersion = version;
-        var dir = Path.GetDirectoryName(Path.GetFullPath(outputPath));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        File.WriteAllBytes(outputPath, model.ToByteArray());
+        OnnxGraphBuilder.WriteVersion(model, version, outputPath);
         return replaced;
     }
 

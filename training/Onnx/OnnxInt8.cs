@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
-using Streaming.Contracts;
 
 namespace Streaming.Training.Onnx;
 
@@ -37,8 +36,8 @@ internal static class OnnxInt8
         foreach (var conv in convs)
         {
             string p = $"int8_{k++}_";
-            var (xScale, xZero) = Activation(graph, p + "x", ranges[conv.Input[0]]);
-            var (yScale, yZero) = Activation(graph, p + "y", ranges[conv.Output[0]]);
+            float xScale = Activation(graph, p + "x", ranges[conv.Input[0]]);
+            Activation(graph, p + "y", ranges[conv.Output[0]]);
             var (weights, bias) = (Initializer(graph, conv.Input[1]), Initializer(graph, conv.Input[2]));
             QuantizeWeights(graph, p, weights, bias, xScale);
             string x = conv.Input[0], y = conv.Output[0];
@@ -67,11 +66,7 @@ internal static class OnnxInt8
         }
 
         OnnxGraphBuilder.SetMetadata(model, MetadataKey, $"int8 QDQ: {convs.Count} convolutions with per-channel int8 weights and uint8 activations; {calibrationNote}");
-        OnnxGraphBuilder.SetMetadata(model, ModelContract.Keys.Version, version);
-        model.ProducerVersion = version;
-        var dir = Path.GetDirectoryName(Path.GetFullPath(outputPath));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        File.WriteAllBytes(outputPath, model.ToByteArray());
+        OnnxGraphBuilder.WriteVersion(model, version, outputPath);
         return convs.Count;
     }
 
@@ -101,8 +96,8 @@ internal static class OnnxInt8
         return ranges;
     }
 
-    /// <summary>uint8 scale and zero point covering [min, max] and 0 (so zero padding is exact).</summary>
-    private static (float Scale, byte Zero) Activation(GraphProto graph, string name, (float Min, float Max) range)
+    /// <summary>Adds the uint8 scale and zero point covering [min, max] and 0 (so zero padding is exact); returns the scale.</summary>
+    private static float Activation(GraphProto graph, string name, (float Min, float Max) range)
     {
         float min = Math.Min(0, range.Min), max = Math.Max(0, range.Max);
         float scale = max > min ? (max - min) / 255f : 1f;
@@ -113,7 +108,7 @@ internal static class OnnxInt8
         z.Int32Data.Add(zero);
         graph.Initializer.Add(s);
         graph.Initializer.Add(z);
-        return (scale, zero);
+        return scale;
     }
 
     /// <summary>int8 weights, one symmetric scale per output channel, and int32 bias at scale input × weight.</summary>

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Google.Protobuf;
 using Streaming.Contracts;
 
 namespace Streaming.Training.Onnx;
@@ -32,10 +31,6 @@ internal static class OnnxTemperature
         output.Input[0] = scale.Output[0];
 
         OnnxGraphBuilder.SetMetadata(model, MetadataKey, temperature.ToString("R", CultureInfo.InvariantCulture));
-        OnnxGraphBuilder.SetMetadata(model, ModelContract.Keys.Version, version);
-        model.ProducerVersion = version;
-        var dir = Path.GetDirectoryName(Path.GetFullPath(outputPath));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        File.WriteAllBytes(outputPath, model.ToByteArray());
+        OnnxGraphBuilder.WriteVersion(model, version, outputPath);
     }
 }
