@@ -99,15 +99,16 @@ internal static class Cli
     private static Command CvCommand()
     {
         var folds = new Option<string>("--folds") { Description = "test folds, comma-separated", DefaultValueFactory = _ => "0,1,2,3,4,5" };
+        var models = new Option<string?>("--models") { Description = "write each fold's model here as fold-K.onnx (to quantize and evaluate it afterwards)" };
         var cmd = new Command("cv", "leave-one-fold-out cross-validation over the manifest's speaker folds")
         {
             ManifestOption, ArchOption, ChannelsOption, HiddenOption, DropoutOption, WindowOption, HopOption, EpochsOption, PatienceOption, MinEpochsOption,
-            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, PoolingOption, CorporaOption, TimeMaskOption, BandMaskOption, TrimOption, PassesOption, CosineOption, MixupOption, SpeakerNormOption, SpeakerPrefixOption, SpeakerPriorOption, folds,
+            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, PoolingOption, CorporaOption, TimeMaskOption, BandMaskOption, TrimOption, PassesOption, CosineOption, MixupOption, SpeakerNormOption, SpeakerPrefixOption, SpeakerPriorOption, folds, models,
         };
         cmd.SetAction(p =>
         {
             var (data, spec, settings) = Read(p, "cv", "cv");
-            var results = Jobs.CrossValidate(data, spec, settings, ParseInts(p.GetValue(folds)!, "--folds"), Log);
+            var results = Jobs.CrossValidate(data, spec, settings, ParseInts(p.GetValue(folds)!, "--folds"), Log, p.GetValue(models));
             foreach (var corpus in results.SelectMany(r => r.ByCorpus.Keys).Distinct().Order())
             {
                 var ms = results.Where(r => r.ByCorpus.ContainsKey(corpus)).Select(r => r.ByCorpus[corpus]).ToList();
@@ -141,14 +142,16 @@ internal static class Cli
         var manifest = new Option<string>("--manifest") { Description = "manifest CSV (path relative to its folder, label4)", Required = true };
         var split = new Option<string?>("--split") { Description = "only rows with this split value (e.g. crosscorpus)" };
         var corpus = new Option<string?>("--corpus") { Description = "only rows of this corpus" };
+        var folds = new Option<string?>("--folds") { Description = "only rows of these folds, comma-separated (a cv fold model's test fold)" };
         var png = new Option<string?>("--confusion-png") { Description = "draw the confusion matrix to this PNG" };
         var cmd = new Command("evaluate", "run an ONNX model through ONNX Runtime on a labelled manifest and print UA, WA, macro-F1")
         {
-            model, manifest, split, corpus, ThreadsOption, JsonOption, png,
+            model, manifest, split, corpus, folds, ThreadsOption, JsonOption, png,
         };
         cmd.SetAction(p =>
         {
-            var report = OnnxEvaluator.Run(p.GetValue(model)!, p.GetValue(manifest)!, p.GetValue(split), p.GetValue(corpus), p.GetValue(ThreadsOption), Log);
+            var report = OnnxEvaluator.Run(p.GetValue(model)!, p.GetValue(manifest)!, p.GetValue(split), p.GetValue(corpus), p.GetValue(ThreadsOption), Log,
+                folds: p.GetValue(folds) is string f ? ParseInts(f, "--folds").ToHashSet() : null);
             Console.WriteLine($"ua {report.Ua:F4}  wa {report.Wa:F4}  macro_f1 {report.MacroF1:F4}  (n={report.Count}, skipped {report.SkippedRows})");
             for (int r = 0; r < report.Labels.Count; r++)
                 Console.WriteLine($"  {report.Labels[r],-8} recall {report.Recall[r]:P1}  [{string.Join(' ', report.Confusion[r].Select(c => c.ToString(CultureInfo.InvariantCulture).PadLeft(4)))}]");

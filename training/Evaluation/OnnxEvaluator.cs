@@ -30,14 +30,17 @@ internal sealed record EvaluationReport(
 internal static class OnnxEvaluator
 {
     /// <param name="rejectNonSpeech">The gate's window decision (<see cref="ClassifierOptions.RejectNonSpeech"/>); off only for generated tone corpora.</param>
-    public static EvaluationReport Run(string modelPath, string manifestPath, string? split, string? corpus, int threads, Action<string> log, bool rejectNonSpeech = true)
+    /// <param name="folds">Only rows of these folds (a cross-validation fold model's test fold); null: every row.</param>
+    public static EvaluationReport Run(string modelPath, string manifestPath, string? split, string? corpus, int threads, Action<string> log, bool rejectNonSpeech = true,
+        IReadOnlySet<int>? folds = null)
     {
         using var model = OpenModel(modelPath, threads);
         var contract = model.Contract;
         var manifest = Manifest.Load(manifestPath, contract.Labels);
         var problems = new List<string>(manifest.Problems);
-        var rows = manifest.Rows.Where(r => (split is null || r.Split == split) && (corpus is null || r.Corpus == corpus)).ToList();
-        if (rows.Count == 0) throw new InvalidDataException($"manifest '{manifestPath}' has no labelled rows{(split is null ? "" : $" with split '{split}'")}{(corpus is null ? "" : $" of corpus '{corpus}'")}");
+        var rows = manifest.Rows.Where(r => (split is null || r.Split == split) && (corpus is null || r.Corpus == corpus)
+            && (folds is null || r.Fold is int f && folds.Contains(f))).ToList();
+        if (rows.Count == 0) throw new InvalidDataException($"manifest '{manifestPath}' has no labelled rows{(split is null ? "" : $" with split '{split}'")}{(corpus is null ? "" : $" of corpus '{corpus}'")}{(folds is null ? "" : $" in folds {string.Join(',', folds)}")}");
 
         var truth = new List<int>();
         var predicted = new List<int>();
