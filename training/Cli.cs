@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Streaming.Contracts;
 using Streaming.Features;
+using Streaming.Inference;
 using Streaming.Training.Evaluation;
 using Streaming.Training.Models;
 using TorchSharp;
@@ -29,6 +31,7 @@ internal static class Cli
         root.Subcommands.Add(EvaluateCommand());
         root.Subcommands.Add(CalibrateCommand());
         root.Subcommands.Add(OptimizeCommand());
+        root.Subcommands.Add(QuantizeCommand());
         root.Subcommands.Add(NonSpeechCommand());
         root.Subcommands.Add(FitGateCommand());
         root.Subcommands.Add(BenchmarkCommand());
@@ -96,15 +99,16 @@ internal static class Cli
     private static Command CvCommand()
     {
         var folds = new Option<string>("--folds") { Description = "test folds, comma-separated", DefaultValueFactory = _ => "0,1,2,3,4,5" };
+        var models = new Option<string?>("--models") { Description = "write each fold's model here as fold-K.onnx (to quantize and evaluate it afterwards)" };
         var cmd = new Command("cv", "leave-one-fold-out cross-validation over the manifest's speaker folds")
         {
             ManifestOption, ArchOption, ChannelsOption, HiddenOption, DropoutOption, WindowOption, HopOption, EpochsOption, PatienceOption, MinEpochsOption,
-            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, PoolingOption, CorporaOption, TimeMaskOption, BandMaskOption, TrimOption, PassesOption, CosineOption, MixupOption, SpeakerNormOption, SpeakerPrefixOption, SpeakerPriorOption, folds,
+            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, PoolingOption, CorporaOption, TimeMaskOption, BandMaskOption, TrimOption, PassesOption, CosineOption, MixupOption, SpeakerNormOption, SpeakerPrefixOption, SpeakerPriorOption, folds, models,
         };
         cmd.SetAction(p =>
         {
             var (data, spec, settings) = Read(p, "cv", "cv");
-            var results = Jobs.CrossValidate(data, spec, settings, ParseInts(p.GetValue(folds)!, "--folds"), Log);
+            var results = Jobs.CrossValidate(data, spec, settings, ParseInts(p.GetValue(folds)!, "--folds"), Log, p.GetValue(models));
             foreach (var corpus in results.SelectMany(r => r.ByCorpus.Keys).Distinct().Order())
             {
                 var ms = results.Where(r => r.ByCorpus.ContainsKey(corpus)).Select(r => r.ByCorpus[corpus]).ToList();
@@ -138,14 +142,16 @@ internal static class Cli
         var manifest = new Option<string>("--manifest") { Description = "manifest CSV (path relative to its folder, label4)", Required = true };
         var split = new Option<string?>("--split") { Description = "only rows with this split value (e.g. crosscorpus)" };
         var corpus = new Option<string?>("--corpus") { Description = "only rows of this corpus" };
+        var folds = new Option<string?>("--folds") { Description = "only rows of these folds, comma-separated (a cv fold model's test fold)" };
         var png = new Option<string?>("--confusion-png") { Description = "draw the confusion matrix to this PNG" };
         var cmd = new Command("evaluate", "run an ONNX model through ONNX Runtime on a labelled manifest and print UA, WA, macro-F1")
         {
-            model, manifest, split, corpus, ThreadsOption, JsonOption, png,
+            model, manifest, split, corpus, folds, ThreadsOption, JsonOption, png,
         };
         cmd.SetAction(p =>
         {
-            var report = OnnxEvaluator.Run(p.GetValue(model)!, p.GetValue(manifest)!, p.GetValue(split), p.GetValue(corpus), p.GetValue(ThreadsOption), Log);
+            var report = OnnxEvaluator.Run(p.GetValue(model)!, p.GetValue(manifest)!, p.GetValue(split), p.GetValue(corpus), p.GetValue(ThreadsOption), Log,
+                folds: p.GetValue(folds) is string f ? ParseInts(f, "--folds").ToHashSet() : null);
             Console.WriteLine($"ua {report.Ua:F4}  wa {report.Wa:F4}  macro_f1 {report.MacroF1:F4}  (n={report.Count}, skipped {report.SkippedRows})");
             for (int r = 0; r < report.Labels.Count; r++)
                 Console.WriteLine($"  {report.Labels[r],-8} recall {report.Recall[r]:P1}  [{string.Join(' ', report.Confusion[r].Select(c => c.ToString(CultureInfo.InvariantCulture).PadLeft(4)))}]");
@@ -221,6 +227,59 @@ internal static class Cli
             return 0;
         });
         return cmd;
+    }
+
+    private static Command QuantizeCommand()
+    {
+        var model = new Option<string>("--model") { Description = "float ONNX model file", Required = true };
+        var output = new Option<string>("--out") { Description = "where to write the quantized model", Required = true };
+        var version = new Option<string>("--model-version") { Description = "model_version of the written model", Required = true };
+        var corpus = new Option<string>("--corpus") { Description = "corpus of the calibration files", DefaultValueFactory = _ => "ravdess" };
+        var folds = new Option<string>("--folds") { Description = "folds of the calibration files: the model's training folds", DefaultValueFactory = _ => "0,1,2,3,4" };
+        var files = new Option<int>("--files") { Description = "calibration files, drawn at random from those folds", DefaultValueFactory = _ => 240 };
+        var cmd = new Command("quantize", "static INT8 quantization (QDQ) of the convolutions, activation ranges calibrated on training files through the runtime's windowing and speech gate, each file a random telephone-augmented copy")
+        {
+            model, output, version, ManifestOption, corpus, folds, files, SeedOption,
+        };
+        cmd.SetAction(p =>
+        {
+            using var m = OnnxEvaluator.OpenModel(p.GetValue(model)!, 1);
+            var manifest = Data.Manifest.Load(p.GetValue(ManifestOption)!, m.Contract.Labels);
+            var foldSet = ParseInts(p.GetValue(folds)!, "--folds").ToHashSet();
+            int seed = p.GetValue(SeedOption);
+            var rows = manifest.Rows.Where(r => r.Corpus == p.GetValue(corpus) && r.Fold is int f && foldSet.Contains(f))
+                .OrderBy(r => r.Line).ToList();
+            new Random(seed).Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows));
+            rows = rows.Take(p.GetValue(files)).ToList();
+            if (rows.Count == 0) throw new InvalidOperationException($"no {p.GetValue(corpus)} rows in folds {p.GetValue(folds)} to calibrate on");
+            var recorder = new RecordingModel(m);
+            var problems = new List<string>();
+            int rate = m.Contract.Features.SampleRate;
+            foreach (var _ in OnnxEvaluator.SpeechWindows(recorder, rows, problems,
+                prepare: (row, signal) => Data.TelephoneAugmenter.Apply(signal, rate, new Random(seed + row.Line)))) { }
+            foreach (var problem in problems) Log(problem);
+            string note = $"calibrated on {recorder.Windows.Count} speech windows of {rows.Count} {p.GetValue(corpus)} files of folds {p.GetValue(folds)}, telephone-augmented (seed {seed})";
+            Log(note);
+            int convs = Onnx.OnnxInt8.Write(p.GetValue(model)!, p.GetValue(output)!, recorder.Windows, m.Contract.InputBands, p.GetValue(version)!, note);
+            Log($"{convs} convolutions quantized; model written to {p.GetValue(output)}");
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary>Passes windows to the model and keeps each one's input: what the runtime really feeds the model.</summary>
+    private sealed class RecordingModel(IEmotionModel inner) : IEmotionModel
+    {
+        public List<float[]> Windows { get; } = [];
+
+        public ModelContract Contract => inner.Contract;
+
+        public void Run(ReadOnlySpan<float> batch, int batchSize, int frames, Span<float> probabilities)
+        {
+            int size = Contract.InputBands * frames;
+            for (int i = 0; i < batchSize; i++) Windows.Add(batch.Slice(i * size, size).ToArray());
+            inner.Run(batch, batchSize, frames, probabilities);
+        }
     }
 
     private static Command NonSpeechCommand()

@@ -58,7 +58,7 @@ public sealed class SessionSocket : IDisposable
     /// <summary>
     /// Reads one whole message; valid until the next call. Errors, as <see cref="IngestProtocolException"/>: a message not
     /// complete within the idle timeout (<see cref="CloseCodes.IdleTimeout"/>: the timer counts whole messages, so a byte
-    /// every few seconds does not keep a connection alive), a message over the limit (<see cref="CloseCodes.TooBig"/>),
+    /// every few seconds does not keep a connection alive, and runs only inside this call), a message over the limit (<see cref="CloseCodes.TooBig"/>),
     /// and, once, the instance's drain (<see cref="CloseCodes.ServiceRestart"/>): the adapter asks its client to reconnect
     /// and may go on reading what the client still sends. Neither these nor <paramref name="cancellationToken"/> cancel the
     /// socket's own receive (that would abort the socket before a close frame could tell the client why); the next call
@@ -88,7 +88,13 @@ public sealed class SessionSocket : IDisposable
             _pending = null;
             var result = await receive.ConfigureAwait(false);
             _length += result.Count;
-            if (result.EndOfMessage || result.MessageType == WebSocketMessageType.Close) return (result.MessageType, _buffer.AsMemory(0, _length));
+            if (result.EndOfMessage || result.MessageType == WebSocketMessageType.Close)
+            {
+                // The idle clock runs only while we wait for the client: the time the caller then takes over the message
+                // (a publish waiting on a full producer queue while Kafka is away, the push-back) is not the client's idleness.
+                _idle.CancelAfter(Timeout.InfiniteTimeSpan);
+                return (result.MessageType, _buffer.AsMemory(0, _length));
+            }
         }
     }
 

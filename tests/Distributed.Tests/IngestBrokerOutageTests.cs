@@ -7,7 +7,7 @@ namespace Streaming.Tests.Distributed;
 /// <summary>
 /// The Kafka broker stops mid-call: ingest holds at most its producer queue (Kafka:ProducerQueueKbytes) and pushes back
 /// on the client (its sends block), instead of buffering audio until the pod runs out of memory; when the broker
-/// returns the call goes on and nothing is lost.
+/// returns the call goes on and nothing is lost, however much longer than the idle timeout the push-back lasted.
 /// </summary>
 public sealed class IngestBrokerOutageTests
 {
@@ -20,6 +20,8 @@ public sealed class IngestBrokerOutageTests
         await using var ingest = ServiceProcess.Start("ingest", new Dictionary<string, string>(TestServers.KafkaSettings(ns, kafka.Bootstrap))
         {
             ["Kafka:ProducerQueueKbytes"] = "1024", // 1 MiB of chunks: ~40 s of this 16-bit stereo call (its samples travel as PCM16 or mu-law)
+            // shorter than the push-back below (at least 5 s): the time ingest does not read is not the client's idleness
+            ["Ingest:IdleTimeout"] = "00:00:03",
             ["Tenants:acme:ApiKey"] = TwoIngestsFixture.ApiKey,
             ["Tenants:acme:CustomerOnly"] = "false",
             ["Tenants:acme:MaxRealTimeFactor"] = "10000",
@@ -58,6 +60,8 @@ public sealed class IngestBrokerOutageTests
         Assert.True(sent < 32L * 1024 * 1024, $"pushed back only after {sent / (1024 * 1024)} MiB");
         await blocked;
         sent += second.Length;
+        // The session reads the backlog and then waits for the stop: the wait, not the push-back, is the client's idle time.
+        await Task.Delay(TimeSpan.FromSeconds(1));
         var ack = JsonDocument.Parse(await call.StopAsync()).RootElement;
         Assert.Equal("stopped", ack.GetProperty("type").GetString());
         Assert.Equal(1 + sent / (8000.0 * 4), ack.GetProperty("seconds").GetDouble(), 6);

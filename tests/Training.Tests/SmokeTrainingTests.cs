@@ -44,6 +44,24 @@ public sealed class SmokeTrainingTests
     }
 
     [Fact]
+    public void CrossValidate_WithModelFolder_WritesEachFoldModelAndItEvaluatesOnItsTestFoldAlone()
+    {
+        torch.set_num_threads(1);
+        using var corpus = new GeneratedCorpus();
+        var data = new DataOptions(corpus.ManifestPath, FeatureConfig.Telephone8k, AugmentedCopies: 0, CacheDir: null, Threads: 1);
+        var spec = new ModelSpec(ModelSpec.MfccLstmName, [], 4, 0.1, GeneratedCorpus.Labels, 100, 50, "smoke", "0.0.1", "generated", "test");
+        var dir = Path.Combine(corpus.Folder, "folds");
+
+        var results = Jobs.CrossValidate(data, spec, new TrainSettings(BatchSize: 8, MaxEpochs: 1), [0, 2], _ => { }, dir);
+
+        Assert.Equal(2, results.Count);
+        Assert.Equal(["fold-0.onnx", "fold-2.onnx"], Directory.GetFiles(dir).Select(Path.GetFileName).Order());
+        var report = OnnxEvaluator.Run(Path.Combine(dir, "fold-2.onnx"), corpus.ManifestPath, split: null, corpus: null, threads: 1, _ => { },
+            rejectNonSpeech: false, folds: new HashSet<int> { 2 });
+        Assert.Equal(12, report.Count); // speaker 2's files only: 4 labels x 3
+    }
+
+    [Fact]
     public void Train_ManifestWithMissingFile_SkipsRowAndNamesIt()
     {
         torch.set_num_threads(1);

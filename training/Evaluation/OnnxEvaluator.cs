@@ -30,14 +30,17 @@ internal sealed record EvaluationReport(
 internal static class OnnxEvaluator
 {
     /// <param name="rejectNonSpeech">The gate's window decision (<see cref="ClassifierOptions.RejectNonSpeech"/>); off only for generated tone corpora.</param>
-    public static EvaluationReport Run(string modelPath, string manifestPath, string? split, string? corpus, int threads, Action<string> log, bool rejectNonSpeech = true)
+    /// <param name="folds">Only rows of these folds (a cross-validation fold model's test fold); null: every row.</param>
+    public static EvaluationReport Run(string modelPath, string manifestPath, string? split, string? corpus, int threads, Action<string> log, bool rejectNonSpeech = true,
+        IReadOnlySet<int>? folds = null)
     {
         using var model = OpenModel(modelPath, threads);
         var contract = model.Contract;
         var manifest = Manifest.Load(manifestPath, contract.Labels);
         var problems = new List<string>(manifest.Problems);
-        var rows = manifest.Rows.Where(r => (split is null || r.Split == split) && (corpus is null || r.Corpus == corpus)).ToList();
-        if (rows.Count == 0) throw new InvalidDataException($"manifest '{manifestPath}' has no labelled rows{(split is null ? "" : $" with split '{split}'")}{(corpus is null ? "" : $" of corpus '{corpus}'")}");
+        var rows = manifest.Rows.Where(r => (split is null || r.Split == split) && (corpus is null || r.Corpus == corpus)
+            && (folds is null || r.Fold is int f && folds.Contains(f))).ToList();
+        if (rows.Count == 0) throw new InvalidDataException($"manifest '{manifestPath}' has no labelled rows{(split is null ? "" : $" with split '{split}'")}{(corpus is null ? "" : $" of corpus '{corpus}'")}{(folds is null ? "" : $" in folds {string.Join(',', folds)}")}");
 
         var truth = new List<int>();
         var predicted = new List<int>();
@@ -61,8 +64,10 @@ internal static class OnnxEvaluator
     /// <summary>
     /// Each readable row with the probabilities of its speech windows, as the classifier engine reports them (one
     /// stream per file); rows that cannot be read are added to <paramref name="problems"/> and left out.
+    /// <paramref name="prepare"/>, when given, changes each file's samples before the features (quantization calibrates at several levels).
     /// </summary>
-    public static IEnumerable<(ManifestRow Row, List<float[]> Windows)> SpeechWindows(IEmotionModel model, IEnumerable<ManifestRow> rows, List<string> problems, bool rejectNonSpeech = true)
+    public static IEnumerable<(ManifestRow Row, List<float[]> Windows)> SpeechWindows(IEmotionModel model, IEnumerable<ManifestRow> rows, List<string> problems, bool rejectNonSpeech = true,
+        Func<ManifestRow, float[], float[]>? prepare = null)
     {
         var contract = model.Contract;
         using var engine = new ClassifierEngine(model, new ClassifierOptions { Voting = VotingMode.Average, RejectNonSpeech = rejectNonSpeech });
@@ -70,7 +75,11 @@ internal static class OnnxEvaluator
         foreach (var row in rows)
         {
             float[] logMel;
-            try { logMel = FeatureStore.Compute(AudioLoader.LoadMono(row.Path, contract.Features.SampleRate), contract.Features, ModelContract.LogMel); }
+            try
+            {
+                var signal = AudioLoader.LoadMono(row.Path, contract.Features.SampleRate);
+                logMel = FeatureStore.Compute(prepare is null ? signal : prepare(row, signal), contract.Features, ModelContract.LogMel);
+            }
             catch (Exception e) when (e is IOException or InvalidDataException or Streaming.Audio.AudioFormatException or UnauthorizedAccessException)
             {
                 problems.Add($"{row.Describe()}: {e.Message}");

@@ -1,5 +1,3 @@
-using Google.Protobuf;
-using Streaming.Contracts;
 
 namespace Streaming.Training.Onnx;
 
@@ -50,13 +48,7 @@ internal static class OnnxEluRewrite
     {
         var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(inputPath));
         int replaced = Apply(model);
-        var entry = model.MetadataProps.FirstOrDefault(p => p.Key == ModelContract.Keys.Version)
-            ?? throw new InvalidDataException($"model file '{inputPath}' has no '{ModelContract.Keys.Version}' metadata");
-        entry.Value = version;
-        model.ProducerVersion = version;
-        var dir = Path.GetDirectoryName(Path.GetFullPath(outputPath));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        File.WriteAllBytes(outputPath, model.ToByteArray());
+        OnnxGraphBuilder.WriteVersion(model, version, outputPath);
         return replaced;
     }
 

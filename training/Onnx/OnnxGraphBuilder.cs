@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using Streaming.Contracts;
 
 namespace Streaming.Training.Onnx;
 
@@ -96,6 +97,24 @@ internal sealed class OnnxGraphBuilder
         foreach (var (k, v) in metadata.OrderBy(p => p.Key, StringComparer.Ordinal))
             model.MetadataProps.Add(new StringStringEntryProto { Key = k, Value = v });
         return model;
+    }
+
+    /// <summary>Writes a model changed after export (temperature, rewrite, quantization) as a new version.</summary>
+    public static void WriteVersion(ModelProto model, string version, string path)
+    {
+        SetMetadata(model, ModelContract.Keys.Version, version);
+        model.ProducerVersion = version;
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        File.WriteAllBytes(path, model.ToByteArray());
+    }
+
+    /// <summary>Sets (or adds) one metadata entry of a model.</summary>
+    public static void SetMetadata(ModelProto model, string key, string value)
+    {
+        var entry = model.MetadataProps.FirstOrDefault(p => p.Key == key);
+        if (entry is null) model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        else entry.Value = value;
     }
 
     private string Unique(string hint) => $"{hint}_{_counter++}";

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Google.Protobuf;
 using Streaming.Contracts;
 
 namespace Streaming.Training.Onnx;
@@ -31,18 +30,7 @@ internal static class OnnxTemperature
         graph.Node.Insert(index, scale);
         output.Input[0] = scale.Output[0];
 
-        Set(model, MetadataKey, temperature.ToString("R", CultureInfo.InvariantCulture));
-        Set(model, ModelContract.Keys.Version, version);
-        model.ProducerVersion = version;
-        var dir = Path.GetDirectoryName(Path.GetFullPath(outputPath));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        File.WriteAllBytes(outputPath, model.ToByteArray());
-    }
-
-    private static void Set(ModelProto model, string key, string value)
-    {
-        var entry = model.MetadataProps.FirstOrDefault(p => p.Key == key);
-        if (entry is null) model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
-        else entry.Value = value;
+        OnnxGraphBuilder.SetMetadata(model, MetadataKey, temperature.ToString("R", CultureInfo.InvariantCulture));
+        OnnxGraphBuilder.WriteVersion(model, version, outputPath);
     }
 }

@@ -62,7 +62,8 @@ internal static class Jobs
     /// Leave-one-fold-out: for each test fold, the next fold (cyclically) holds out speakers for early
     /// stopping and the rest trains. Metrics are reported per corpus and over all test rows.
     /// </summary>
-    public static List<FoldResult> CrossValidate(DataOptions data, ModelSpec spec, TrainSettings settings, IReadOnlyList<int> folds, Action<string> log)
+    /// <param name="modelDir">Where to write each fold's model as <c>fold-K.onnx</c>; null: not written.</param>
+    public static List<FoldResult> CrossValidate(DataOptions data, ModelSpec spec, TrainSettings settings, IReadOnlyList<int> folds, Action<string> log, string? modelDir = null)
     {
         var (rows, _) = LoadRows(data, spec, log);
         var train = rows.Where(u => u.Row.Split == data.TrainSplit && u.Row.Fold is not null).ToList();
@@ -101,6 +102,12 @@ internal static class Jobs
                     foreach (var corpus in crossCorpus.Select(u => u.Row.Corpus).Distinct().Order())
                         byCorpus[$"{corpus} (cross-corpus) [{name}]"] = trainer.Score(crossCorpus.Where(u => u.Row.Corpus == corpus).ToList(), order, seconds);
                 }
+            if (modelDir is not null)
+            {
+                var path = Path.Combine(modelDir, $"fold-{fold}.onnx");
+                Export(net, spec, data.Features, path);
+                log($"fold {fold}: model written to {path}");
+            }
             var result = new FoldResult(fold, valFold, history.Count, clock.Elapsed.TotalSeconds / Math.Max(1, history.Count), byCorpus, all);
             results.Add(result);
             foreach (var (corpus, m) in byCorpus) log($"fold {fold} {corpus}: {Describe(m)}");
