@@ -8,7 +8,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 CELLS=("$@")
-[ ${#CELLS[@]} -gt 0 ] || CELLS=(featurizer classifier aggregator featurizer-alone classifier-alone aggregator-alone join ingest redis combined)
+[ ${#CELLS[@]} -gt 0 ] || CELLS=(featurizer classifier aggregator featurizer-alone classifier-alone aggregator-alone join ingest redis broker combined)
 OUT=".servers/fault-matrix"
 
 bash scripts/servers.sh start >/dev/null || exit 1
@@ -22,7 +22,7 @@ for cell in "${CELLS[@]}"; do
   FAULT_MATRIX_CELL="$cell" nice -n 10 dotnet test tests/Distributed.Tests -c Release --no-build \
     --filter "FullyQualifiedName~FaultMatrixTests" --logger "console;verbosity=detailed" >"$OUT/$cell.log" 2>&1
   status=$?
-  grep -E "^\s*(cell |kill |SIGTERM |a third |the third |Redis )" "$OUT/$cell.log" | sed 's/^\s*/  /'
+  grep -E "^\s*(cell |kill |SIGTERM |a third |the third |Redis |Kafka )" "$OUT/$cell.log" | sed 's/^\s*/  /'
   if [ "$status" -ne 0 ]; then
     failed+=("$cell")
     echo "  FAILED (exit $status):"; grep -E -A12 "^\s+Failed |Error Message" "$OUT/$cell.log" | head -40

@@ -22,27 +22,14 @@ public sealed class DeliveryFaultTests
         var options = broker.Options(maxBatch: 16);
         options.DeliveryTimeoutMs = 3000; // shorter than the outage below: the batch's outputs fail to deliver
         options.SessionTimeoutMs = 30000; // the group outlives the outage, so this instance keeps its partitions
-        options.DeadLetterTopic = TestServers.Unique("dlq");
-        var input = TestServers.Unique("chunks");
-        var output = TestServers.Unique("frames");
         // The input is published with the default delivery timeout: a broker that has just started may be slow to take it.
         await using var setup = new KafkaBus(broker.Options());
-        await setup.CreateTopicAsync<AudioChunk>(input);
-        await setup.CreateTopicAsync<FeatureFrames>(output);
-        await setup.CreateTopicAsync<DeadLetter>(options.DeadLetterTopic);
-        var chunks = new List<AudioChunk>();
-        var sink = setup.Sink(input, AudioChunkCodec.Instance);
-        for (var i = 0; i < ChunksPerCall; i++)
-        {
-            for (var c = 0; c < Calls; c++)
-            {
-                var chunk = BusContractTests.Chunk($"call{c}", "customer", i, i == ChunksPerCall - 1, samples: 400);
-                chunks.Add(chunk);
-                await sink.PublishAsync(chunk, CancellationToken.None);
-            }
-            if (i == ChunksPerCall / 2) await setup.Publisher.PublishRawAsync(input, Encoding.UTF8.GetBytes("call0"), Encoding.ASCII.GetBytes("poison"), CancellationToken.None);
-        }
-        await setup.FlushAsync();
+        var input = await setup.NewTopicAsync<AudioChunk>("chunks");
+        var output = await setup.NewTopicAsync<FeatureFrames>("frames");
+        options.DeadLetterTopic = await setup.NewTopicAsync<DeadLetter>("dlq");
+        var chunks = await setup.PublishCallsAsync(input, Calls, ChunksPerCall, lastIsFinal: true, samples: 400, afterSequence: i => i == ChunksPerCall / 2
+            ? setup.Publisher.PublishRawAsync(input, Encoding.UTF8.GetBytes("call0"), Encoding.ASCII.GetBytes("poison"), CancellationToken.None).AsTask()
+            : Task.CompletedTask);
 
         // The broker stops while the host decodes the batch holding the poison: that batch's dead letter and the frames the
         // featurizer computes from it (its state moves on) are produced while the broker is down, and time out.

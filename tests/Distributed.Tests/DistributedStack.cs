@@ -28,11 +28,13 @@ public sealed class DistributedStack : IAsyncDisposable
 
     private readonly List<ServiceProcess> _processes = [];
     private IReadOnlyDictionary<string, string> _settings = new Dictionary<string, string>();
+    private IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> _serviceSettings = new Dictionary<string, IReadOnlyDictionary<string, string>>();
 
-    private DistributedStack(string ns, string redisEndpoint)
+    private DistributedStack(string ns, string redisEndpoint, string kafkaBootstrap)
     {
         Namespace = ns;
         RedisEndpoint = redisEndpoint;
+        KafkaBootstrap = kafkaBootstrap;
         Redis = ConnectionMultiplexer.Connect(new ConfigurationOptions { EndPoints = { redisEndpoint }, AbortOnConnectFail = false });
         Store = new RedisTimelineStore(Redis, new RedisOptions { Configuration = redisEndpoint, KeyPrefix = ns + ":" });
     }
@@ -40,6 +42,8 @@ public sealed class DistributedStack : IAsyncDisposable
     public string Namespace { get; }
 
     public string RedisEndpoint { get; }
+
+    public string KafkaBootstrap { get; }
 
     public ConnectionMultiplexer Redis { get; }
 
@@ -56,12 +60,18 @@ public sealed class DistributedStack : IAsyncDisposable
     /// <param name="redisEndpoint">another Redis than the shared test server (the outage test pauses its own)</param>
     /// <param name="settings">more settings for every service (e.g. OTEL_* variables)</param>
     /// <param name="services">which services to start (default all four)</param>
+    /// <param name="kafkaBootstrap">another broker than the shared test broker (the broker outage stops its own)</param>
+    /// <param name="serviceSettings">more settings for one service, by its name (they win over <paramref name="settings"/>)</param>
     public static async Task<DistributedStack> StartAsync(string? redisEndpoint = null, IReadOnlyDictionary<string, string>? settings = null,
-        IReadOnlyList<string>? services = null)
+        IReadOnlyList<string>? services = null, string? kafkaBootstrap = null, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? serviceSettings = null)
     {
-        var stack = new DistributedStack(TestServers.Unique("e2e"), redisEndpoint ?? TestServers.RedisEndpoint) { _settings = settings ?? new Dictionary<string, string>() };
+        var stack = new DistributedStack(TestServers.Unique("e2e"), redisEndpoint ?? TestServers.RedisEndpoint, kafkaBootstrap ?? TestServers.KafkaBootstrap)
+        {
+            _settings = settings ?? new Dictionary<string, string>(),
+            _serviceSettings = serviceSettings ?? new Dictionary<string, IReadOnlyDictionary<string, string>>(),
+        };
         foreach (var topic in new[] { AudioChunk.Topic, FeatureFrames.Topic, EmotionWindow.Topic, DeadLetter.Topic })
-            await TestServers.CreateTopicAsync(stack.Namespace + topic);
+            await TestServers.CreateTopicAsync(stack.Namespace + topic, bootstrap: stack.KafkaBootstrap);
         services ??= ["aggregator", "classifier", "featurizer", "ingest"];
         if (services.Contains("aggregator")) stack.Aggregator = stack.Start("aggregator");
         if (services.Contains("classifier")) stack.Classifier = stack.Start("classifier");
@@ -90,7 +100,7 @@ public sealed class DistributedStack : IAsyncDisposable
     /// <summary>Starts one more instance of a service with the stack's settings (it is disposed with the stack).</summary>
     public ServiceProcess Start(string service)
     {
-        var settings = new Dictionary<string, string>(TestServers.KafkaSettings(Namespace))
+        var settings = new Dictionary<string, string>(TestServers.KafkaSettings(Namespace, KafkaBootstrap))
         {
             ["Kafka:ClientId"] = service,
             // Short sessions: a killed instance's partitions move within seconds.
@@ -112,7 +122,7 @@ public sealed class DistributedStack : IAsyncDisposable
             ["Tenants:other:ApiKey"] = OtherApiKey,
             ["OTEL_SERVICE_NAME"] = service,
         };
-        foreach (var (key, value) in _settings) settings[key] = value;
+        foreach (var (key, value) in _settings.Concat(_serviceSettings.GetValueOrDefault(service) ?? new Dictionary<string, string>())) settings[key] = value;
         var process = ServiceProcess.Start(service, settings);
         _processes.Add(process);
         return process;

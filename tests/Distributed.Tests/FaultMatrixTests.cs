@@ -50,6 +50,7 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
         ["join"] = new([Join(0.15), Leave(0.55)]),
         ["ingest"] = new([Sigterm(0.3)]),
         ["redis"] = new([RedisStopStart(0.3)]),
+        ["broker"] = new([BrokerStopStart(0.3)]),
     };
 
     [Fact]
@@ -66,8 +67,10 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
             Assert.All(embedded.Speakers, s => Assert.True(s.Windows.Count(w => w.Label != EmotionWindow.Silence) >= 40, $"{s.Speaker}: too few speech windows"));
 
             await using var redis = faults.Any(f => f.NeedsPrivateRedis) ? await PrivateRedis.StartAsync(persistent: true) : null;
-            await using var stack = await DistributedStack.StartAsync(redis?.Endpoint);
-            var run = new Run(stack, redis, audio, frames, Calls * (long)perCall);
+            await using var kafka = faults.Any(f => f.NeedsPrivateKafka) ? await PrivateKafka.StartAsync() : null;
+            await using var stack = await DistributedStack.StartAsync(redis?.Endpoint, kafkaBootstrap: kafka?.Bootstrap,
+                serviceSettings: faults.SingleOrDefault(f => f.ServiceSettings is not null)?.ServiceSettings);
+            var run = new Run(stack, redis, kafka, audio, frames, Calls * (long)perCall);
             foreach (var service in new[] { "featurizer", "classifier", "aggregator", "ingest" }.Except(setup.Alone)) run.Instances[service].Add(stack.Start(service));
             foreach (var instances in run.Instances.Values) await instances[^1].WaitHealthyAsync();
             var seed = int.TryParse(Environment.GetEnvironmentVariable("FAULT_MATRIX_SEED"), CultureInfo.InvariantCulture, out var given) ? given : Environment.TickCount;
@@ -114,7 +117,7 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
                 }
             }
             var active = (await stack.Store.ListCallsAsync(DistributedStack.Tenant, default)).Where(c => c.IsActive).Select(c => c.CallId).ToList();
-            var letters = DeadLetters(stack.Namespace + DeadLetter.Topic);
+            var letters = DeadLetters(stack.KafkaBootstrap, stack.Namespace + DeadLetter.Topic);
             output.WriteLine($"cell {cell}: {Calls} calls, {Calls * frames / 8000.0 / 60:F0} call-minutes ({2 * Calls * frames / 8000.0 / 60:F0} stream-minutes) in {clock.Elapsed.TotalSeconds:F0} s; "
                 + $"{Calls * perCall} windows expected: {lost} lost, {extra} extra, {differing} differing; {badAcks.Count} acknowledgements short; {active.Count} calls active; "
                 + $"{letters} dead letters; load average {load.Summary()}");
@@ -136,6 +139,11 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
     private sealed record Fault(string What, bool OnAudio, double From, Func<Run, Task<string>> Inject)
     {
         public bool NeedsPrivateRedis { get; init; }
+
+        public bool NeedsPrivateKafka { get; init; }
+
+        /// <summary>More settings for some services, by service name.</summary>
+        public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? ServiceSettings { get; init; }
     }
 
     /// <summary>kill -9 of the first instance of a stage; recovered when the other one is assigned its partitions.</summary>
@@ -210,6 +218,68 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
         await Wait.UntilAsync(async () => await run.CountWindowsAsync() > before, "windows stored again after Redis started", 120);
         return $"windows stored again {clock.Elapsed.TotalSeconds:F1} s after the start";
     }) { NeedsPrivateRedis = true };
+
+    /// <summary>Seconds the broker cell keeps the broker shut down (starting it again takes a few seconds more).</summary>
+    private const int BrokerDownSeconds = 20;
+
+    /// <summary>The stages' delivery timeout in the broker cell: far shorter than the outage, so outputs produced at the stop fail and are produced again from the outbox.</summary>
+    private const int StageDeliveryTimeoutMs = 5000;
+
+    /// <summary>Ingest's producer queue in the broker cell: small, so that it fills within the outage and ingest must push back.</summary>
+    private const int IngestQueueKbytes = 1024;
+
+    /// <summary>
+    /// The Kafka broker (the cell's own) shut down for <see cref="BrokerDownSeconds"/>, longer than the stages' delivery timeout,
+    /// then started again with its logs. Ingest keeps its default delivery timeout (5 minutes): audio it cannot deliver
+    /// within it ends the call with 1011, since a platform cannot send it again, so it must outlast the outages ingest
+    /// rides through. Meanwhile ingest's resident memory stays within its producer queue (see the bound below).
+    /// </summary>
+    private static Fault BrokerStopStart(double from) => new($"Kafka broker stopped for {BrokerDownSeconds} s, then started", OnAudio: true, from, async run =>
+    {
+        var ingests = run.Instances["ingest"].ToArray();
+        using var memory = new PeakMemory(ingests);
+        await Task.Delay(TimeSpan.FromSeconds(5)); // each ingest's peak before the outage: the baseline
+        var before = memory.TakePeaks();
+        var sent = Interlocked.Read(ref run.SentFrames);
+        var clock = Stopwatch.StartNew();
+        await run.Kafka!.StopAsync();
+        var stopped = clock.Elapsed.TotalSeconds;
+        await Task.Delay(TimeSpan.FromSeconds(BrokerDownSeconds));
+        await run.Kafka.StartAgainAsync();
+        var down = clock.Elapsed.TotalSeconds;
+        var during = memory.TakePeaks();
+        var accepted = (Interlocked.Read(ref run.SentFrames) - sent) * FrameBytes;
+        clock.Restart();
+        var windows = await run.CountWindowsAsync();
+        await Wait.UntilAsync(async () => await run.CountWindowsAsync() > windows, "windows stored again after the broker started", 300);
+        var recovered = clock.Elapsed.TotalSeconds;
+
+        // What ingest may add while the broker is away: its producer queue (full within a second: each ingest takes 10
+        // calls x 4 x 32 KB/s of PCM16, ~1.3 MB/s) and, per connection, the 64 KiB of unread input Kestrel keeps once the
+        // session stops reading (the pooled receive buffer and the decode buffers exist before the outage). The runtime
+        // gets 32 MiB on top: with the queue capped, ingest still grew by 13-24 MiB in the outage (five runs: its GC heap and
+        // native buffers, not analysed further). Without the cap the queue takes every second of audio sent during the
+        // outage: ingest grew by 80-86 MiB, well beyond the bound.
+        const long runtime = 32L << 20;
+        var growth = during.Zip(before, (d, b) => d - b).ToArray();
+        var bounds = ingests.Select(i => IngestQueueKbytes * 1024L + run.ConnectedTo.Count(c => c.Value == i) * (64L << 10) + runtime).ToArray();
+        string MiB(long bytes) => (bytes / 1048576.0).ToString("F1", CultureInfo.InvariantCulture);
+        var report = $"down {down:F1} s (shut down in {stopped:F1} s); ingest resident MiB before → peak during: "
+            + string.Join(", ", before.Zip(during, (b, d) => $"{MiB(b)} → {MiB(d)}")) + $" (bounds +{string.Join("/+", bounds.Select(MiB))}); "
+            + $"the clients got {MiB(accepted)} MiB of audio through during the outage; windows stored again {recovered:F1} s after the start";
+        Assert.True(growth.Zip(bounds).All(p => p.First <= p.Second), $"ingest's memory grew beyond its producer queue during the outage: {report}");
+        return report;
+    })
+    {
+        NeedsPrivateKafka = true,
+        ServiceSettings = new Dictionary<string, IReadOnlyDictionary<string, string>>
+        {
+            ["ingest"] = new Dictionary<string, string> { ["Kafka:ProducerQueueKbytes"] = IngestQueueKbytes.ToString(CultureInfo.InvariantCulture) },
+            ["featurizer"] = new Dictionary<string, string> { ["Kafka:DeliveryTimeoutMs"] = StageDeliveryTimeoutMs.ToString(CultureInfo.InvariantCulture) },
+            ["classifier"] = new Dictionary<string, string> { ["Kafka:DeliveryTimeoutMs"] = StageDeliveryTimeoutMs.ToString(CultureInfo.InvariantCulture) },
+            ["aggregator"] = new Dictionary<string, string> { ["Kafka:DeliveryTimeoutMs"] = StageDeliveryTimeoutMs.ToString(CultureInfo.InvariantCulture) },
+        },
+    };
 
     private async Task<string> InjectAsync(Run run, Fault fault, double at, Stopwatch clock)
     {
@@ -316,9 +386,11 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
         instance.Output.Split('\n').Count(l => l.Contains("assigned partitions [", StringComparison.Ordinal) && !l.Contains("assigned partitions []", StringComparison.Ordinal));
 
     /// <summary>Messages ever written to the dead-letter topic: the sum of its partitions' high watermarks.</summary>
-    private static long DeadLetters(string topic)
+    private static long DeadLetters(string bootstrap, string topic)
     {
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(TestServers.Kafka().ConsumerConfig(TestServers.Unique("letters"))).SetLogHandler(KafkaLog.Write).Build();
+        var options = TestServers.Kafka();
+        options.BootstrapServers = bootstrap;
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(options.ConsumerConfig(TestServers.Unique("letters"))).SetLogHandler(KafkaLog.Write).Build();
         return Enumerable.Range(0, 4).Sum(p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).High.Value);
     }
 
@@ -342,7 +414,7 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
     }
 
     /// <summary>What a cell's faults and calls share.</summary>
-    private sealed class Run(DistributedStack stack, PrivateRedis? redis, byte[] audio, int frames, long windows)
+    private sealed class Run(DistributedStack stack, PrivateRedis? redis, PrivateKafka? kafka, byte[] audio, int frames, long windows)
     {
         public long SentFrames;
         public int Resumed;
@@ -351,6 +423,8 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
         public DistributedStack Stack => stack;
 
         public PrivateRedis? Redis => redis;
+
+        public PrivateKafka? Kafka => kafka;
 
         public byte[] Audio => audio;
 
@@ -383,6 +457,48 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
             catch (StackExchange.Redis.RedisException)
             {
                 return _lastCount;
+            }
+        }
+    }
+
+    /// <summary>The highest resident memory of each of some processes since the last <see cref="TakePeaks"/>, sampled every 100 ms.</summary>
+    private sealed class PeakMemory : IDisposable
+    {
+        private readonly ServiceProcess[] _processes;
+        private readonly long[] _peaks;
+        private readonly Timer _timer;
+        private bool _disposed;
+
+        public PeakMemory(ServiceProcess[] processes)
+        {
+            _processes = processes;
+            _peaks = new long[processes.Length];
+            _timer = new Timer(_ => Sample(), null, TimeSpan.Zero, TimeSpan.FromMilliseconds(100));
+        }
+
+        public long[] TakePeaks()
+        {
+            lock (_peaks)
+            {
+                Sample();
+                var peaks = _peaks.ToArray();
+                Array.Clear(_peaks);
+                return peaks;
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (_peaks) _disposed = true; // a callback may still come after the timer is disposed, and the processes with it
+            _timer.Dispose();
+        }
+
+        private void Sample()
+        {
+            lock (_peaks)
+            {
+                if (_disposed) return;
+                for (var i = 0; i < _processes.Length; i++) _peaks[i] = Math.Max(_peaks[i], _processes[i].ResidentBytes());
             }
         }
     }

@@ -11,13 +11,10 @@ public sealed class KafkaTransportTests
     [Fact]
     public async Task Run_PoisonMessage_DeadLetteredWithReasonAndStreamGoesOn()
     {
-        var topic = TestServers.Unique("poison");
-        var deadLetters = TestServers.Unique("dlq");
         var options = TestServers.Kafka();
-        options.DeadLetterTopic = deadLetters;
         await using var bus = new KafkaBus(options);
-        await bus.CreateTopicAsync<AudioChunk>(topic);
-        await bus.CreateTopicAsync<DeadLetter>(deadLetters);
+        var topic = await bus.NewTopicAsync<AudioChunk>("poison");
+        var deadLetters = options.DeadLetterTopic = await bus.NewTopicAsync<DeadLetter>("dlq");
         var stage = new RecordingStage<AudioChunk>();
         var sink = bus.Sink(topic, AudioChunkCodec.Instance);
         var garbage = Encoding.ASCII.GetBytes("this value is not an envelope at all");
@@ -45,13 +42,10 @@ public sealed class KafkaTransportTests
     [Fact]
     public async Task Run_StageRejectsMessage_DeadLetteredAndLaterMessagesProcessed()
     {
-        var topic = TestServers.Unique("reject");
-        var deadLetters = TestServers.Unique("dlq");
         var options = TestServers.Kafka();
-        options.DeadLetterTopic = deadLetters;
         await using var bus = new KafkaBus(options);
-        await bus.CreateTopicAsync<AudioChunk>(topic);
-        await bus.CreateTopicAsync<DeadLetter>(deadLetters);
+        var topic = await bus.NewTopicAsync<AudioChunk>("reject");
+        var deadLetters = options.DeadLetterTopic = await bus.NewTopicAsync<DeadLetter>("dlq");
         var stage = new RecordingStage<AudioChunk> { Reject = c => c.Sequence == 3 };
 
         await using (bus.Run(topic, TestServers.Unique("g"), AudioChunkCodec.Instance, stage))
@@ -71,13 +65,10 @@ public sealed class KafkaTransportTests
     [Fact]
     public async Task Run_HostStoppedAndRestarted_EveryMessageProcessedAtLeastOnce()
     {
-        var topic = TestServers.Unique("restart");
         var group = TestServers.Unique("g");
         await using var bus = new KafkaBus(TestServers.Kafka(maxBatch: 5));
-        await bus.CreateTopicAsync<AudioChunk>(topic);
-        var sink = bus.Sink(topic, AudioChunkCodec.Instance);
-        for (var i = 0; i < 200; i++) await sink.PublishAsync(BusContractTests.Chunk($"call{i % 4}", "customer", i / 4, false), CancellationToken.None);
-        await bus.FlushAsync();
+        var topic = await bus.NewTopicAsync<AudioChunk>("restart");
+        await bus.PublishCallsAsync(topic, calls: 4, chunksPerCall: 50);
 
         // The first instance fails mid-stream (an outage inside a batch), then is stopped while retrying.
         var first = new RecordingStage<AudioChunk> { FailAfter = 62 };
@@ -99,9 +90,8 @@ public sealed class KafkaTransportTests
     [Fact]
     public async Task Run_InputTopicGainsPartitionsWhileRunning_HostStopsNamingTheChange()
     {
-        var topic = TestServers.Unique("grow");
         await using var bus = new KafkaBus();
-        await bus.CreateTopicAsync<AudioChunk>(topic);
+        var topic = await bus.NewTopicAsync<AudioChunk>("grow");
         var stage = new RecordingStage<AudioChunk>();
         var running = bus.Run(new StageHostSettings(topic, TestServers.Unique("g")), AudioChunkCodec.Instance, stage);
         var refused = false;

@@ -5,18 +5,23 @@ namespace Streaming.Tests.Distributed;
 
 /// <summary>
 /// A Kafka 0.9 broker of one test's own (the jars scripts/servers.sh installed, the shared ZooKeeper under a chroot of
-/// its own), so the test can stop it (SIGSTOP: clients' requests hang, as on a network partition or a stalled broker)
-/// and start it again (SIGCONT) without disturbing the other tests.
+/// its own), so the test can pause it (SIGSTOP: clients' requests hang, as on a network partition or a stalled broker)
+/// and continue it (SIGCONT), or stop it and start it again on the same port with its data, without disturbing the
+/// other tests.
 /// </summary>
 public sealed class PrivateKafka : IAsyncDisposable
 {
-    private readonly Process _process;
+    private readonly ProcessStartInfo _start;
+    private readonly int _port;
     private readonly string _directory;
+    private Process _process;
 
-    private PrivateKafka(Process process, int port, string directory)
+    private PrivateKafka(ProcessStartInfo start, int port, string directory)
     {
-        _process = process;
+        _start = start;
+        _port = port;
         _directory = directory;
+        _process = Launch(start);
         Bootstrap = $"127.0.0.1:{port}";
     }
 
@@ -56,12 +61,7 @@ public sealed class PrivateKafka : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        var process = Process.Start(info) ?? throw new InvalidOperationException("java did not start");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var kafka = new PrivateKafka(process, port, directory);
+        var kafka = new PrivateKafka(info, port, directory);
         await LocalProcess.WaitForPortAsync(port, $"the private Kafka broker on port {port}", 90);
         return kafka;
     }
@@ -78,9 +78,35 @@ public sealed class PrivateKafka : IAsyncDisposable
 
     public void Resume() => LocalProcess.Signal(_process, LocalProcess.Continue);
 
+    /// <summary>SIGTERM: the broker shuts down cleanly (logs flushed, its ZooKeeper session closed); connections are refused until <see cref="StartAgainAsync"/>.</summary>
+    public async Task StopAsync()
+    {
+        LocalProcess.Signal(_process, LocalProcess.Terminate);
+        await Wait.UntilAsync(() => _process.HasExited, "the private Kafka broker to shut down after SIGTERM", 60);
+    }
+
+    /// <summary>Starts the broker again on the same port with its logs (topics, messages, committed offsets).</summary>
+    public async Task StartAgainAsync()
+    {
+        _process.Dispose();
+        _process = Launch(_start);
+        await LocalProcess.WaitForPortAsync(_port, $"the private Kafka broker on port {_port} started again", 90);
+    }
+
     public async ValueTask DisposeAsync()
     {
-        await LocalProcess.KillAsync(_process);
+        if (_process.HasExited) _process.Dispose();
+        else await LocalProcess.KillAsync(_process);
         Directory.Delete(_directory, recursive: true);
+    }
+
+    private static Process Launch(ProcessStartInfo info)
+    {
+        var process = Process.Start(info) ?? throw new InvalidOperationException("java did not start");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
     }
 }

@@ -15,16 +15,10 @@ public sealed class RebalanceTests
     [Fact]
     public async Task Run_PartitionsRevokedWhileBatchesGathered_OldOwnerNeitherProcessesNorKeepsTheirCalls()
     {
-        var topic = TestServers.Unique("revoke");
         var group = TestServers.Unique("g");
         await using var bus = new KafkaBus(TestServers.Kafka(maxBatch: 1000));
-        await bus.CreateTopicAsync<AudioChunk>(topic);
-        var sink = bus.Sink(topic, AudioChunkCodec.Instance);
-        for (var seq = 0; seq < ChunksPerCall; seq++)
-        {
-            for (var c = 0; c < Calls; c++) await sink.PublishAsync(BusContractTests.Chunk($"call{c}", "customer", seq, false), CancellationToken.None);
-        }
-        await bus.FlushAsync();
+        var topic = await bus.NewTopicAsync<AudioChunk>("revoke");
+        await bus.PublishCallsAsync(topic, Calls, ChunksPerCall);
 
         // A backlog keeps the first instance gathering large batches (a trivial stage: most of its time is spent in Consume,
         // where rebalance callbacks run), so a revocation caused by a second instance joining may land mid-gather. Three

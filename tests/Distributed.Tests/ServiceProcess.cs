@@ -104,6 +104,20 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         Assert.Fail($"{Name} not healthy after {seconds} s (last answer: {last}):\n{Output}");
     }
 
+    /// <summary>The process's resident memory (VmRSS in /proc/PID/status): what a pod's memory limit counts, native memory included; 0 once it exited.</summary>
+    public long ResidentBytes()
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+            return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+            return 0; // exited and reaped, or disposed
+        }
+    }
+
     /// <summary>SIGKILL: the process dies mid-batch, with stored-but-uncommitted offsets and without leaving the group.</summary>
     public async Task KillAsync()
     {
