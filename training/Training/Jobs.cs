@@ -105,7 +105,8 @@ internal static class Jobs
             if (modelDir is not null)
             {
                 var path = Path.Combine(modelDir, $"fold-{fold}.onnx");
-                Export(net, spec, data.Features, path);
+                var (trainingData, licence) = CorpusLicences.Describe(fit.Concat(validation).Select(u => u.Row.Corpus));
+                Export(net, spec with { TrainingData = $"{trainingData}, cv fold {fold}", Licence = licence }, data.Features, path);
                 log($"fold {fold}: model written to {path}");
             }
             var result = new FoldResult(fold, valFold, history.Count, clock.Elapsed.TotalSeconds / Math.Max(1, history.Count), byCorpus, all);
