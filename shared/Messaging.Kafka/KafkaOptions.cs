@@ -70,6 +70,15 @@ public sealed class KafkaOptions : IValidatableObject
     [Range(1024, 2_097_151)]
     public int ProducerQueueKbytes { get; set; } = 64 * 1024;
 
+    /// <summary>
+    /// A stage host whose consumer has had no group coordinator for this long builds a new one from
+    /// <see cref="BootstrapServers"/> (<see cref="KafkaStageHost{T}"/>): librdkafka drops every broker a Metadata response does
+    /// not list, and a one-broker cluster's broker that is starting lists none, which can leave a client without any broker
+    /// for good (librdkafka issue #5301). Longer than a broker restart or a coordinator move takes.
+    /// </summary>
+    [Range(5, 3600)]
+    public int StalledConsumerSeconds { get; set; } = 60;
+
     /// <summary>Seconds between retries of a batch whose processing failed for a reason other than the message (e.g. Redis down).</summary>
     [Range(0.01, 60)]
     public double RetryBackoffSeconds { get; set; } = 1;

@@ -30,6 +30,13 @@ public sealed record StageHostSettings(string Topic, string GroupId, TimeSpan? I
 /// stores the partition's offset without the stream's hold. A stream whose partition moves is forgotten here with its call; its
 /// new owner's idle clock starts when it reads the stream.
 /// </para>
+/// <para>
+/// A consumer whose statistics have not shown its group coordinator for <see cref="KafkaOptions.StalledConsumerSeconds"/> is
+/// replaced by a new one from the bootstrap servers: librdkafka drops every broker a Metadata response does not list, and can
+/// be left with none for good (librdkafka issue #5301: a one-broker cluster whose broker answers with no brokers while it stops
+/// or starts). The old one is disposed without a commit (there is no coordinator), its partitions' streams forgotten as for
+/// lost partitions; whoever reads them next starts from the last commit.
+/// </para>
 /// </summary>
 public sealed partial class KafkaStageHost<T> : IDisposable
 {
@@ -48,6 +55,8 @@ public sealed partial class KafkaStageHost<T> : IDisposable
     private readonly Dictionary<TopicPartition, long> _processed = [];
     private readonly List<(TopicPartition Partition, StreamKey Stream)> _idle = [];
     private long _lastIdleCheck = Environment.TickCount64;
+    /// <summary>When the consumer's statistics last showed its group coordinator (or the consumer started).</summary>
+    private long _coordinatorSeen;
     private readonly List<ConsumeResult<byte[], byte[]>> _results = [];
     private readonly List<ActivityLink> _links = [];
     private readonly List<T> _messages = [];
@@ -78,7 +87,20 @@ public sealed partial class KafkaStageHost<T> : IDisposable
 
     private async Task RunLoopAsync(CancellationToken stoppingToken)
     {
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(_options.ConsumerConfig(_settings.GroupId))
+        KafkaInstrumentation.Register(_settings.Topic);
+        while (await ConsumeAsync(stoppingToken).ConfigureAwait(false))
+        {
+            // the consumer had lost its group coordinator for too long: a new one from the bootstrap servers
+        }
+    }
+
+    /// <summary>
+    /// One consumer's life: consumes until <paramref name="stoppingToken"/> is cancelled (false), or until its group
+    /// coordinator has been gone for <see cref="KafkaOptions.StalledConsumerSeconds"/> (true: the caller builds a new one).
+    /// </summary>
+    private async Task<bool> ConsumeAsync(CancellationToken stoppingToken)
+    {
+        var consumer = new ConsumerBuilder<byte[], byte[]>(_options.ConsumerConfig(_settings.GroupId))
             .SetPartitionsAssignedHandler((_, partitions) => Assigned(partitions))
             .SetPartitionsRevokedHandler((c, partitions) => Revoked(c, partitions.Select(p => p.TopicPartition).ToList()))
             .SetPartitionsLostHandler((_, partitions) => Lost(partitions.Select(p => p.TopicPartition).ToList()))
@@ -87,14 +109,22 @@ public sealed partial class KafkaStageHost<T> : IDisposable
             .SetLogHandler(KafkaLog.Write)
             .Build();
         consumer.Subscribe(_settings.Topic);
-        using var metadata = new DependentAdminClientBuilder(consumer.Handle).Build();
+        var metadata = new DependentAdminClientBuilder(consumer.Handle).Build();
+        _coordinatorSeen = Environment.TickCount64;
         Status.Running();
-        KafkaInstrumentation.Register(_settings.Topic);
+        var stalled = false;
         try
         {
             var partitions = new PartitionCountCheck(metadata, _settings.Topic);
             while (!stoppingToken.IsCancellationRequested)
             {
+                var lostFor = (Environment.TickCount64 - _coordinatorSeen) / 1000.0;
+                if (lostFor >= _options.StalledConsumerSeconds)
+                {
+                    LogConsumerStalled(_logger, _settings.Topic, lostFor);
+                    stalled = true;
+                    return true;
+                }
                 partitions.ThrowIfChanged();
                 ConsumeResult<byte[], byte[]> first;
                 try
@@ -112,12 +142,13 @@ public sealed partial class KafkaStageHost<T> : IDisposable
                     _results.Add(first);
                     while (_results.Count < _options.MaxBatch && consumer.Consume(TimeSpan.Zero) is { IsPartitionEOF: false } next) _results.Add(next);
 
-                    if (!await ProcessBatchAsync(stoppingToken).ConfigureAwait(false)) break;
+                    if (!await ProcessBatchAsync(stoppingToken).ConfigureAwait(false)) return false;
                     StoreOffsets(consumer);
                     _results.Clear();
                 }
-                if (!await EndIdleStreamsAsync(consumer, stoppingToken).ConfigureAwait(false)) break;
+                if (!await EndIdleStreamsAsync(consumer, stoppingToken).ConfigureAwait(false)) return false;
             }
+            return false;
         }
         catch (Exception e)
         {
@@ -127,16 +158,28 @@ public sealed partial class KafkaStageHost<T> : IDisposable
         }
         finally
         {
-            Status.Stopped();
+            metadata.Dispose();
             KafkaInstrumentation.ForgetLag(consumer.Name);
-            try
+            if (stalled)
             {
-                consumer.Close(); // commits stored offsets and leaves the group, so the partitions move at once
+                // No coordinator to commit to or to leave: whoever reads these partitions next (this host's next consumer, or
+                // another instance once the group drops this member) starts from the last commit, and this host forgets their
+                // streams as for lost partitions, so that a stage rebuilds them exactly from there.
+                Release([.. _processed.Keys.Union(_streams.Keys)]);
             }
-            catch (KafkaException e)
+            else
             {
-                LogStoreFailed(_logger, _settings.Topic, e.Error.Reason);
+                Status.Stopped();
+                try
+                {
+                    consumer.Close(); // commits stored offsets and leaves the group, so the partitions move at once
+                }
+                catch (KafkaException e)
+                {
+                    LogStoreFailed(_logger, _settings.Topic, e.Error.Reason);
+                }
             }
+            consumer.Dispose();
         }
     }
 
@@ -252,10 +295,11 @@ public sealed partial class KafkaStageHost<T> : IDisposable
         KafkaInstrumentation.DeadLettered.Add(1, new KeyValuePair<string, object?>("topic", result.Topic));
     }
 
-    /// <summary>librdkafka's statistics (every 5 s): the broker link for health, the lag per partition for metrics.</summary>
+    /// <summary>librdkafka's statistics (every 5 s): the broker link for health, the group coordinator for <see cref="ConsumeAsync"/>, the lag per partition for metrics.</summary>
     private void Statistics(string json)
     {
         Status.Brokers(KafkaStatistics.AnyBrokerUp(json));
+        if (KafkaStatistics.GroupCoordinatorUp(json)) _coordinatorSeen = Environment.TickCount64;
         var (client, lags) = KafkaStatistics.ConsumerLag(json, _settings.GroupId);
         KafkaInstrumentation.ReportLag(client, lags);
     }
@@ -478,6 +522,9 @@ public sealed partial class KafkaStageHost<T> : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Topic}: lost partitions [{Partitions}], their calls' state dropped")]
     private static partial void LogLost(ILogger logger, string topic, string partitions);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Topic}: no group coordinator for {Seconds:F0} s (librdkafka may be left without any broker: issue #5301); a new consumer from the bootstrap servers, its partitions' state dropped")]
+    private static partial void LogConsumerStalled(ILogger logger, string topic, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Topic}: consume error: {Reason}")]
     private static partial void LogConsumeError(ILogger logger, string topic, string reason);

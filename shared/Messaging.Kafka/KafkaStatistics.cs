@@ -20,6 +20,16 @@ public static class KafkaStatistics
     }
 
     /// <summary>
+    /// Whether a consumer's group handler is "up" (its coordinator known and connected: cgrp.state); true for a client without a
+    /// group. Any other state (query-coord, wait-coord, ...) means the group's offsets and assignment are out of reach.
+    /// </summary>
+    public static bool GroupCoordinatorUp(string statistics)
+    {
+        using var json = JsonDocument.Parse(statistics);
+        return !json.RootElement.TryGetProperty("cgrp", out var group) || !group.TryGetProperty("state", out var state) || state.GetString() == "up";
+    }
+
+    /// <summary>
     /// The consumer's client name and its lag per assigned partition: topics.T.partitions.P.consumer_lag (high watermark
     /// minus the committed offset, -1 while unknown). Partition -1 (librdkafka's internal one) and unknown lags are left out.
     /// </summary>

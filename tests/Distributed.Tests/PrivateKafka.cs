@@ -16,18 +16,24 @@ public sealed class PrivateKafka : IAsyncDisposable
     private readonly string _directory;
     private Process _process;
 
-    private PrivateKafka(ProcessStartInfo start, int port, string directory)
+    private PrivateKafka(ProcessStartInfo start, int port, int advertisedPort, string directory)
     {
         _start = start;
         _port = port;
         _directory = directory;
         _process = Launch(start);
-        Bootstrap = $"127.0.0.1:{port}";
+        Bootstrap = $"127.0.0.1:{advertisedPort}";
     }
 
     public string Bootstrap { get; }
 
-    public static async Task<PrivateKafka> StartAsync()
+    /// <summary>The port the broker listens on (clients are told <see cref="Bootstrap"/>'s).</summary>
+    public int Port => _port;
+
+    /// <param name="advertisedPort">
+    /// the port the broker tells clients (and itself) to connect to, where a <see cref="BrokerProxy"/> listens; its own by default
+    /// </param>
+    public static async Task<PrivateKafka> StartAsync(int? advertisedPort = null)
     {
         _ = TestServers.KafkaBootstrap; // the shared broker being up proves the jars and ZooKeeper are there
         var home = TestServers.Setting("KAFKA_HOME");
@@ -39,7 +45,7 @@ public sealed class PrivateKafka : IAsyncDisposable
         File.WriteAllText(properties, string.Join('\n',
             "broker.id=0",
             $"listeners=PLAINTEXT://127.0.0.1:{port}",
-            $"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+            $"advertised.listeners=PLAINTEXT://127.0.0.1:{advertisedPort ?? port}",
             $"zookeeper.connect={zookeeper}/{Path.GetFileName(directory)}",
             $"log.dirs={Path.Combine(directory, "logs")}",
             "num.partitions=4",
@@ -61,7 +67,7 @@ public sealed class PrivateKafka : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        var kafka = new PrivateKafka(info, port, directory);
+        var kafka = new PrivateKafka(info, port, advertisedPort ?? port, directory);
         await LocalProcess.WaitForPortAsync(port, $"the private Kafka broker on port {port}", 90);
         return kafka;
     }
