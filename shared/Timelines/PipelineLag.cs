@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Streaming.Contracts;
 
 namespace Streaming.Timelines;
@@ -23,6 +24,13 @@ public sealed class PipelineLag(TimeProvider? time = null)
 
     private const int Buckets = 5; // one per second of the period
 
+    private static readonly Meter Meter = new("Streaming.Timelines");
+
+    /// <summary>Every window's delay, for the capacity benchmark (bench/serve.sh) and dashboards: fine buckets around the 500 ms budget.</summary>
+    private static readonly Histogram<double> Latency = Meter.CreateHistogram("streaming.pipeline.latency", "s",
+        "Audio accepted at ingest to its emotion window stored (the whole store write), per window",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60] });
+
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Lock _lock = new();
     private readonly double[] _bucketMaxMs = new double[Buckets];
@@ -41,6 +49,7 @@ public sealed class PipelineLag(TimeProvider? time = null)
         {
             if (window.EventTime != default)
             {
+                Latency.Record((now - window.EventTime).TotalSeconds);
                 var second = now.ToUnixTimeSeconds();
                 var bucket = (int)(second % Buckets);
                 if (_bucketSecond[bucket] != second) (_bucketSecond[bucket], _bucketMaxMs[bucket]) = (second, 0);

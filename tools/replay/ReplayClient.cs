@@ -23,6 +23,9 @@ public static class ReplayClient
 {
     public sealed record Settings(Uri Url, int Calls, string Encoding, string ApiKey, string Prefix, double Speed, IReadOnlyList<string> Files)
     {
+        /// <summary>The calls' starts are spread evenly over this (calls arriving over time, as in a contact center's busy hour).</summary>
+        public TimeSpan Ramp { get; init; } = TimeSpan.FromSeconds(1);
+
         /// <summary>Redis endpoint and key prefix of the timelines, when latency is measured.</summary>
         public (string Endpoint, string KeyPrefix)? Latency { get; init; }
 
@@ -46,8 +49,8 @@ public static class ReplayClient
         var clock = Stopwatch.StartNew();
         var results = await Task.WhenAll(Enumerable.Range(0, settings.Calls).Select(async i =>
         {
-            // spread the starts over a second, as real calls do not begin on the same 20 ms tick
-            await Task.Delay(TimeSpan.FromMilliseconds(1000.0 * i / settings.Calls), cancellationToken);
+            // spread the starts (over a second by default), as real calls do not begin on the same 20 ms tick
+            await Task.Delay(settings.Ramp * i / settings.Calls, cancellationToken);
             return await ReplayAsync(settings, settings.Files[i % settings.Files.Count], $"{settings.Prefix}-{i}", cancellationToken);
         }));
         foreach (var line in results) Console.WriteLine(line);
@@ -147,6 +150,7 @@ public static class ReplayClient
         string encoding = "pcm16", prefix = $"replay-{DateTime.UtcNow:HHmmss}";
         var apiKey = Environment.GetEnvironmentVariable("INGEST_API_KEY");
         var speed = 1.0;
+        var ramp = TimeSpan.FromSeconds(1);
         (string, string)? latency = null;
         var files = new List<string>();
         for (var i = 0; i < args.Length; i++)
@@ -164,6 +168,7 @@ public static class ReplayClient
                     var target = Value().Split('/', 2);
                     latency = (target[0], target.Length > 1 ? target[1] : "emo:");
                     break;
+                case "--ramp": ramp = double.TryParse(Value(), CultureInfo.InvariantCulture, out var r) && r >= 0 ? TimeSpan.FromSeconds(r) : throw new ArgumentException("--ramp needs seconds >= 0"); break;
                 case "--speed": speed = double.TryParse(Value(), CultureInfo.InvariantCulture, out var x) && x > 0 ? x : throw new ArgumentException("--speed needs a positive number"); break;
                 default:
                     if (args[i].StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"unknown option {args[i]}");
@@ -174,6 +179,6 @@ public static class ReplayClient
         if (files.Count == 0) throw new ArgumentException("no WAV file given");
         if (string.IsNullOrEmpty(apiKey)) throw new ArgumentException("no API key: give --api-key or set INGEST_API_KEY");
         if (!CallStart.Encodings.ContainsKey(encoding)) throw new ArgumentException($"--encoding '{encoding}' is not pcm16, mulaw or alaw");
-        return new Settings(url, calls, encoding, apiKey, prefix, speed, files) { Latency = latency };
+        return new Settings(url, calls, encoding, apiKey, prefix, speed, files) { Latency = latency, Ramp = ramp };
     }
 }
