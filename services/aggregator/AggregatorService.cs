@@ -48,8 +48,13 @@ public static class AggregatorService
             [sp.GetRequiredService<RedisTimelineStore>().UpdatesChannel, ((RedisAlertStore)sp.GetRequiredService<IAlertStore>()).Channel],
             sp.GetRequiredService<LiveUpdates>()));
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
+        // The delay from audio accepted to its window stored, reported for ingest's overload refusals (docs/distributed.md).
+        builder.Services.AddSingleton<PipelineLag>();
+        builder.Services.AddSingleton(sp => new PipelineLagReports(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<RedisOptions>>().Value.KeyPrefix));
+        builder.Services.AddHostedService<PipelineLagPublisher>();
         builder.Services.AddStageHost(EmotionWindowCodec.Instance,
-            (sp, _) => new AggregatorStage(sp.GetRequiredService<ITimelineStore>(), sp.GetRequiredService<ILogger<AggregatorStage>>()),
+            (sp, _) => new AggregatorStage(new LagMeasuredTimelineStore(sp.GetRequiredService<ITimelineStore>(), sp.GetRequiredService<PipelineLag>()),
+                sp.GetRequiredService<ILogger<AggregatorStage>>()),
             (sp, _) =>
             {
                 var kafka = sp.GetRequiredService<IOptions<KafkaOptions>>().Value;

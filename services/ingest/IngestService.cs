@@ -13,7 +13,8 @@ namespace Streaming.Ingest;
 /// The ingest service: the shared ingest endpoints (Streaming.Ingest.Sessions), publishing audio chunks to Kafka. With
 /// <c>Redis:Configuration</c> set (the distributed deployment, several instances) call ids are claimed in Redis, so they
 /// are unique per tenant across instances and a call handed over by one instance resumes on another; without it, in
-/// memory (one instance).
+/// memory (one instance). With Redis, ingest also reads the aggregators' reports of the pipeline's delay and refuses new calls
+/// while it is too far behind (<see cref="PipelineAdmission"/>); without it, only the configured limits refuse calls.
 /// </summary>
 public static class IngestService
 {
@@ -31,10 +32,19 @@ public static class IngestService
                 return ConnectionMultiplexer.Connect(options);
             });
             builder.Services.AddSingleton<ICallClaims>(sp => new RedisCallClaims(sp.GetRequiredService<IConnectionMultiplexer>(), redis.KeyPrefix));
+            // The aggregators' reports of the pipeline's delay: new calls are refused while it is too far behind.
+            builder.Services.AddSingleton<IPipelineLagSource>(sp => new RedisPipelineLag(new PipelineLagReports(sp.GetRequiredService<IConnectionMultiplexer>(), redis.KeyPrefix)));
         }
         builder.Services.AddIngestSessions();
         return builder;
     }
+}
+
+/// <summary>The pipeline's delay as the aggregators last reported it to Redis.</summary>
+internal sealed class RedisPipelineLag(PipelineLagReports reports) : IPipelineLagSource
+{
+    public async ValueTask<TimeSpan?> ReadAsync(CancellationToken cancellationToken) =>
+        await reports.ReadAsync(DateTimeOffset.UtcNow).WaitAsync(cancellationToken).ConfigureAwait(false);
 }
 
 /// <summary>One Kafka sink per call, tracking deliveries, so a stop confirms exactly that call's audio.</summary>

@@ -11,10 +11,14 @@ namespace Streaming.Ingest;
 /// </summary>
 public sealed class RedisCallClaims(IConnectionMultiplexer redis, string keyPrefix) : ICallClaims
 {
-    // ARGV: expected state, expected holder, new state, TTL in ms, new position. Returns the old position ('' if none), nil if not held.
+    // ARGV: expected state, expected holder, new state ('released': the key goes), TTL in ms, new position. Returns the old position ('' if none), nil if not held.
     private const string Transition = """
         local v = redis.call('HMGET', KEYS[1], 'state', 'holder', 'position')
         if v[1] ~= ARGV[1] or v[2] ~= ARGV[2] then return nil end
+        if ARGV[3] == 'released' then
+          redis.call('DEL', KEYS[1])
+          return ''
+        end
         if ARGV[3] == 'ended' then
           redis.call('DEL', KEYS[1])
           redis.call('HSET', KEYS[1], 'state', 'ended')
@@ -65,6 +69,9 @@ public sealed class RedisCallClaims(IConnectionMultiplexer redis, string keyPref
 
     public Task EndAsync(string tenant, string callId, string holder, TimeSpan retention, CancellationToken cancellationToken) =>
         TransitionAsync(tenant, callId, "live", holder, "ended", retention, "");
+
+    public Task ReleaseAsync(string tenant, string callId, string holder, CancellationToken cancellationToken) =>
+        TransitionAsync(tenant, callId, "live", holder, "released", TimeSpan.Zero, "");
 
     private async Task<string?> TransitionAsync(string tenant, string callId, string state, string holder, string next, TimeSpan ttl, string position)
     {

@@ -61,6 +61,9 @@ public interface ICallClaims
 
     /// <summary>Live (held by <paramref name="holder"/>) → ended.</summary>
     Task EndAsync(string tenant, string callId, string holder, TimeSpan retention, CancellationToken cancellationToken);
+
+    /// <summary>Live (held by <paramref name="holder"/>) → unknown: a new call refused right after its claim, whose id may be used again.</summary>
+    Task ReleaseAsync(string tenant, string callId, string holder, CancellationToken cancellationToken);
 }
 
 /// <summary>Claims in this process's memory: one instance (<c>serve</c>, a single ingest), same rules as the Redis registry.</summary>
@@ -111,6 +114,15 @@ public sealed class InMemoryCallClaims(TimeProvider? time = null) : ICallClaims
     public Task EndAsync(string tenant, string callId, string holder, TimeSpan retention, CancellationToken cancellationToken)
     {
         Transition(tenant, callId, Live, holder, e => new Entry(Ended, null, null, _time.GetUtcNow() + retention));
+        return Task.CompletedTask;
+    }
+
+    public Task ReleaseAsync(string tenant, string callId, string holder, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (Transition(tenant, callId, Live, holder, e => e) is not null) _calls.Remove((tenant, callId));
+        }
         return Task.CompletedTask;
     }
 

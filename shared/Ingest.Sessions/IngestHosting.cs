@@ -10,7 +10,8 @@ namespace Streaming.Ingest.Sessions;
 
 /// <summary>
 /// Registration for a host of the ingest endpoints (the ingest service, <c>serve</c>); the host adds its
-/// <see cref="IAudioSinkFactory"/>, and its <see cref="ICallClaims"/> when it runs as several instances (in memory otherwise).
+/// <see cref="IAudioSinkFactory"/>, its <see cref="ICallClaims"/> when it runs as several instances (in memory otherwise), and
+/// the <see cref="IPipelineLagSource"/> its overload refusals read (none: no refusal for overload).
 /// </summary>
 public static class IngestHosting
 {
@@ -20,6 +21,8 @@ public static class IngestHosting
         services.AddTenantAuthentication();
         services.AddPlatformAuthentication();
         services.TryAddSingleton<ICallClaims, InMemoryCallClaims>();
+        // Refuses new calls while the pipeline is behind, when the host registers an IPipelineLagSource (serve, ingest with Redis).
+        services.AddSingleton<PipelineAdmission>();
         services.AddSingleton<IngestSessions>();
         services.AddHostedService<IngestDrain>();
         // The drain needs the hand-over grace and the resume window before the host gives up (default 30 s).

@@ -6,7 +6,7 @@ namespace Streaming.Ingest.Sessions;
 /// Ingest settings (configuration section "Ingest"), the same for every protocol. Per-tenant limits are under Tenants:*.
 /// The per-connection memory these bound is worked out in docs/reliability.md ("Ingest limits").
 /// </summary>
-public sealed class IngestOptions
+public sealed class IngestOptions : IValidatableObject
 {
     public const string Section = "Ingest";
 
@@ -56,6 +56,26 @@ public sealed class IngestOptions
     [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
     public TimeSpan EndedCallRetention { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// New calls are refused (1013, try again later) while the pipeline runs more than this behind real time: audio accepted
+    /// at ingest to its window stored, the largest over the last 5 s (<see cref="Streaming.Timelines.PipelineLag"/>). Several
+    /// times the 500 ms p99 the pipeline keeps at capacity, so a busy second does not refuse calls, yet well before calls wait
+    /// for seconds. Calls already streaming go on. Zero turns the check off.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan RefuseAbovePipelineLag { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Once refusing, new calls are admitted again only when the delay is under this (hysteresis).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan AdmitBelowPipelineLag { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The host's shutdown timeout that lets a drain finish: hand-over grace, resume window, and time to publish the ends.</summary>
     public TimeSpan ShutdownTimeout => HandOverGrace + ResumeWindow + TimeSpan.FromSeconds(10);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (RefuseAbovePipelineLag > TimeSpan.Zero && AdmitBelowPipelineLag > RefuseAbovePipelineLag)
+            yield return new ValidationResult($"Ingest:AdmitBelowPipelineLag ({AdmitBelowPipelineLag}) must not exceed Ingest:RefuseAbovePipelineLag ({RefuseAbovePipelineLag})",
+                [nameof(AdmitBelowPipelineLag)]);
+    }
 }

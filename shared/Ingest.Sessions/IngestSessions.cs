@@ -31,10 +31,11 @@ public enum IngestProtocol { Native, AudioHook, Twilio }
 /// <c>{"type":"reconnect"}</c>, AudioHook <c>reconnect</c>), reads what the client still sends until it closes, and
 /// hands the session over. The call continues, at the same stream position, wherever the client reconnects.
 /// StartAsync refuses (with an <see cref="IngestProtocolException"/> whose code the adapter maps to its protocol) a bad
-/// start, a call id the tenant streams already (on any instance) or ended recently, and a tenant at its session limit.
+/// start, a call id the tenant streams already (on any instance) or ended recently, a tenant at its session limit, and a new
+/// call while the pipeline runs too far behind real time (<see cref="PipelineAdmission"/>; a call resuming is admitted).
 /// </summary>
 public sealed partial class IngestSessions(IAudioSinkFactory sinks, ICallClaims claims, IOptions<IngestOptions> options, ILogger<IngestSessions> logger,
-    TimeProvider? time = null)
+    TimeProvider? time = null, PipelineAdmission? admission = null)
 {
     private static readonly Meter Meter = new("Streaming.Ingest");
     private static readonly UpDownCounter<long> ActiveCalls = Meter.CreateUpDownCounter<long>("streaming.ingest.active_calls", "{call}");
@@ -95,7 +96,8 @@ public sealed partial class IngestSessions(IAudioSinkFactory sinks, ICallClaims 
     }
 
     /// <summary>Starts a new call, or resumes one that was handed over (its streams continue at their position).</summary>
-    /// <exception cref="IngestProtocolException">a bad start, a call id of the tenant live or recently ended, too many sessions of the tenant, draining</exception>
+    /// <exception cref="IngestProtocolException">a bad start, a call id of the tenant live or recently ended, too many sessions of the tenant, draining,
+    /// the pipeline overloaded (a new call; a resumed one goes on)</exception>
     public async Task<CallSession> StartAsync(SessionStart start, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(start);
@@ -125,6 +127,12 @@ public sealed partial class IngestSessions(IAudioSinkFactory sinks, ICallClaims 
                 throw new IngestProtocolException(CloseCodes.CallInProgress, $"call '{start.CallId}' is already streaming");
             if (claim.Outcome == ClaimOutcome.Ended)
                 throw new IngestProtocolException(CloseCodes.CallEnded, $"call '{start.CallId}' has ended: a new call needs a new call id");
+            if (claim.Outcome == ClaimOutcome.New && admission is not null && await admission.RefusalAsync().ConfigureAwait(false) is { } overloaded)
+            {
+                // Not started: the id stays free for the client's retry.
+                await claims.ReleaseAsync(tenant.Id, start.CallId, holder, cancellationToken).ConfigureAwait(false);
+                throw overloaded;
+            }
             var session = new CallSession(start, sinks.Open(), holder, claim.Position, this, _time);
             _live[session] = 0;
             ActiveCalls.Add(1);

@@ -142,6 +142,12 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGSTOP: the process holds still (a stage that cannot keep up, at its extreme) until <see cref="Continue"/>.</summary>
+    public void Pause() => Assert.Equal(0, SendSignal(_process.Id, 19));
+
+    /// <summary>SIGCONT: a paused process goes on where it stood.</summary>
+    public void Continue() => Assert.Equal(0, SendSignal(_process.Id, 18));
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

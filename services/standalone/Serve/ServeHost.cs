@@ -83,6 +83,8 @@ public static class ServeHost
         services.AddTimelineApi();
         // Wraps the store: the pipeline's writes then feed alerts, live views and the archive (docs/dashboard.md, docs/alerts.md).
         services.AddSupervision(builder.Configuration, _ => model.Contract.Labels, _ => new InMemoryAlertStore());
+        services.AddSingleton<PipelineLag>();
+        services.AddSingleton<IPipelineLagSource, InProcessPipelineLag>();
         services.AddSingleton<ServePipeline>();
         services.AddHostedService(sp => sp.GetRequiredService<ServePipeline>());
         services.AddSingleton<IAudioSinkFactory, EmbeddedAudioSinkFactory>();

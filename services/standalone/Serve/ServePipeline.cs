@@ -18,12 +18,13 @@ public sealed partial class ServePipeline : IHostedService, IDisposable
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<ServePipeline> _logger;
 
-    public ServePipeline(IEmotionModel model, ITimelineStore store, IHostApplicationLifetime lifetime, ILogger<ServePipeline> logger)
+    public ServePipeline(IEmotionModel model, ITimelineStore store, PipelineLag lag, IHostApplicationLifetime lifetime, ILogger<ServePipeline> logger)
     {
         _lifetime = lifetime;
         _logger = logger;
-        // The store is the supervised one (alerts, live views, archive) registered by AddSupervision.
-        Pipeline = new EmbeddedPipeline(model, new ClassifierOptions(), store, _abort.Token);
+        // The store is the supervised one (alerts, live views, archive) registered by AddSupervision; the delay to a window
+        // stored, measured around all of it, is what ingest's overload refusals read.
+        Pipeline = new EmbeddedPipeline(model, new ClassifierOptions(), new LagMeasuredTimelineStore(store, lag), _abort.Token);
     }
 
     public EmbeddedPipeline Pipeline { get; }

@@ -47,7 +47,8 @@ public sealed class ServeTestHost : IAsyncDisposable
     public Uri WebSocket(string path) => new(BaseAddress.ToString().Replace("http", "ws", StringComparison.Ordinal).TrimEnd('/') + path);
 
     /// <param name="settings">More configuration (alert rules, other tenants' settings), applied over the defaults above.</param>
-    public static async Task<ServeTestHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="services">Changes to the host's services after serve registered its own (a store held back, say).</param>
+    public static async Task<ServeTestHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         var model = EmotionModel.Load(Path.Combine(RepositoryPaths.Root, "models", "emotion-cnn-bilstm.onnx"));
         var configuration = new Dictionary<string, string?>
@@ -59,10 +60,13 @@ public sealed class ServeTestHost : IAsyncDisposable
             [$"Tenants:{TenantB}:MaxRealTimeFactor"] = "10000",
             // the tests stream unpaced: a whole call may arrive within the rate limit's burst, however fast the machine
             ["Ingest:RealTimeBurst"] = "00:10:00",
+            // and unpaced streams put the pipeline seconds behind, which refuses new calls: off unless a test turns it on
+            ["Ingest:RefuseAbovePipelineLag"] = "00:00:00",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) configuration[key] = value;
         var builder = ServeHost.CreateBuilder(model, "http://127.0.0.1:0", configFile: null, configuration);
         builder.Logging.ClearProviders();
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapServe();
         await app.StartAsync();
