@@ -17,6 +17,13 @@ bash deploy/docker/publish.sh "$images" ingest featurizer classifier aggregator
 test -f "$images/classifier/models/emotion-cnn-bilstm.onnx" || { echo "test.sh: the classifier's publish output lacks the model" >&2; exit 1; }
 rm -rf "$images"
 
+# The CLI as the README installs it (ReadyToRun): it must start and analyze the demo call.
+cli="$(mktemp -d)"
+bash scripts/install-cli.sh "$cli/streaming" >/dev/null
+"$cli/streaming/streaming" analyze samples/call-angry-customer.wav --quiet --json "$cli/call.json"
+grep -q '"segments"' "$cli/call.json" || { echo "test.sh: the installed CLI wrote no timeline" >&2; exit 1; }
+rm -rf "$cli"
+
 # The failures are repeated at the end: CI keeps only the last part of a long log.
 log="$(mktemp)"
 status=0
