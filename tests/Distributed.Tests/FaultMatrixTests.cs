@@ -118,9 +118,11 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
             }
             var active = (await stack.Store.ListCallsAsync(DistributedStack.Tenant, default)).Where(c => c.IsActive).Select(c => c.CallId).ToList();
             var letters = DeadLetters(stack.KafkaBootstrap, stack.Namespace + DeadLetter.Topic);
+            // Stage hosts that replaced a consumer left without a group coordinator (KafkaStageHost, Kafka:StalledConsumerSeconds).
+            var rebuilt = run.Instances.Values.SelectMany(i => i).Sum(i => i.Output.Split('\n').Count(l => l.Contains("a new consumer from the bootstrap servers", StringComparison.Ordinal)));
             output.WriteLine($"cell {cell}: {Calls} calls, {Calls * frames / 8000.0 / 60:F0} call-minutes ({2 * Calls * frames / 8000.0 / 60:F0} stream-minutes) in {clock.Elapsed.TotalSeconds:F0} s; "
                 + $"{Calls * perCall} windows expected: {lost} lost, {extra} extra, {differing} differing; {badAcks.Count} acknowledgements short; {active.Count} calls active; "
-                + $"{letters} dead letters; load average {load.Summary()}");
+                + $"{letters} dead letters; {rebuilt} consumers rebuilt; load average {load.Summary()}");
 
             Assert.True(badAcks.Count == 0, $"stop acknowledgements not counting the whole call ({expectedSeconds} s): {string.Join("; ", badAcks.Take(3))}");
             Assert.True(lost == 0 && extra == 0 && differing == 0, $"{lost} lost, {extra} extra, {differing} differing: {string.Join("\n", failures.Take(5))}");
