@@ -5,8 +5,12 @@
 # /metrics, read before and after each run: p50/p99 interpolated within its buckets; the share of windows within 500 ms is
 # exact at that bucket edge). CPU seconds of serve and of the replay client.
 # Usage: bench/serve.sh "CALLS [CALLS...]" [WAV]   (default WAV: samples/call-calm.wav, 52 s)
-#   REFUSE_ABOVE=00:00:02 ADMIT_BELOW=00:00:01  overload refusal on (default off: capacity runs measure what is admitted)
+#   REFUSE_ABOVE=00:00:01 ADMIT_BELOW=00:00:00.5  overload refusal by the pipeline's delay on (default off: capacity runs
+#                                               measure what is admitted)
+#   REFUSE_LATE=00:00:00.5 ADMIT_LATE=00:00:00.2  overload refusal by audio arriving late on (default off)
 #   RAMP=30                                     the calls' starts spread over this many seconds (default 1)
+#   SERVE_CPUS=1 CLIENT_CPUS=0                  pin serve and the replay client to these cores (taskset), so the client's
+#                                               load does not take serve's CPU and an overload can be offered in full
 # serve starts once; each CALLS value is one replay.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,13 +27,16 @@ done
 API_KEY="bench-api-key-$RANDOM$RANDOM$RANDOM"  # the one tenant of the run, both parties analyzed
 Tenants__bench__ApiKey="$API_KEY" Tenants__bench__CustomerOnly=false Tenants__bench__MaxConcurrentSessions=100000 \
 Ingest__MaxConnections=100000 Ingest__RefuseAbovePipelineLag="${REFUSE_ABOVE:-00:00:00}" Ingest__AdmitBelowPipelineLag="${ADMIT_BELOW:-00:00:00}" \
+Ingest__RefuseAboveArrivalDelay="${REFUSE_LATE:-00:00:00}" Ingest__AdmitBelowArrivalDelay="${ADMIT_LATE:-00:00:00}" \
 Logging__LogLevel__Default=Warning \
-  dotnet services/standalone/bin/Release/net10.0/streaming.dll serve --model "$MODEL" --urls "http://127.0.0.1:$PORT" >"$OUT/serve.log" 2>&1 &
+  ${SERVE_CPUS:+taskset -c "$SERVE_CPUS"} dotnet services/standalone/bin/Release/net10.0/streaming.dll serve --model "$MODEL" --urls "http://127.0.0.1:$PORT" >"$OUT/serve.log" 2>&1 &
 SERVE=$!
 trap 'kill $SERVE 2>/dev/null || true' EXIT
 for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
 curl -sf "http://127.0.0.1:$PORT/health" >/dev/null || { echo "serve did not become healthy:"; tail -20 "$OUT/serve.log"; exit 1; }
 
+# The call's length: the data after the 44-byte header over the byte rate (header bytes 28-31).
+SECONDS_OF_AUDIO=$(( ($(stat -c %s "$WAV") - 44) / $(od -An -t u4 -j 28 -N 4 "$WAV") ))
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime in clock ticks
 TICKS=$(getconf CLK_TCK)
 # The latency histogram's cumulative bucket counts: "le count" lines.
@@ -52,14 +59,14 @@ report() {
 for CALLS in $RUNS; do
   BEFORE_CPU=$(cpu "$SERVE")
   buckets >"$OUT/b0"
-  echo "== $CALLS call(s), load average $(cut -d' ' -f1-3 /proc/loadavg), refusal above ${REFUSE_ABOVE:-off}, starts over ${RAMP:-1} s"
+  echo "== $CALLS call(s), load average $(cut -d' ' -f1-3 /proc/loadavg), refusal above ${REFUSE_ABOVE:-off} delay / ${REFUSE_LATE:-off} late, starts over ${RAMP:-1} s"
   START=$(date +%s.%N)
   /usr/bin/time -f "  replay client: %U s user + %S s system" -o "$OUT/replay-time" \
-    dotnet tools/replay/bin/Release/net10.0/Streaming.Replay.dll --url "ws://127.0.0.1:$PORT/v1/audio" --api-key "$API_KEY" \
+    ${CLIENT_CPUS:+taskset -c "$CLIENT_CPUS"} dotnet tools/replay/bin/Release/net10.0/Streaming.Replay.dll --url "ws://127.0.0.1:$PORT/v1/audio" --api-key "$API_KEY" \
     --calls "$CALLS" --prefix "serve$CALLS-$(date +%s)" --ramp "${RAMP:-1}" "$WAV" >"$OUT/replay.out" 2>&1 &
   REPLAY=$!
   # thirds of the run: a p99 that grows from third to third means falling behind
-  THIRD=$(echo "(52 + ${RAMP:-1}) / 3" | bc)
+  THIRD=$(echo "($SECONDS_OF_AUDIO + ${RAMP:-1}) / 3" | bc)
   sleep "$THIRD"; buckets >"$OUT/b1"
   sleep "$THIRD"; buckets >"$OUT/b2"
   wait "$REPLAY" || true

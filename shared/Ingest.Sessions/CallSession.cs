@@ -38,6 +38,8 @@ public sealed class CallSession : IAsyncDisposable
     private long _frames;
     private long[]? _channelFrames; // per-track protocols: frames received per channel
     private State _state;
+    // How far the audio trails the session's clock when a message arrives: at the latest message, and at its smallest.
+    private double _trail, _smallestTrail = double.PositiveInfinity;
 
     private enum State { Live, Stopped, HandedOver }
 
@@ -243,14 +245,30 @@ public sealed class CallSession : IAsyncDisposable
         }
     }
 
-    /// <summary>Refuses audio that runs further ahead of the tenant's real-time factor than the burst allowance.</summary>
+    /// <summary>
+    /// Refuses audio that runs further ahead of the tenant's real-time factor than the burst allowance, and notes how far the
+    /// audio trails the session's clock as it arrives (<see cref="ArrivalDelay"/>).
+    /// </summary>
     private void CheckRate(long framesAfter)
     {
-        var allowed = _maxRealTimeFactor * _time.GetElapsedTime(_startedAt).TotalSeconds + _burst.TotalSeconds;
+        var elapsed = _time.GetElapsedTime(_startedAt).TotalSeconds;
+        var allowed = _maxRealTimeFactor * elapsed + _burst.TotalSeconds;
         if (framesAfter / (double)_sampleRate > allowed)
             throw new IngestProtocolException(CloseCodes.TooFast,
                 $"audio arrives faster than {_maxRealTimeFactor:0.##}x real time (the tenant's MaxRealTimeFactor) for more than {_burst.TotalSeconds:0.#} s");
+        _trail = elapsed - framesAfter / (double)_sampleRate;
+        _smallestTrail = Math.Min(_smallestTrail, _trail);
     }
+
+    /// <summary>
+    /// How much later this session's latest audio arrived than the session's best: its trail (time since the session started
+    /// minus audio received) at the latest message, minus the smallest trail any message had. A live platform sends in real
+    /// time, so its trail stays level (a head start or a steady network delay only sets the level); a trail that grows means
+    /// this instance, or the pipeline pushing back on it, does not read the audio as fast as it comes. Measured as messages
+    /// arrive, so a client sending large blocks is not late between them. Read by the admission from another thread
+    /// (<see cref="IngestSessions.ArrivalDelay"/>): a value a message old at worst.
+    /// </summary>
+    internal TimeSpan ArrivalDelay => double.IsPositiveInfinity(_smallestTrail) ? TimeSpan.Zero : TimeSpan.FromSeconds(_trail - _smallestTrail);
 
     private Span<float> Samples(int count)
     {

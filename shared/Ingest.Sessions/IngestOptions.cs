@@ -58,16 +58,30 @@ public sealed class IngestOptions : IValidatableObject
 
     /// <summary>
     /// New calls are refused (1013, try again later) while the pipeline runs more than this behind real time: audio accepted
-    /// at ingest to its window stored, the largest over the last 5 s (<see cref="Streaming.Timelines.PipelineLag"/>). Several
-    /// times the 500 ms p99 the pipeline keeps at capacity, so a busy second does not refuse calls, yet well before calls wait
-    /// for seconds. Calls already streaming go on. Zero turns the check off.
+    /// at ingest to its window stored, the largest over the last 5 s (<see cref="Streaming.Timelines.PipelineLag"/>). Twice
+    /// the 500 ms p99 budget: a busy second does not refuse calls, and the calls already admitted are still near their
+    /// budget when the refusals start. Calls already streaming go on. Zero turns the check off.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
-    public TimeSpan RefuseAbovePipelineLag { get; set; } = TimeSpan.FromSeconds(2);
+    public TimeSpan RefuseAbovePipelineLag { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Once refusing, new calls are admitted again only when the delay is under this (hysteresis).</summary>
+    /// <summary>Once refusing, new calls are admitted again only when the delay is at or under this (hysteresis).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
-    public TimeSpan AdmitBelowPipelineLag { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan AdmitBelowPipelineLag { get; set; } = TimeSpan.FromSeconds(0.5);
+
+    /// <summary>
+    /// New calls are also refused while audio arrives at this instance more than this late: the median over its live
+    /// sessions of how much later each one's audio arrives than at its best in the last 15-30 s. An instance whose CPU
+    /// cannot read its sockets in real time (or whose pipeline pushes back) leaves the audio waiting in the network, where
+    /// the pipeline's delay above does not see it. Zero turns the check off (a load test that sends faster than real time
+    /// and then waits reads as late).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan RefuseAboveArrivalDelay { get; set; } = TimeSpan.FromSeconds(0.5);
+
+    /// <summary>Once refusing, new calls are admitted again only when the arrival delay is at or under this (and the pipeline's too).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan AdmitBelowArrivalDelay { get; set; } = TimeSpan.FromSeconds(0.2);
 
     /// <summary>The host's shutdown timeout that lets a drain finish: hand-over grace, resume window, and time to publish the ends.</summary>
     public TimeSpan ShutdownTimeout => HandOverGrace + ResumeWindow + TimeSpan.FromSeconds(10);
@@ -77,5 +91,8 @@ public sealed class IngestOptions : IValidatableObject
         if (RefuseAbovePipelineLag > TimeSpan.Zero && AdmitBelowPipelineLag > RefuseAbovePipelineLag)
             yield return new ValidationResult($"Ingest:AdmitBelowPipelineLag ({AdmitBelowPipelineLag}) must not exceed Ingest:RefuseAbovePipelineLag ({RefuseAbovePipelineLag})",
                 [nameof(AdmitBelowPipelineLag)]);
+        if (RefuseAboveArrivalDelay > TimeSpan.Zero && AdmitBelowArrivalDelay > RefuseAboveArrivalDelay)
+            yield return new ValidationResult($"Ingest:AdmitBelowArrivalDelay ({AdmitBelowArrivalDelay}) must not exceed Ingest:RefuseAboveArrivalDelay ({RefuseAboveArrivalDelay})",
+                [nameof(AdmitBelowArrivalDelay)]);
     }
 }

@@ -32,7 +32,8 @@ public enum IngestProtocol { Native, AudioHook, Twilio }
 /// hands the session over. The call continues, at the same stream position, wherever the client reconnects.
 /// StartAsync refuses (with an <see cref="IngestProtocolException"/> whose code the adapter maps to its protocol) a bad
 /// start, a call id the tenant streams already (on any instance) or ended recently, a tenant at its session limit, and a new
-/// call while the pipeline runs too far behind real time (<see cref="PipelineAdmission"/>; a call resuming is admitted).
+/// call while this instance or the pipeline runs too far behind real time (<see cref="PipelineAdmission"/>; a call resuming is
+/// admitted).
 /// </summary>
 public sealed partial class IngestSessions(IAudioSinkFactory sinks, ICallClaims claims, IOptions<IngestOptions> options, ILogger<IngestSessions> logger,
     TimeProvider? time = null, PipelineAdmission? admission = null)
@@ -68,6 +69,19 @@ public sealed partial class IngestSessions(IAudioSinkFactory sinks, ICallClaims 
 
     /// <summary>Live sessions of a tenant on this instance.</summary>
     public int ActiveSessions(string tenant) => _perTenant.GetValueOrDefault(tenant);
+
+    /// <summary>
+    /// How late audio arrives at this instance: the median over its live sessions of <see cref="CallSession.ArrivalDelay"/>.
+    /// An instance (or a pipeline behind it) that cannot keep up reads every session late; the median is not moved by the
+    /// odd client whose own network is slow. Zero without sessions. O(sessions), once per admission read.
+    /// </summary>
+    public TimeSpan ArrivalDelay()
+    {
+        var delays = _live.Keys.Select(s => s.ArrivalDelay).ToArray();
+        if (delays.Length == 0) return TimeSpan.Zero;
+        Array.Sort(delays);
+        return delays[delays.Length / 2];
+    }
 
     /// <summary>
     /// Accepts the WebSocket of an authenticated request, or answers 503 (with Retry-After) when the instance holds
@@ -127,7 +141,7 @@ public sealed partial class IngestSessions(IAudioSinkFactory sinks, ICallClaims 
                 throw new IngestProtocolException(CloseCodes.CallInProgress, $"call '{start.CallId}' is already streaming");
             if (claim.Outcome == ClaimOutcome.Ended)
                 throw new IngestProtocolException(CloseCodes.CallEnded, $"call '{start.CallId}' has ended: a new call needs a new call id");
-            if (claim.Outcome == ClaimOutcome.New && admission is not null && await admission.RefusalAsync().ConfigureAwait(false) is { } overloaded)
+            if (claim.Outcome == ClaimOutcome.New && admission is not null && await admission.RefusalAsync(ArrivalDelay).ConfigureAwait(false) is { } overloaded)
             {
                 // Not started: the id stays free for the client's retry.
                 await claims.ReleaseAsync(tenant.Id, start.CallId, holder, cancellationToken).ConfigureAwait(false);

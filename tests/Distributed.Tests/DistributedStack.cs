@@ -119,8 +119,10 @@ public sealed class DistributedStack : IAsyncDisposable
             [$"Tenants:{Tenant}:MaxRealTimeFactor"] = "1000",
             // some replays are unpaced: a whole call may arrive within the rate limit's burst, however fast the machine
             ["Ingest:RealTimeBurst"] = "00:10:00",
-            // and unpaced replays put the pipeline seconds behind, which refuses new calls: off unless a test turns it on
+            // and unpaced replays put the pipeline seconds behind, which refuses new calls, and sending ahead
+            // then waiting reads as audio arriving late: both off unless a test turns them on
             ["Ingest:RefuseAbovePipelineLag"] = "00:00:00",
+            ["Ingest:RefuseAboveArrivalDelay"] = "00:00:00",
             ["Tenants:other:ApiKey"] = OtherApiKey,
             ["OTEL_SERVICE_NAME"] = service,
         };

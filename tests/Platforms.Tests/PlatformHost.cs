@@ -51,6 +51,9 @@ internal sealed class PlatformHost : IAsyncDisposable
 
     public Uri Url(string path) => new($"ws://127.0.0.1:{Port}{path}");
 
+    /// <summary>The ingest sessions of this host (what its admission measures).</summary>
+    public IngestSessions Sessions => _app.Services.GetRequiredService<IngestSessions>();
+
     /// <param name="claims">shared by several hosts: instances of one deployment (their Redis registry); each its own otherwise</param>
     /// <param name="sinks">shared by several hosts: the one audio topic their calls go to</param>
     public static async Task<PlatformHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, ICallClaims? claims = null,
@@ -73,6 +76,8 @@ internal sealed class PlatformHost : IAsyncDisposable
             ["Tenants:eu-bank:ApiKey"] = EuBankKey,
             ["Tenants:eu-bank:TwilioAuthToken"] = EuBankTwilioToken,
             ["Tenants:eu-bank:TwilioPublicUrl"] = EuBankTwilioUrl,
+            // tests send ahead of real time and then wait, which reads as audio arriving late: off unless a test turns it on
+            ["Ingest:RefuseAboveArrivalDelay"] = "00:00:00",
         });
         if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         var log = new LogLines();

@@ -47,14 +47,21 @@ public static class ReplayClient
         }
         await using var latency = settings.Latency is { } redis ? await LatencyProbe.StartAsync(redis.Endpoint, redis.KeyPrefix, settings.Prefix + "-") : null;
         var clock = Stopwatch.StartNew();
+        var behind = new double[settings.Calls];
         var results = await Task.WhenAll(Enumerable.Range(0, settings.Calls).Select(async i =>
         {
             // spread the starts (over a second by default), as real calls do not begin on the same 20 ms tick
             await Task.Delay(settings.Ramp * i / settings.Calls, cancellationToken);
-            return await ReplayAsync(settings, settings.Files[i % settings.Files.Count], $"{settings.Prefix}-{i}", cancellationToken);
+            return await ReplayAsync(settings, settings.Files[i % settings.Files.Count], $"{settings.Prefix}-{i}", cancellationToken,
+                seconds => behind[i] = seconds);
         }));
         foreach (var line in results) Console.WriteLine(line);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"replay: {settings.Calls} call(s) in {clock.Elapsed.TotalSeconds:0.0} s"));
+        // A server that does not read in time pushes back through the socket: the delay then never reaches its own measures.
+        var completed = behind.Where((_, i) => results[i].Contains("\"stopped\"", StringComparison.Ordinal)).Order().ToArray();
+        if (settings.Paced && completed.Length > 0)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"replay: sending fell behind real time by at most, per completed call: median {completed[completed.Length / 2]:0.00} s, p99 {completed[(int)(0.99 * (completed.Length - 1))]:0.00} s, max {completed[^1]:0.00} s"));
         if (latency is not null)
         {
             await latency.WaitForFinalsAsync(settings.Calls * 2, TimeSpan.FromSeconds(60), cancellationToken);
@@ -64,7 +71,9 @@ public static class ReplayClient
     }
 
     /// <summary>Replays one file as one call; returns the server's stop acknowledgement or why the call failed.</summary>
-    public static async Task<string> ReplayAsync(Settings settings, string file, string callId, CancellationToken cancellationToken)
+    /// <param name="behind">told, when the call ends, how far (seconds) its sending fell behind real time at worst</param>
+    public static async Task<string> ReplayAsync(Settings settings, string file, string callId, CancellationToken cancellationToken,
+        Action<double>? behind = null)
     {
         using var source = WavReader.Open(file);
         var format = source.Format;
@@ -80,6 +89,7 @@ public static class ReplayClient
         var bytes = new byte[frameSamples * (settings.Encoding == "pcm16" ? 2 : 1)];
         var clock = Stopwatch.StartNew();
         long frames = 0;
+        var worst = 0.0;
         int read;
         try
         {
@@ -92,6 +102,7 @@ public static class ReplayClient
                 {
                     var due = TimeSpan.FromSeconds(frames / (double)format.SampleRate / settings.Speed) - clock.Elapsed;
                     if (due > TimeSpan.Zero) await Task.Delay(due, cancellationToken);
+                    else worst = Math.Max(worst, -due.TotalSeconds);
                 }
             }
         }
@@ -99,6 +110,10 @@ public static class ReplayClient
         {
             // The server closed the call while we sent (a refusal such as 4429 or 4409): report it as this call's result.
             return $"{callId}: closed early: {await CloseReasonAsync(socket, e.Message)}";
+        }
+        finally
+        {
+            behind?.Invoke(worst);
         }
         if (socket.State != WebSocketState.Open) return $"{callId}: closed early: {await CloseReasonAsync(socket, socket.State.ToString())}";
         await socket.SendAsync("{\"type\":\"stop\"}"u8.ToArray(), WebSocketMessageType.Text, true, cancellationToken);

@@ -60,8 +60,10 @@ public sealed class ServeTestHost : IAsyncDisposable
             [$"Tenants:{TenantB}:MaxRealTimeFactor"] = "10000",
             // the tests stream unpaced: a whole call may arrive within the rate limit's burst, however fast the machine
             ["Ingest:RealTimeBurst"] = "00:10:00",
-            // and unpaced streams put the pipeline seconds behind, which refuses new calls: off unless a test turns it on
+            // and unpaced streams put the pipeline seconds behind, which refuses new calls, and sending ahead
+            // then waiting reads as audio arriving late: both off unless a test turns them on
             ["Ingest:RefuseAbovePipelineLag"] = "00:00:00",
+            ["Ingest:RefuseAboveArrivalDelay"] = "00:00:00",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) configuration[key] = value;
         var builder = ServeHost.CreateBuilder(model, "http://127.0.0.1:0", configFile: null, configuration);
