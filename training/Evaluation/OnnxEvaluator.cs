@@ -25,7 +25,7 @@ internal sealed record FilePrediction(ManifestRow Row, int Predicted, int[] Wind
 
 /// <summary>
 /// Runs a shipped ONNX model on a labelled manifest the way the services do: log-mels from the featurizer's
-/// code with the configuration in the model's contract, then the services' runtime from shared/Inference:
+/// code with the configuration in the model's contract, rounded to half precision as the featurizer stage publishes them, then the services' runtime from shared/Inference:
 /// <see cref="EmotionModel"/> (ONNX Runtime, contract checks, softmax) behind the classifier engine
 /// (windows and hop from the contract, padding, speech gate). Each file is one stream;
 /// the file's label is the argmax of its speech windows' mean probabilities (the engine's Average vote over
@@ -84,7 +84,7 @@ internal static class OnnxEvaluator
             try
             {
                 var signal = AudioLoader.LoadMono(row.Path, contract.Features.SampleRate);
-                logMel = FeatureStore.Compute(prepare is null ? signal : prepare(row, signal), contract.Features, ModelContract.LogMel);
+                logMel = FeatureStore.ClassifierFrames(prepare is null ? signal : prepare(row, signal), contract.Features);
             }
             catch (Exception e) when (e is IOException or InvalidDataException or Streaming.Audio.AudioFormatException or UnauthorizedAccessException)
             {
