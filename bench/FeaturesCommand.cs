@@ -8,7 +8,8 @@ namespace Streaming.Benchmarks;
 /// `bench features RATE MODE [RUNS] [INPUT] [WARMUP]`: the workloads of the C peer in ../shared/peers/c
 /// (feat_c_live_*), measured the way it measures them, so the two run interleaved by
 /// bench/features-vs-peers.sh. RATE 16k (the Reference16k workload) or 8k (Telephone8k; the input
-/// decimated by two, as the peer does); MODE live (log-mel in 20 ms chunks), logmel or mfcc (the
+/// decimated by two, as the peer does); MODE live (log-mel in 20 ms chunks), live-half (the same, each chunk's
+/// frames then rounded to half precision as the featurizer stage publishes them: FramePrecision), logmel or mfcc (the
 /// whole minute in one call, plus 40 MFCC). INPUT: 60 s of 16 kHz float32 samples (the peers'
 /// data/speech60.f32); without it a synthetic minute. Prints the median and fastest run in process
 /// CPU time after WARMUP runs (default 30), which also bring the JIT to its final code.
@@ -19,9 +20,9 @@ public static class FeaturesCommand
 
     public static int Run(string[] args)
     {
-        if (args.Length < 2 || args[0] is not ("16k" or "8k") || args[1] is not ("live" or "logmel" or "mfcc"))
+        if (args.Length < 2 || args[0] is not ("16k" or "8k") || args[1] is not ("live" or "live-half" or "logmel" or "mfcc"))
         {
-            Console.Error.WriteLine("usage: bench features 16k|8k live|logmel|mfcc [runs=11] [input.f32|-] [warmup=30]");
+            Console.Error.WriteLine("usage: bench features 16k|8k live|live-half|logmel|mfcc [runs=11] [input.f32|-] [warmup=30]");
             return 2;
         }
         var config = args[0] == "16k" ? FeatureConfig.Reference16k : FeatureConfig.Telephone8k;
@@ -39,13 +40,14 @@ public static class FeaturesCommand
         void Once()
         {
             extractor.Reset();
-            if (mode == "live")
+            if (mode is "live" or "live-half")
             {
                 int chunk = config.SampleRate / 50;
                 var output = logMel.AsSpan();
                 for (int at = 0; at < signal.Length; at += chunk)
                 {
                     int made = extractor.Process(signal.AsSpan(at, Math.Min(chunk, signal.Length - at)), output);
+                    if (mode == "live-half") FramePrecision.Round(output[..(made * config.MelBands)]);
                     output = output[(made * config.MelBands)..];
                 }
                 frames = extractor.FramesEmitted;

@@ -144,9 +144,10 @@ internal static class Cli
         var corpus = new Option<string?>("--corpus") { Description = "only rows of this corpus" };
         var folds = new Option<string?>("--folds") { Description = "only rows of these folds, comma-separated (a cv fold model's test fold)" };
         var png = new Option<string?>("--confusion-png") { Description = "draw the confusion matrix to this PNG" };
+        var predictions = new Option<string?>("--predictions") { Description = "write each file's label, predicted label and speech-window labels to this CSV (to compare two runs file by file)" };
         var cmd = new Command("evaluate", "run an ONNX model through ONNX Runtime on a labelled manifest and print UA, WA, macro-F1")
         {
-            model, manifest, split, corpus, folds, ThreadsOption, JsonOption, png,
+            model, manifest, split, corpus, folds, ThreadsOption, JsonOption, png, predictions,
         };
         cmd.SetAction(p =>
         {
@@ -156,6 +157,7 @@ internal static class Cli
             for (int r = 0; r < report.Labels.Count; r++)
                 Console.WriteLine($"  {report.Labels[r],-8} recall {report.Recall[r]:P1}  [{string.Join(' ', report.Confusion[r].Select(c => c.ToString(CultureInfo.InvariantCulture).PadLeft(4)))}]");
             WriteJson(p.GetValue(JsonOption), report);
+            if (p.GetValue(predictions) is string csv) WritePredictions(csv, report);
             if (p.GetValue(png) is string pngPath)
             {
                 ConfusionPlot.Save(pngPath, report.Labels, report.Confusion, $"{Path.GetFileName(report.Model)}: UA {report.Ua:P1}, n={report.Count}");
@@ -401,13 +403,29 @@ internal static class Cli
         return $"{mean:P1} ± {std:P1}";
     }
 
+    /// <summary>One line per evaluated file: manifest line, path, label, predicted label, its speech windows' labels (space-separated).</summary>
+    private static void WritePredictions(string path, EvaluationReport report)
+    {
+        CreateParent(path);
+        static string Quoted(string field) => field.IndexOfAny([',', '"', '\n']) < 0 ? field : $"\"{field.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
+        var lines = report.Files.Select(f => string.Join(',', f.Row.Line.ToString(CultureInfo.InvariantCulture), Quoted(f.Row.Path), report.Labels[f.Row.Label],
+            report.Labels[f.Predicted], string.Join(' ', f.WindowLabels.Select(w => report.Labels[w]))));
+        File.WriteAllLines(path, ["line,path,label,predicted,window_labels", .. lines]);
+        Log($"predictions written to {path}");
+    }
+
     private static void WriteJson(string? path, object value)
     {
         if (path is null) return;
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null) Directory.CreateDirectory(dir);
+        CreateParent(path);
         File.WriteAllText(path, JsonSerializer.Serialize(value, Json));
         Log($"results written to {path}");
+    }
+
+    private static void CreateParent(string path)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null) Directory.CreateDirectory(dir);
     }
 
     private static void Log(string message) => Console.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {message}");

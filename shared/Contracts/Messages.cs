@@ -36,7 +36,8 @@ public sealed record AudioChunk(
 }
 
 /// <summary>
-/// Consecutive log-mel frames of one stream, row-major [FrameCount, MelBands].
+/// Consecutive log-mel frames of one stream, row-major [FrameCount, MelBands]; the featurizer publishes values rounded to
+/// half precision (<see cref="Streaming.Features.FramePrecision"/>).
 /// <see cref="FirstFrame"/> is the stream-wide index of the first row. <see cref="Metadata"/>: the call metadata its audio
 /// chunk carried (the stream's first message only).
 /// </summary>

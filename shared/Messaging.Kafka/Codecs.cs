@@ -63,6 +63,7 @@ public abstract class MessageCodec<T> : IMessageCodec<T>
         envelope = Envelope.Read(value, out var payload);
         if (envelope.SchemaVersion > SchemaVersion)
             throw new MessageDecodeException($"{Topic}: schema version {envelope.SchemaVersion} is newer than this build reads ({SchemaVersion})");
+        if (envelope.SchemaVersion == 0) throw new MessageDecodeException($"{Topic}: schema version 0 is unknown (this build reads 1-{SchemaVersion})");
         var reader = new PayloadReader(payload);
         var message = ReadPayload(envelope, ref reader);
         reader.End(Topic);
@@ -185,7 +186,14 @@ public sealed class FeatureFramesCodec : MessageCodec<FeatureFrames>
 
     public override DateTimeOffset EventTime(FeatureFrames message) => message.EventTime;
 
-    private protected override int PayloadSize(FeatureFrames m) => SizeOf(m.Stream) + 2 + 8 + 4 + 4 + PayloadWriter.SizeOf(m.LogMel) + SizeOf(m.Metadata);
+    /// <summary>
+    /// Version 4 stores the log-mels in the narrowest exact form (<see cref="WireSamples.NarrowestFrames"/>): the featurizer's
+    /// frames, rounded to half precision, as IEEE half at two bytes a value. Older messages are read as float32.
+    /// </summary>
+    public override ushort SchemaVersion => 4;
+
+    private protected override int PayloadSize(FeatureFrames m) =>
+        SizeOf(m.Stream) + 2 + 8 + 4 + 4 + WireSamples.SizeOf(WireSamples.NarrowestFrames(m.LogMel), m.LogMel.Length) + SizeOf(m.Metadata);
 
     private protected override void WritePayload(FeatureFrames m, ref PayloadWriter writer)
     {
@@ -193,7 +201,7 @@ public sealed class FeatureFramesCodec : MessageCodec<FeatureFrames>
         writer.Int64(m.FirstFrame);
         writer.Int32(m.FrameCount);
         writer.Int32(m.MelBands);
-        writer.Floats(m.LogMel);
+        WireSamples.Write(ref writer, m.LogMel, WireSamples.NarrowestFrames(m.LogMel));
         Write(ref writer, m.Metadata);
     }
 
@@ -204,7 +212,7 @@ public sealed class FeatureFramesCodec : MessageCodec<FeatureFrames>
         var frameCount = reader.Int32("frameCount");
         var melBands = reader.Int32("melBands");
         if (frameCount < 0 || melBands <= 0) throw new MessageDecodeException($"fields 'frameCount' {frameCount} and 'melBands' {melBands} are not a valid shape");
-        var logMel = reader.Floats("logMel");
+        var logMel = envelope.SchemaVersion >= 4 ? WireSamples.Read(ref reader, "logMel") : reader.Floats("logMel");
         if (logMel.Length != (long)frameCount * melBands)
             throw new MessageDecodeException($"field 'logMel' has {logMel.Length} values, the shape {frameCount}x{melBands} needs {(long)frameCount * melBands}");
         return new FeatureFrames(stream, role, envelope.Sequence, firstFrame, frameCount, melBands, logMel, isFinal, envelope.EventTime, ReadMetadata(envelope, ref reader));

@@ -4,7 +4,9 @@ using Streaming.Features;
 namespace Streaming.Pipeline;
 
 /// <summary>
-/// Turns each speaker's audio chunks into log-mel frames with one streaming extractor per stream.
+/// Turns each speaker's audio chunks into log-mel frames with one streaming extractor per stream, rounded to half precision
+/// (<see cref="FramePrecision"/>): what the classifier gets is then the same whether the frames pass through a channel
+/// (embedded) or Kafka (distributed, where they travel as two bytes a value).
 /// Per-stream state is small (the extractor's overlap buffer), created on a stream's first chunk and
 /// dropped at its final chunk or when the host loses ownership of the call.
 /// </summary>
@@ -39,9 +41,11 @@ public sealed class FeaturizerStage(FeatureConfig config, IMessageSink<FeatureFr
             var max = state.Extractor.MaxFrames(samples.Length) * Config.MelBands;
             if (_frames.Length < max) _frames = new float[max];
             var count = state.Extractor.Process(samples, _frames);
+            var logMel = _frames.AsSpan(0, count * Config.MelBands);
+            FramePrecision.Round(logMel);
 
             var message = new FeatureFrames(chunk.Stream, chunk.Role, chunk.Sequence, state.NextFrame, count, Config.MelBands,
-                _frames.AsSpan(0, count * Config.MelBands).ToArray(), chunk.IsFinal, chunk.EventTime, chunk.Metadata);
+                logMel.ToArray(), chunk.IsFinal, chunk.EventTime, chunk.Metadata);
             state.NextFrame += count;
             state.NextSequence = chunk.Sequence + 1;
             state.Last = (chunk.Role, chunk.EventTime);

@@ -140,6 +140,84 @@ public sealed class CodecTests
         Assert.Contains("'logMel' has 5 values, the shape 2x3 needs 6", error.Message);
     }
 
+    /// <summary>Envelope without trace, the three strings, role, final flag, first frame, frame count, bands and the form byte.</summary>
+    private const int FramesFixed = (2 + 3) + (2 + 5) + (2 + 4) + 2 + 8 + 4 + 4 + 1;
+
+    /// <summary>Log-mel-like values (the log floor -13.8 to 20) of 20 frames of 64 bands, as the featurizer publishes them: rounded to half.</summary>
+    private static FeatureFrames Frames(bool rounded)
+    {
+        var random = new Random(11);
+        var logMel = Enumerable.Range(0, 20 * 64).Select(_ => (float)(random.NextDouble() * 34 - 13.8)).ToArray();
+        if (rounded) Streaming.Features.FramePrecision.Round(logMel);
+        return new FeatureFrames(Chunk.Stream, SpeakerRole.Agent, 3, 300, 20, 64, logMel, false, Chunk.EventTime);
+    }
+
+    [Theory]
+    [InlineData(true, 2)]
+    [InlineData(false, 4)]
+    public void Encode_FeatureFrames_HalvesAsTwoBytesOtherwiseFloat32BothBitForBit(bool rounded, int bytesPerValue)
+    {
+        var frames = Frames(rounded);
+        var value = FeatureFramesCodec.Instance.Encode(frames, null);
+
+        var decoded = FeatureFramesCodec.Instance.Decode(value, out var envelope);
+
+        Assert.Equal(4, envelope.SchemaVersion);
+        Assert.Equal(21 + FramesFixed + 4 + frames.LogMel.Length * bytesPerValue + 4, value.Length);
+        Assert.Equal(frames.LogMel.Select(BitConverter.SingleToInt32Bits), decoded.LogMel.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(frames with { LogMel = decoded.LogMel }, decoded);
+    }
+
+    [Fact]
+    public void Decode_SchemaVersion3FloatFrames_StillReads()
+    {
+        // A version 3 value: float32 log-mels without the form byte before their count (an older featurizer's, not rounded).
+        var frames = Frames(rounded: false);
+        var v4 = FeatureFramesCodec.Instance.Encode(frames, null);
+        var formAt = 21 + FramesFixed - 1;
+        var v3 = v4[..formAt].Concat(v4[(formAt + 1)..]).ToArray();
+        v3[2] = 3;
+
+        var decoded = FeatureFramesCodec.Instance.Decode(v3, out var envelope);
+
+        Assert.Equal(3, envelope.SchemaVersion);
+        Assert.Equal(frames.LogMel, decoded.LogMel);
+    }
+
+    [Fact]
+    public void Decode_UnknownFrameForm_ThrowsNamingTheField()
+    {
+        var value = FeatureFramesCodec.Instance.Encode(Frames(rounded: true), null);
+        value[21 + FramesFixed - 1] = 7;
+
+        var e = Assert.Throws<MessageDecodeException>(() => FeatureFramesCodec.Instance.Decode(value, out _));
+        Assert.Contains("'logMel' has unknown sample form 7", e.Message);
+    }
+
+    [Fact]
+    public void Decode_TruncatedHalfFrames_ThrowsNamingTheField()
+    {
+        var value = FeatureFramesCodec.Instance.Encode(Frames(rounded: true), null);
+
+        // Cut into the halves: past the metadata count (4 bytes) that ends the payload, and one byte more.
+        var e = Assert.Throws<MessageDecodeException>(() => FeatureFramesCodec.Instance.Decode(value.AsSpan(0, value.Length - 5), out _));
+        Assert.Contains("'logMel' claims 1280 values of form Half", e.Message);
+    }
+
+    [Fact]
+    public void Decode_FeatureFramesOfANewerOrNoSchemaVersion_ThrowsSayingSo()
+    {
+        // What a reader of version 3 does with this build's version 4 frames: refuse them (dead letter), never misread them.
+        var value = FeatureFramesCodec.Instance.Encode(Frames(rounded: true), null);
+        value[2] = 5;
+        var newer = Assert.Throws<MessageDecodeException>(() => FeatureFramesCodec.Instance.Decode(value, out _));
+        value[2] = 0;
+        var none = Assert.Throws<MessageDecodeException>(() => FeatureFramesCodec.Instance.Decode(value, out _));
+
+        Assert.Contains("feature-frames.v1: schema version 5 is newer than this build reads (4)", newer.Message);
+        Assert.Contains("schema version 0 is unknown (this build reads 1-4)", none.Message);
+    }
+
     [Fact]
     public void Decode_TruncatedValue_ThrowsNamingTheField()
     {

@@ -111,6 +111,18 @@ internal static class FeatureStore
     }
 
     /// <summary>
+    /// Log-mels of a whole signal as the featurizer stage hands them to the classifier: rounded to half precision
+    /// (<see cref="FramePrecision"/>). The tools that measure the runtime (evaluate, calibrate, quantize, nonspeech) feed the
+    /// classifier engine these; training and fit-gate keep <see cref="Compute"/>'s float32 values.
+    /// </summary>
+    public static float[] ClassifierFrames(ReadOnlySpan<float> signal, FeatureConfig config)
+    {
+        var logMel = Compute(signal, config, ModelContract.LogMel);
+        FramePrecision.Round(logMel);
+        return logMel;
+    }
+
+    /// <summary>
     /// The seed of one augmented copy of one manifest row. Plain arithmetic, not HashCode.Combine: .NET randomises that per
     /// process, so two runs with the same --seed trained on different copies and could not be reproduced.
     /// </summary>

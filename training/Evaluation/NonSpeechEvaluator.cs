@@ -38,7 +38,7 @@ internal static class NonSpeechEvaluator
             {
                 // seeds from arithmetic, not HashCode.Combine, which .NET randomises per process
                 var signal = NonSpeechSignals.Generate(kind, seconds, new Random(seed * 7919 + k * 1009 + c));
-                var logMel = FeatureStore.Compute(signal, contract.Features, ModelContract.LogMel);
+                var logMel = FeatureStore.ClassifierFrames(signal, contract.Features);
                 int frames = logMel.Length / contract.Features.MelBands;
                 windows.Clear();
                 engine.Accept(new FeatureFrames(new StreamKey(StreamKey.DefaultTenant, $"{kind}{c}", "line"), SpeakerRole.Unknown, 0, 0, frames,

@@ -17,11 +17,15 @@ internal sealed record EvaluationReport(
     [property: System.Text.Json.Serialization.JsonPropertyName("count")] int Count,
     [property: System.Text.Json.Serialization.JsonPropertyName("skipped_rows")] int SkippedRows,
     [property: System.Text.Json.Serialization.JsonPropertyName("speech_windows")] int SpeechWindows,
-    [property: System.Text.Json.Serialization.JsonPropertyName("files_without_speech")] int FilesWithoutSpeech);
+    [property: System.Text.Json.Serialization.JsonPropertyName("files_without_speech")] int FilesWithoutSpeech,
+    [property: System.Text.Json.Serialization.JsonIgnore] IReadOnlyList<FilePrediction> Files);
+
+/// <summary>One evaluated file: its label, the predicted label and the argmax of each of its speech windows (label indices).</summary>
+internal sealed record FilePrediction(ManifestRow Row, int Predicted, int[] WindowLabels);
 
 /// <summary>
 /// Runs a shipped ONNX model on a labelled manifest the way the services do: log-mels from the featurizer's
-/// code with the configuration in the model's contract, then the services' runtime from shared/Inference:
+/// code with the configuration in the model's contract, rounded to half precision as the featurizer stage publishes them, then the services' runtime from shared/Inference:
 /// <see cref="EmotionModel"/> (ONNX Runtime, contract checks, softmax) behind the classifier engine
 /// (windows and hop from the contract, padding, speech gate). Each file is one stream;
 /// the file's label is the argmax of its speech windows' mean probabilities (the engine's Average vote over
@@ -44,6 +48,7 @@ internal static class OnnxEvaluator
 
         var truth = new List<int>();
         var predicted = new List<int>();
+        var files = new List<FilePrediction>();
         int windowCount = 0, noSpeech = 0;
         foreach (var (row, windows) in SpeechWindows(model, rows, problems, rejectNonSpeech))
         {
@@ -54,11 +59,12 @@ internal static class OnnxEvaluator
             if (windows.Count == 0) noSpeech++;
             truth.Add(row.Label);
             predicted.Add(Metrics.ArgMax(mean));
+            files.Add(new FilePrediction(row, predicted[^1], [.. windows.Select(w => Metrics.ArgMax(w))]));
         }
         foreach (var p in problems) log($"skipped {p}");
         var m = Metrics.Compute(truth, predicted, contract.Labels.Count);
         log($"{truth.Count} files, {windowCount} speech windows, {noSpeech} files without a speech window (counted as {contract.Labels[0]}), {problems.Count} rows skipped");
-        return new EvaluationReport(modelPath, manifestPath, m.Ua, m.Wa, m.MacroF1, contract.Labels, m.Recall, m.Confusion, m.Count, problems.Count, windowCount, noSpeech);
+        return new EvaluationReport(modelPath, manifestPath, m.Ua, m.Wa, m.MacroF1, contract.Labels, m.Recall, m.Confusion, m.Count, problems.Count, windowCount, noSpeech, files);
     }
 
     /// <summary>
@@ -78,7 +84,7 @@ internal static class OnnxEvaluator
             try
             {
                 var signal = AudioLoader.LoadMono(row.Path, contract.Features.SampleRate);
-                logMel = FeatureStore.Compute(prepare is null ? signal : prepare(row, signal), contract.Features, ModelContract.LogMel);
+                logMel = FeatureStore.ClassifierFrames(prepare is null ? signal : prepare(row, signal), contract.Features);
             }
             catch (Exception e) when (e is IOException or InvalidDataException or Streaming.Audio.AudioFormatException or UnauthorizedAccessException)
             {
