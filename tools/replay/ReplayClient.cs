@@ -52,8 +52,15 @@ public static class ReplayClient
         {
             // spread the starts (over a second by default), as real calls do not begin on the same 20 ms tick
             await Task.Delay(settings.Ramp * i / settings.Calls, cancellationToken);
-            return await ReplayAsync(settings, settings.Files[i % settings.Files.Count], $"{settings.Prefix}-{i}", cancellationToken,
-                seconds => behind[i] = seconds);
+            try
+            {
+                return await ReplayAsync(settings, settings.Files[i % settings.Files.Count], $"{settings.Prefix}-{i}", cancellationToken,
+                    seconds => behind[i] = seconds);
+            }
+            catch (WebSocketException e)
+            {
+                return $"{settings.Prefix}-{i}: could not connect: {e.Message}"; // one call's failure, the others go on
+            }
         }));
         foreach (var line in results) Console.WriteLine(line);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"replay: {settings.Calls} call(s) in {clock.Elapsed.TotalSeconds:0.0} s"));
@@ -116,14 +123,23 @@ public static class ReplayClient
             behind?.Invoke(worst);
         }
         if (socket.State != WebSocketState.Open) return $"{callId}: closed early: {await CloseReasonAsync(socket, socket.State.ToString())}";
-        await socket.SendAsync("{\"type\":\"stop\"}"u8.ToArray(), WebSocketMessageType.Text, true, cancellationToken);
-        var reply = new byte[4096];
-        var result = await socket.ReceiveAsync(reply, cancellationToken);
-        var text = result.MessageType == WebSocketMessageType.Text
-            ? System.Text.Encoding.UTF8.GetString(reply, 0, result.Count)
-            : $"closed: {socket.CloseStatus} {socket.CloseStatusDescription}";
-        if (socket.State == WebSocketState.Open || socket.State == WebSocketState.CloseReceived)
-            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", cancellationToken);
+        string text;
+        try
+        {
+            await socket.SendAsync("{\"type\":\"stop\"}"u8.ToArray(), WebSocketMessageType.Text, true, cancellationToken);
+            var reply = new byte[4096];
+            var result = await socket.ReceiveAsync(reply, cancellationToken);
+            text = result.MessageType == WebSocketMessageType.Text
+                ? System.Text.Encoding.UTF8.GetString(reply, 0, result.Count)
+                : $"closed: {socket.CloseStatus} {socket.CloseStatusDescription}";
+            if (socket.State == WebSocketState.Open || socket.State == WebSocketState.CloseReceived)
+                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", cancellationToken);
+        }
+        catch (WebSocketException e)
+        {
+            // The connection broke after the audio: this call's result, not the end of the whole replay.
+            return $"{callId}: closed before the stop was acknowledged: {e.Message}";
+        }
         return $"{callId}: {text}";
     }
 
