@@ -1,16 +1,14 @@
 using System.Net.WebSockets;
 using System.Text;
-using Streaming.Contracts;
 using Streaming.Ingest.Sessions;
 
 namespace Streaming.Tests.Distributed;
 
 /// <summary>
-/// A chunk of a live call that Kafka refuses for good while the call's later chunks are delivered: the stop must not confirm
-/// the call. A stop acknowledgement says that every second it counts reached Kafka; a stretch missing in the middle of the
-/// stream is audio lost while the platform is told it arrived (and the featurizer, which sees the next chunk after the gap,
-/// would analyse the rest of the stream shifted in time). Ingest used to wait only for the call's last chunk, whose
-/// acknowledgement says nothing about an earlier one that failed.
+/// A chunk of a live call that Kafka refuses for good while the call's later chunks would be delivered: the call must end
+/// with 1011, never with a stop acknowledgement. The acknowledgement says that every second it counts reached Kafka; a
+/// stretch missing in the middle of the stream is audio lost while the platform is told it arrived. Ingest used to wait
+/// only for the call's last chunk, whose acknowledgement says nothing about an earlier one that failed.
 /// </summary>
 public sealed class IngestDeliveryTests
 {
@@ -25,15 +23,7 @@ public sealed class IngestDeliveryTests
     public async Task Call_ChunkRefusedByKafkaMidCall_ClosedWith1011AndNeverAcknowledged()
     {
         await using var kafka = await PrivateKafka.StartAsync(messageMaxBytes: BrokerMessageMaxBytes);
-        var ns = TestServers.Unique("refused");
-        await TestServers.CreateTopicAsync(ns + AudioChunk.Topic, bootstrap: kafka.Bootstrap);
-        await using var ingest = ServiceProcess.Start("ingest", new Dictionary<string, string>(TestServers.KafkaSettings(ns, kafka.Bootstrap))
-        {
-            ["Tenants:acme:ApiKey"] = TwoIngestsFixture.ApiKey,
-            ["Tenants:acme:CustomerOnly"] = "false",
-            ["Tenants:acme:MaxRealTimeFactor"] = "10000",
-        });
-        await ingest.WaitHealthyAsync();
+        await using var ingest = await TwoIngestsFixture.StartIngestAsync(kafka, TestServers.Unique("refused"));
         using var call = await NativeClient.StartAsync(ingest, TwoIngestsFixture.ApiKey, TestServers.Unique("refused"));
 
         // 1 s of silence (five whole chunks per stream), one chunk of noise, one of silence and the stop; the pauses let each
