@@ -61,10 +61,12 @@ internal static class TopicCensus
         consumer.Subscribe(topic);
         var streams = new Dictionary<StreamKey, List<Entry>>();
         var ended = new HashSet<int>();
-        var deadline = DateTime.UtcNow.AddSeconds(180);
+        // Bounded, also when the broker is gone (a run that failed mid-outage): nothing assigned within 20 s ends the read.
+        var started = DateTime.UtcNow;
         read = 0;
-        while (DateTime.UtcNow < deadline && (ended.Count == 0 || ended.Count < consumer.Assignment.Count))
+        while (DateTime.UtcNow < started.AddSeconds(120) && (ended.Count == 0 || ended.Count < consumer.Assignment.Count))
         {
+            if (consumer.Assignment.Count == 0 && DateTime.UtcNow > started.AddSeconds(20)) break;
             if (consumer.Consume(TimeSpan.FromMilliseconds(500)) is not { } result) continue;
             if (result.IsPartitionEOF)
             {
