@@ -4,7 +4,9 @@
 # CI runs only the "combined" cell (scripts/test.sh).
 # Usage: bench/fault-matrix.sh [CELL...]   (default: every cell; FAULT_MATRIX_SEED=N repeats a run's fault moments)
 # Each cell's report lines (faults, moments, recovery, lost/extra/differing windows, load average) are printed and kept
-# in .servers/fault-matrix/CELL.log.
+# in .servers/fault-matrix/CELL.log. A cell that fails leaves every service's output, its private broker's logs and a census
+# of the wrong calls' messages on the audio and frames topics in .servers/fault-matrix/logs/CELL-SEED/
+# (FAULT_MATRIX_KEEP_LOGS=1 keeps them for cells that pass too).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 CELLS=("$@")
@@ -19,10 +21,10 @@ nice -n 10 dotnet build -c Release -v q -nologo tests/Distributed.Tests >"$OUT/b
 failed=()
 for cell in "${CELLS[@]}"; do
   echo "== cell $cell ($(date -u +%H:%M:%S), load average $(cut -d' ' -f1-3 /proc/loadavg))"
-  FAULT_MATRIX_CELL="$cell" nice -n 10 dotnet test tests/Distributed.Tests -c Release --no-build \
+  FAULT_MATRIX_CELL="$cell" FAULT_MATRIX_LOGS="$PWD/$OUT/logs" nice -n 10 dotnet test tests/Distributed.Tests -c Release --no-build \
     --filter "FullyQualifiedName~FaultMatrixTests" --logger "console;verbosity=detailed" >"$OUT/$cell.log" 2>&1
   status=$?
-  grep -E "^\s*(cell |kill |SIGTERM |a third |the third |Redis |Kafka )" "$OUT/$cell.log" | sed 's/^\s*/  /'
+  grep -E "^\s*(cell |kill |SIGTERM |a third |the third |Redis |Kafka |logs and census |matrix-[0-9]+/)" "$OUT/$cell.log" | sed 's/^\s*/  /'
   if [ "$status" -ne 0 ]; then
     failed+=("$cell")
     echo "  FAILED (exit $status):"; grep -E -A12 "^\s+Failed |Error Message" "$OUT/$cell.log" | head -40

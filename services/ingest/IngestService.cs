@@ -48,9 +48,13 @@ internal sealed class RedisPipelineLag(PipelineLagReports reports) : IPipelineLa
 }
 
 /// <summary>One Kafka sink per call, tracking deliveries, so a stop confirms exactly that call's audio.</summary>
-internal sealed class KafkaAudioSinkFactory(KafkaPublisher publisher, IOptions<KafkaOptions> kafka) : IAudioSinkFactory
+internal sealed partial class KafkaAudioSinkFactory(KafkaPublisher publisher, IOptions<KafkaOptions> kafka, ILogger<KafkaAudioSinkFactory> logger) : IAudioSinkFactory
 {
-    public ICallAudioSink Open() => new Sink(new KafkaMessageSink<AudioChunk>(publisher, AudioChunkCodec.Instance, kafka.Value.Topic(AudioChunk.Topic), trackDeliveries: true));
+    public ICallAudioSink Open() => new Sink(new KafkaMessageSink<AudioChunk>(publisher, AudioChunkCodec.Instance, kafka.Value.Topic(AudioChunk.Topic), trackDeliveries: true,
+        (chunk, error) => LogDeliveryFailed(logger, chunk.Stream.Tenant, chunk.Stream.CallId, chunk.Stream.Speaker, chunk.Sequence, error.Message)));
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "tenant {Tenant} call {CallId} {Speaker}: chunk {Sequence} was not delivered: {Reason}")]
+    private static partial void LogDeliveryFailed(ILogger logger, string tenant, string callId, string speaker, long sequence, string reason);
 
     private sealed class Sink(KafkaMessageSink<AudioChunk> sink) : ICallAudioSink
     {
@@ -74,6 +78,6 @@ internal sealed class KafkaAudioSinkFactory(KafkaPublisher publisher, IOptions<K
             }
         }
 
-        public Task DeliveredAsync(CancellationToken cancellationToken) => sink.LastDelivery.WaitAsync(cancellationToken);
+        public Task DeliveredAsync(CancellationToken cancellationToken) => sink.DeliveredAsync(cancellationToken);
     }
 }

@@ -147,25 +147,51 @@ public sealed class KafkaPublisher : IDisposable
 }
 
 /// <summary>A stage's output as a Kafka topic.</summary>
-/// <param name="trackDeliveries">keep <see cref="LastDelivery"/> (a sink used by one writer, e.g. one ingested call)</param>
-public sealed class KafkaMessageSink<T>(KafkaPublisher publisher, IMessageCodec<T> codec, string? topic = null, bool trackDeliveries = false) : IMessageSink<T>
+/// <param name="trackDeliveries">
+/// keep track of every message's delivery (<see cref="DeliveredAsync"/>; a sink used by one writer, e.g. one ingested call)
+/// </param>
+/// <param name="failed">called (on librdkafka's delivery thread) for each tracked message whose delivery failed</param>
+public sealed class KafkaMessageSink<T>(KafkaPublisher publisher, IMessageCodec<T> codec, string? topic = null, bool trackDeliveries = false,
+    Action<T, Exception>? failed = null) : IMessageSink<T>
 {
     private Task _lastDelivery = Task.CompletedTask;
+    private Exception? _firstFailure;
 
     public string Topic { get; } = topic ?? codec.Topic;
 
     /// <summary>
-    /// Completes when the last message published through this sink is acknowledged. Messages with one key share a
-    /// partition and are acknowledged in order (one request in flight on 0.9, idempotence otherwise), so for a sink
-    /// that publishes one call this confirms all of the call's messages, whatever other calls are publishing.
+    /// Completes when every message published through this sink so far is acknowledged; throws the first delivery that failed,
+    /// also when later messages were acknowledged. Messages with one key share a partition and are acknowledged in order (one
+    /// request in flight on 0.9, idempotence otherwise), so waiting for the last one waits for all of them; but a message can
+    /// fail while a later one is delivered (librdkafka fails what is queued for a partition when a metadata answer drops it, and
+    /// later messages go out once the partition is back), so each delivery's outcome counts, not only the last one's.
     /// </summary>
-    public Task LastDelivery => _lastDelivery;
+    public async Task DeliveredAsync(CancellationToken cancellationToken)
+    {
+        await _lastDelivery.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (Volatile.Read(ref _firstFailure) is { } error) throw error;
+    }
 
+    /// <summary>
+    /// Publishes; a tracked sink refuses (throws the failure) once a message of it failed: what follows a message that never
+    /// arrived would leave a gap in the stream that the next stage cannot see, so the writer (a call) stops there.
+    /// </summary>
     public ValueTask PublishAsync(T message, CancellationToken cancellationToken)
     {
         if (!trackDeliveries) return publisher.PublishAsync(codec, Topic, message, cancellationToken);
+        if (Volatile.Read(ref _firstFailure) is { } failure) return ValueTask.FromException(failure);
         var delivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _lastDelivery = delivered.Task;
+        // One continuation per message (a chunk is 200 ms of audio): the outcome of each, not only of the last.
+        delivered.Task.ContinueWith(static (task, state) =>
+        {
+            var (sink, message) = ((KafkaMessageSink<T>, T))state!;
+            var error = task.Exception!.InnerException ?? task.Exception;
+            Interlocked.CompareExchange(ref sink._firstFailure, error, null);
+            sink.Failed(message, error);
+        }, (this, message), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return publisher.PublishAsync(codec, Topic, message, delivered, cancellationToken);
     }
+
+    private void Failed(T message, Exception error) => failed?.Invoke(message, error);
 }

@@ -35,6 +35,15 @@ public sealed class FeaturizerStage(FeatureConfig config, IMessageSink<FeatureFr
             {
                 continue; // already featurized: a redelivery after a restart or rebalance
             }
+            else if (chunk.Sequence > state.NextSequence)
+            {
+                // Chunks before this one never arrived (lost upstream). Going on as if they had not existed would shift the rest
+                // of the stream in time; instead the stream goes on from this chunk's position, as an instance that took it over
+                // here would: later frames keep their stream-wide indices, and the classifier sees the gap (it cuts no window
+                // across missing frames), so the loss shows as missing windows, not as wrong ones.
+                state = StreamState.StartAt(Config, chunk);
+                _streams[chunk.Stream] = state;
+            }
 
             var samples = chunk.Samples.AsSpan(Math.Min(state.SkipSamples, chunk.Samples.Length));
             state.SkipSamples = Math.Max(0, state.SkipSamples - chunk.Samples.Length);

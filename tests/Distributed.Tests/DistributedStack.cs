@@ -132,6 +132,9 @@ public sealed class DistributedStack : IAsyncDisposable
         return process;
     }
 
+    /// <summary>Every service process the stack started, in start order (killed and stopped ones included).</summary>
+    public IReadOnlyList<ServiceProcess> Processes => _processes;
+
     public Uri IngestUrl => new($"ws://127.0.0.1:{Ingest.Port}{NativeEndpoint.Path}");
 
     /// <summary>Replays <paramref name="file"/> as each call id at <paramref name="speed"/> times real time (0: unpaced).</summary>

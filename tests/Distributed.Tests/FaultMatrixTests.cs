@@ -79,6 +79,8 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
             using var load = new LoadSampler();
             output.WriteLine($"cell {cell}, seed {seed}: {Calls} stereo calls of {frames / 8000.0 / 60:F1} min at {Speed}x, {perCall / 2} windows per stream; instances {string.Join(", ", run.Instances.Select(i => $"{i.Key} {i.Value.Count}"))}; load average {LoadSampler.Now()}");
 
+            // A run that fails leaves the services' logs and a census of the wrong calls' messages (FAULT_MATRIX_LOGS).
+            using var kept = new KeptLogs(output, cell, seed, stack, kafka, calls);
             var clock = Stopwatch.StartNew();
             var streaming = calls.Select((id, i) => StreamCallAsync(run, id, i)).ToList();
             // Each fault waits for its moment on its own, so faults of different triggers may overlap, as they would in production.
@@ -92,6 +94,7 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
             var failures = new List<string>();
             foreach (var call in calls)
             {
+                var wrongBefore = lost + extra + differing;
                 var actual = await stack.WaitCompleteAsync(call);
                 foreach (var want in embedded.Speakers)
                 {
@@ -99,8 +102,10 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
                     var stored = got.GroupBy(w => w.Index).ToDictionary(g => g.Key, g => g.First());
                     extra += got.Count - stored.Count; // an index twice
                     var expected = want.Windows.ToDictionary(w => w.Index);
-                    lost += expected.Keys.Count(i => !stored.ContainsKey(i));
+                    var missing = expected.Keys.Where(i => !stored.ContainsKey(i)).ToList();
+                    lost += missing.Count;
                     extra += stored.Keys.Count(i => !expected.ContainsKey(i));
+                    var wrong = new List<long>();
                     foreach (var (index, window) in expected)
                     {
                         if (!stored.TryGetValue(index, out var storedWindow)) continue;
@@ -111,10 +116,14 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
                         catch (Xunit.Sdk.XunitException e)
                         {
                             differing++;
+                            wrong.Add(index);
                             failures.Add($"{call}: {e.Message}");
                         }
                     }
+                    if (missing.Count + wrong.Count > 0)
+                        kept.Wrong(call, $"{call}/{want.Speaker}: lost windows [{TopicCensus.Ranges(missing)}], differing [{TopicCensus.Ranges(wrong)}] of 0..{expected.Keys.Max()}");
                 }
+                if (lost + extra + differing > wrongBefore) kept.Wrong(call, null);
             }
             var active = (await stack.Store.ListCallsAsync(DistributedStack.Tenant, default)).Where(c => c.IsActive).Select(c => c.CallId).ToList();
             var letters = DeadLetters(stack.KafkaBootstrap, stack.Namespace + DeadLetter.Topic);
@@ -128,10 +137,64 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
             Assert.True(lost == 0 && extra == 0 && differing == 0, $"{lost} lost, {extra} extra, {differing} differing: {string.Join("\n", failures.Take(5))}");
             Assert.Empty(active);
             Assert.Equal(0, letters);
+            kept.Passed();
         }
         finally
         {
             File.Delete(file);
+        }
+    }
+
+    /// <summary>Where a run keeps the services' output, the broker's logs and a census of the wrong calls' messages when it fails.</summary>
+    public const string LogsVariable = "FAULT_MATRIX_LOGS";
+
+    /// <summary>"1": keep them when the run passes too.</summary>
+    public const string KeepLogsVariable = "FAULT_MATRIX_KEEP_LOGS";
+
+    /// <summary>Ingest's chunk size (Ingest:ChunkSamples, not set by the stack): the census checks each chunk's position by it.</summary>
+    private const int ChunkSamples = 1600;
+
+    /// <summary>
+    /// What a run leaves in <see cref="LogsVariable"/>/CELL-SEED when it fails (disposed before the stack, while the broker and the
+    /// processes' output are still there): every service process's output (a file each), the private broker's log files and, for
+    /// the calls found wrong (every call when the run failed before comparing), what the audio and frames topics hold of each
+    /// stream (<see cref="TopicCensus"/>).
+    /// </summary>
+    private sealed class KeptLogs(ITestOutputHelper output, string cell, int seed, DistributedStack stack, PrivateKafka? kafka, string[] calls) : IDisposable
+    {
+        private readonly HashSet<string> _wrong = new(StringComparer.Ordinal);
+        private readonly List<string> _findings = [];
+        private bool _passed;
+
+        /// <summary>A call found wrong, and what is wrong with one of its streams (printed at once, kept with the census).</summary>
+        public void Wrong(string call, string? finding)
+        {
+            _wrong.Add(call);
+            if (finding is null) return;
+            _findings.Add(finding);
+            output.WriteLine(finding);
+        }
+
+        public void Passed() => _passed = true;
+
+        public void Dispose()
+        {
+            if (Environment.GetEnvironmentVariable(LogsVariable) is not { Length: > 0 } root || (_passed && Environment.GetEnvironmentVariable(KeepLogsVariable) != "1")) return;
+            var directory = Path.Combine(root, $"{cell}-{seed}");
+            Directory.CreateDirectory(directory);
+            foreach (var process in stack.Processes) File.WriteAllText(Path.Combine(directory, $"{process.Name}-{process.Port}.log"), process.Output);
+            if (kafka is not null && Directory.Exists(kafka.LogDirectory))
+            {
+                foreach (var log in Directory.GetFiles(kafka.LogDirectory)) File.Copy(log, Path.Combine(directory, "broker-" + Path.GetFileName(log)), overwrite: true);
+            }
+            var options = TestServers.Kafka();
+            options.BootstrapServers = stack.KafkaBootstrap;
+            var wanted = _wrong.Count > 0 ? _wrong : calls.ToHashSet(StringComparer.Ordinal);
+            var census = TopicCensus.AudioChunks(options, stack.Namespace + AudioChunk.Topic, wanted, ChunkSamples)
+                + TopicCensus.FeatureFrames(options, stack.Namespace + FeatureFrames.Topic, wanted, Streaming.Features.FeatureConfig.Telephone8k, ChunkSamples)
+                + TopicCensus.EmotionWindows(options, stack.Namespace + EmotionWindow.Topic, wanted);
+            File.WriteAllText(Path.Combine(directory, "census.txt"), string.Join("\n", _findings) + "\n" + census);
+            output.WriteLine($"logs and census kept in {directory}:\n{census}");
         }
     }
 

@@ -1,6 +1,5 @@
 using System.Net.WebSockets;
 using System.Text.Json;
-using Streaming.Contracts;
 
 namespace Streaming.Tests.Distributed;
 
@@ -15,18 +14,12 @@ public sealed class IngestBrokerOutageTests
     public async Task Ingest_BrokerStoppedMidCall_ClientIsPushedBackAndTheCallCompletesWithoutLoss()
     {
         await using var kafka = await PrivateKafka.StartAsync();
-        var ns = TestServers.Unique("outage");
-        await TestServers.CreateTopicAsync(ns + AudioChunk.Topic, bootstrap: kafka.Bootstrap);
-        await using var ingest = ServiceProcess.Start("ingest", new Dictionary<string, string>(TestServers.KafkaSettings(ns, kafka.Bootstrap))
+        await using var ingest = await TwoIngestsFixture.StartIngestAsync(kafka, TestServers.Unique("outage"), new Dictionary<string, string>
         {
             ["Kafka:ProducerQueueKbytes"] = "1024", // 1 MiB of chunks: ~40 s of this 16-bit stereo call (its samples travel as PCM16 or mu-law)
             // shorter than the push-back below (at least 5 s): the time ingest does not read is not the client's idleness
             ["Ingest:IdleTimeout"] = "00:00:03",
-            ["Tenants:acme:ApiKey"] = TwoIngestsFixture.ApiKey,
-            ["Tenants:acme:CustomerOnly"] = "false",
-            ["Tenants:acme:MaxRealTimeFactor"] = "10000",
         });
-        await ingest.WaitHealthyAsync();
         using var call = await NativeClient.StartAsync(ingest, TwoIngestsFixture.ApiKey, TestServers.Unique("outage"));
         await call.SendSilenceAsync(frames: 8000);
 

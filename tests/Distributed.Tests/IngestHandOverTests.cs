@@ -40,6 +40,25 @@ public sealed class TwoIngestsFixture : IAsyncLifetime
         await Second.WaitHealthyAsync();
     }
 
+    /// <summary>
+    /// One ingest of a test's own on a private broker, healthy: a fresh audio topic under <paramref name="ns"/>, tenant acme with
+    /// this fixture's key, both speakers kept, <paramref name="more"/> settings on top.
+    /// </summary>
+    public static async Task<ServiceProcess> StartIngestAsync(PrivateKafka kafka, string ns, IReadOnlyDictionary<string, string>? more = null)
+    {
+        await TestServers.CreateTopicAsync(ns + AudioChunk.Topic, bootstrap: kafka.Bootstrap);
+        var settings = new Dictionary<string, string>(TestServers.KafkaSettings(ns, kafka.Bootstrap))
+        {
+            ["Tenants:acme:ApiKey"] = ApiKey,
+            ["Tenants:acme:CustomerOnly"] = "false",
+            ["Tenants:acme:MaxRealTimeFactor"] = "10000",
+        };
+        foreach (var (key, value) in more ?? new Dictionary<string, string>()) settings[key] = value;
+        var ingest = ServiceProcess.Start("ingest", settings);
+        await ingest.WaitHealthyAsync();
+        return ingest;
+    }
+
     public async Task DisposeAsync()
     {
         await First.DisposeAsync();

@@ -27,13 +27,17 @@ public sealed class PrivateKafka : IAsyncDisposable
 
     public string Bootstrap { get; }
 
+    /// <summary>The broker's own log files (server.log, controller.log, ...), kept until the broker is disposed.</summary>
+    public string LogDirectory => Path.Combine(_directory, "log4j");
+
     /// <summary>The port the broker listens on (clients are told <see cref="Bootstrap"/>'s).</summary>
     public int Port => _port;
 
     /// <param name="advertisedPort">
     /// the port the broker tells clients (and itself) to connect to, where a <see cref="BrokerProxy"/> listens; its own by default
     /// </param>
-    public static async Task<PrivateKafka> StartAsync(int? advertisedPort = null)
+    /// <param name="messageMaxBytes">the broker's message.max.bytes: the largest (compressed) message set it accepts</param>
+    public static async Task<PrivateKafka> StartAsync(int? advertisedPort = null, int messageMaxBytes = 16777216)
     {
         _ = TestServers.KafkaBootstrap; // the shared broker being up proves the jars and ZooKeeper are there
         var home = TestServers.Setting("KAFKA_HOME");
@@ -54,7 +58,7 @@ public sealed class PrivateKafka : IAsyncDisposable
             "offsets.topic.num.partitions=4",
             "group.max.session.timeout.ms=300000",
             "group.min.session.timeout.ms=1000",
-            "message.max.bytes=16777216",
+            $"message.max.bytes={messageMaxBytes}",
             "replica.fetch.max.bytes=16777216",
             "log.cleaner.enable=false",
             "num.io.threads=2",

@@ -122,6 +122,23 @@ public sealed class FeaturizerStageTests
     }
 
     [Fact]
+    public async Task HandleAsync_ChunksMissingMidStream_FramesAfterTheGapKeepTheirStreamPosition()
+    {
+        var chunks = Chunks(Noise(8000 * 2, 4), 1600);
+        var whole = new CollectingSink<FeatureFrames>();
+        await new FeaturizerStage(Config, whole).HandleAsync(chunks, CancellationToken.None);
+
+        // chunks 3-5 never arrive: what follows them is featurized where it belongs in the stream, not right after chunk 2
+        var gapped = new CollectingSink<FeatureFrames>();
+        await new FeaturizerStage(Config, gapped).HandleAsync([.. chunks.Take(3), .. chunks.Skip(6)], CancellationToken.None);
+
+        var after = gapped.Messages.Where(m => m.Sequence >= 6).ToList();
+        Assert.Equal(6 * 1600 / 80, after[0].FirstFrame);
+        var wholeRows = whole.Messages.SelectMany(m => m.LogMel).Skip((int)after[0].FirstFrame * Config.MelBands).ToArray();
+        AssertClose(wholeRows, after.SelectMany(m => m.LogMel).ToArray());
+    }
+
+    [Fact]
     public async Task HandleAsync_WrongSampleRate_RejectsNamingTheRate()
     {
         var stage = new FeaturizerStage(Config, new CollectingSink<FeatureFrames>());
