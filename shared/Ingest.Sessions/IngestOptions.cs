@@ -71,7 +71,7 @@ public sealed class IngestOptions : IValidatableObject
 
     /// <summary>
     /// New calls are also refused while audio arrives at this instance more than this late: the median over its live
-    /// sessions of how much later each one's audio arrives than at its best in the last 15-30 s. An instance whose CPU
+    /// sessions of how much later each one's latest audio arrived than at its best in the call. An instance whose CPU
     /// cannot read its sockets in real time (or whose pipeline pushes back) leaves the audio waiting in the network, where
     /// the pipeline's delay above does not see it. Zero turns the check off (a load test that sends faster than real time
     /// and then waits reads as late).

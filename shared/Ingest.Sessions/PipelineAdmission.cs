@@ -71,9 +71,8 @@ public sealed partial class PipelineAdmission(IOptions<IngestOptions> options, I
         var limits = options.Value;
         var lag = limits.RefuseAbovePipelineLag > TimeSpan.Zero ? await ReadLagAsync().ConfigureAwait(false) : null;
         var late = limits.RefuseAboveArrivalDelay > TimeSpan.Zero ? arrivalDelay() : TimeSpan.Zero;
-        var over = (limits.RefuseAbovePipelineLag > TimeSpan.Zero && lag > limits.RefuseAbovePipelineLag)
-            || (limits.RefuseAboveArrivalDelay > TimeSpan.Zero && late > limits.RefuseAboveArrivalDelay);
-        // A measure switched off, or not reported, does not hold the admission back.
+        // A measure switched off is not read (null, zero): it neither refuses nor holds the admission back.
+        var over = lag > limits.RefuseAbovePipelineLag || late > limits.RefuseAboveArrivalDelay;
         var under = (lag is null || lag <= limits.AdmitBelowPipelineLag) && late <= limits.AdmitBelowArrivalDelay;
         if (!_refusing && over)
         {
