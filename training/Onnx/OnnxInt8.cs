@@ -111,6 +111,13 @@ internal static class OnnxInt8
         return scale;
     }
 
+    /// <summary>
+    /// The largest weight magnitude: 7 bits, not 8. Without AVX-512 VNNI (Zen 3, older Intel) ONNX Runtime's uint8 ×
+    /// int8 kernel adds pairs of products in int16 (VPMADDUBSW), which saturates when both are near 255 × 127; with
+    /// weights within ±63 a pair stays under 32,767 on every CPU (ONNX Runtime's own "reduce_range" advice).
+    /// </summary>
+    private const int WeightPeak = 63;
+
     /// <summary>int8 weights, one symmetric scale per output channel, and int32 bias at scale input × weight.</summary>
     private static void QuantizeWeights(GraphProto graph, string p, TensorProto weights, TensorProto bias, float xScale)
     {
@@ -129,8 +136,8 @@ internal static class OnnxInt8
         {
             float peak = 0;
             for (int j = 0; j < per; j++) peak = Math.Max(peak, Math.Abs(w[c * per + j]));
-            float scale = peak > 0 ? peak / 127f : 1f;
-            for (int j = 0; j < per; j++) quantized[c * per + j] = (sbyte)Math.Clamp(Math.Round(w[c * per + j] / scale), -127, 127);
+            float scale = peak > 0 ? peak / WeightPeak : 1f;
+            for (int j = 0; j < per; j++) quantized[c * per + j] = (sbyte)Math.Clamp(Math.Round(w[c * per + j] / scale), -WeightPeak, WeightPeak);
             ws.FloatData.Add(scale);
             wz.Int32Data.Add(0);
             bs.FloatData.Add(xScale * scale);
