@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The full fault matrix (docs/reliability.md, "Fault matrix"): FaultMatrixTests once per cell, each on a fresh stack of
 # two instances per service (one of the stage a "-alone" cell kills) with 20 concurrent 3.5-minute stereo calls.
-# CI runs only the "combined" cell (scripts/test.sh).
+# scripts/test.sh (CI) runs the "combined" cell with the solution's tests, then every other cell through this script.
 # Usage: bench/fault-matrix.sh [CELL...]   (default: every cell; FAULT_MATRIX_SEED=N repeats a run's fault moments)
 # Each cell's report lines (faults, moments, recovery, lost/extra/differing windows, load average) are printed and kept
 # in .servers/fault-matrix/CELL.log. A cell that fails leaves every service's output, its private broker's logs and a census
@@ -28,6 +28,8 @@ for cell in "${CELLS[@]}"; do
   if [ "$status" -ne 0 ]; then
     failed+=("$cell")
     echo "  FAILED (exit $status):"; grep -E -A12 "^\s+Failed |Error Message" "$OUT/$cell.log" | head -40
+    # where only this output survives (CI), the census of the wrong calls says most about what happened
+    for census in "$OUT"/logs/"$cell"-*/census.txt; do [ -f "$census" ] && { echo "  $census:"; head -80 "$census" | sed 's/^/    /'; }; done
   else
     echo "  passed"
   fi

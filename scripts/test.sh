@@ -33,4 +33,12 @@ if [ "$status" -ne 0 ]; then
   grep -E -A20 '^\s+Failed [A-Za-z_]' "$log" | head -c 8000 >&2 || true
 fi
 rm -f "$log"
+
+# The rest of the fault matrix (the solution's run above has its combined cell): one test run per cell, each on a fresh
+# stack, about 2 minutes each. A failed cell fails the command. Arguments (say a --filter) run only the tests they select.
+if [ "$#" -eq 0 ]; then
+  bash bench/fault-matrix.sh featurizer classifier aggregator featurizer-alone classifier-alone aggregator-alone join ingest redis broker || status=1
+else
+  echo "test.sh: arguments given, so the fault matrix's other cells (bench/fault-matrix.sh) were not run"
+fi
 exit "$status"
