@@ -80,8 +80,19 @@ public sealed class SpeechGate
     /// </summary>
     public bool IsSpeechWindow(ReadOnlySpan<float> rows, int frames)
     {
+        var statistics = frames <= 1024 ? stackalloc FrameStatistics[frames] : new FrameStatistics[frames];
+        MeasureAll(rows, frames, statistics);
+        return IsSpeechWindow(rows, statistics, frames);
+    }
+
+    /// <summary>
+    /// <see cref="IsSpeechWindow(ReadOnlySpan{float}, int)"/> from frames already measured with <see cref="Measure"/>: a stream
+    /// measures each frame once, though windows overlap.
+    /// </summary>
+    public bool IsSpeechWindow(ReadOnlySpan<float> rows, ReadOnlySpan<FrameStatistics> statistics, int frames)
+    {
         Span<float> f = stackalloc float[WindowFeatureCount];
-        if (!WindowFeatures(rows, frames, f)) return false;
+        if (!WindowFeatures(rows, statistics, frames, f)) return false;
         Span<float> terms = stackalloc float[TermCount];
         Terms(f, Mean, Scale, terms);
         return Bias + TensorPrimitives.Dot<float>(Weights, terms) >= 0;
@@ -97,6 +108,51 @@ public sealed class SpeechGate
     }
 
     /// <summary>
+    /// Measures one log-mel row: its level, and when it is voiced (level at or above <see cref="ThresholdDbfs"/>) what the window
+    /// decision needs of it. <paramref name="shape"/> receives the row's spectral shape (centred, unit norm) for the next frame's
+    /// correlation; <paramref name="previousShape"/> is the preceding frame's, empty when that frame was not voiced.
+    /// </summary>
+    public FrameStatistics Measure(ReadOnlySpan<float> row, ReadOnlySpan<float> previousShape, Span<float> shape)
+    {
+        var statistics = new FrameStatistics { Level = LevelDbfs(row) };
+        if (statistics.Level < ThresholdDbfs) return statistics;
+        int b = Bands, lowBands = Math.Max(1, b / 8), flatFrom = b / 8, flatTo = b - b / 16;
+        Span<float> linear = stackalloc float[b];
+        var max = TensorPrimitives.Max(row);
+        TensorPrimitives.Subtract(row, max, linear);
+        TensorPrimitives.Exp(linear, linear);
+        float total = TensorPrimitives.Sum(linear);
+        var flatPart = row[flatFrom..flatTo];
+        statistics.Flatness = TensorPrimitives.Sum(flatPart) / flatPart.Length - (max + MathF.Log(TensorPrimitives.Sum(linear[flatFrom..flatTo]) / flatPart.Length));
+        row.CopyTo(shape);
+        statistics.Peak = max - Select(shape, b / 2);
+        float centroid = 0;
+        for (int k = 0; k < b; k++) centroid += k * linear[k];
+        statistics.Centroid = centroid / (total * b);
+        statistics.LowShare = TensorPrimitives.Sum(linear[..lowBands]) / total;
+
+        statistics.LoudestBand = TensorPrimitives.IndexOfMax(row);
+        TensorPrimitives.Subtract(row, TensorPrimitives.Sum(row) / b, shape);
+        float norm = TensorPrimitives.Norm(shape);
+        if (norm > 0) TensorPrimitives.Divide(shape, norm, shape);
+        if (!previousShape.IsEmpty) statistics.Correlation = TensorPrimitives.Dot(shape, previousShape);
+        return statistics;
+    }
+
+    /// <summary>Measures consecutive rows, as a stream does frame after frame.</summary>
+    private void MeasureAll(ReadOnlySpan<float> rows, int frames, Span<FrameStatistics> statistics)
+    {
+        if (rows.Length < frames * Bands) throw new ArgumentException($"{frames} rows of {Bands} bands need {frames * Bands} values, got {rows.Length}", nameof(rows));
+        Span<float> shapes = stackalloc float[2 * Bands];
+        for (int t = 0; t < frames; t++)
+        {
+            Span<float> shape = shapes.Slice(t % 2 * Bands, Bands), previous = shapes.Slice((t + 1) % 2 * Bands, Bands);
+            var voicedBefore = t > 0 && statistics[t - 1].Level >= ThresholdDbfs;
+            statistics[t] = Measure(rows.Slice(t * Bands, Bands), voicedBefore ? previous : default, shape);
+        }
+    }
+
+    /// <summary>
     /// The window statistics the speech decision weighs, over the voiced frames: share of voiced frames; level mean
     /// and spread; per-band spread over time, raw and smoothed over 50 ms (speech moves, tones and steady noise do
     /// not); spectral flatness mean and spread (noise is flat, tones are not); peak above the median band; spectral
@@ -106,28 +162,33 @@ public sealed class SpeechGate
     /// </summary>
     public bool WindowFeatures(ReadOnlySpan<float> rows, int frames, Span<float> features)
     {
+        var statistics = frames <= 1024 ? stackalloc FrameStatistics[frames] : new FrameStatistics[frames];
+        MeasureAll(rows, frames, statistics);
+        return WindowFeatures(rows, statistics, frames, features);
+    }
+
+    /// <summary><see cref="WindowFeatures(ReadOnlySpan{float}, int, Span{float})"/> from frames already measured with <see cref="Measure"/>.</summary>
+    public bool WindowFeatures(ReadOnlySpan<float> rows, ReadOnlySpan<FrameStatistics> statistics, int frames, Span<float> features)
+    {
         if (rows.Length < frames * Bands) throw new ArgumentException($"{frames} rows of {Bands} bands need {frames * Bands} values, got {rows.Length}", nameof(rows));
+        if (statistics.Length < frames) throw new ArgumentException($"{frames} frames need as many measurements, got {statistics.Length}", nameof(statistics));
         if (features.Length < WindowFeatureCount) throw new ArgumentException($"needs room for {WindowFeatureCount} features", nameof(features));
-        int b = Bands, lowBands = Math.Max(1, b / 8), flatFrom = b / 8, flatTo = b - b / 16;
-        Span<float> level = frames <= 2048 ? stackalloc float[frames] : new float[frames];
-        int voiced = 0;
+        int b = Bands, voiced = 0;
         for (int t = 0; t < frames; t++)
-        {
-            level[t] = LevelDbfs(rows.Slice(t * b, b));
-            if (level[t] >= ThresholdDbfs) voiced++;
-        }
+            if (statistics[t].Level >= ThresholdDbfs) voiced++;
         if (voiced < 2) return false;
 
         Span<float> sum = stackalloc float[b], sq = stackalloc float[b], smoothSum = stackalloc float[b], smoothSq = stackalloc float[b];
-        Span<float> smooth = stackalloc float[b], centred = stackalloc float[b], previous = stackalloc float[b], linear = stackalloc float[b];
+        Span<float> smooth = stackalloc float[b];
         sum.Clear(); sq.Clear(); smoothSum.Clear(); smoothSq.Clear();
         double levelSum = 0, levelSq = 0, flatSum = 0, flatSq = 0, peakSum = 0, centroidSum = 0, centroidSq = 0, lowSum = 0, correlationSum = 0;
-        int lastArgMax = -10, lastT = -10, stayed = 0, pairs = 0;
+        int lastT = -10, stayed = 0, pairs = 0;
         for (int t = 0; t < frames; t++)
         {
-            if (level[t] < ThresholdDbfs) continue;
+            var s = statistics[t];
+            if (s.Level < ThresholdDbfs) continue;
             var row = rows.Slice(t * b, b);
-            levelSum += level[t]; levelSq += level[t] * level[t];
+            levelSum += s.Level; levelSq += s.Level * s.Level;
             TensorPrimitives.Add(sum, row, sum);
             TensorPrimitives.MultiplyAdd(row, row, sq, sq);
             // 5-frame centred moving average (clipped at the window's edges)
@@ -138,33 +199,17 @@ public sealed class SpeechGate
             TensorPrimitives.Add(smoothSum, smooth, smoothSum);
             TensorPrimitives.MultiplyAdd(smooth, smooth, smoothSq, smoothSq);
 
-            var max = TensorPrimitives.Max(row);
-            TensorPrimitives.Subtract(row, max, linear);
-            TensorPrimitives.Exp(linear, linear);
-            float total = TensorPrimitives.Sum(linear);
-            var flatPart = row[flatFrom..flatTo];
-            float flat = TensorPrimitives.Sum(flatPart) / flatPart.Length - (max + MathF.Log(TensorPrimitives.Sum(linear[flatFrom..flatTo]) / flatPart.Length));
-            flatSum += flat; flatSq += flat * flat;
-            row.CopyTo(centred);
-            peakSum += max - Select(centred, b / 2);
-            float centroid = 0;
-            for (int k = 0; k < b; k++) centroid += k * linear[k];
-            centroid /= total * b;
-            centroidSum += centroid; centroidSq += centroid * centroid;
-            lowSum += TensorPrimitives.Sum(linear[..lowBands]) / total;
-
-            int argMax = TensorPrimitives.IndexOfMax(row);
-            TensorPrimitives.Subtract(row, TensorPrimitives.Sum(row) / b, centred);
-            float norm = TensorPrimitives.Norm(centred);
-            if (norm > 0) TensorPrimitives.Divide(centred, norm, centred);
+            flatSum += s.Flatness; flatSq += s.Flatness * s.Flatness;
+            peakSum += s.Peak;
+            centroidSum += s.Centroid; centroidSq += s.Centroid * s.Centroid;
+            lowSum += s.LowShare;
+            // a pair only within the window: its first frame's correlation looks at a frame outside it
             if (lastT == t - 1)
             {
                 pairs++;
-                if (Math.Abs(argMax - lastArgMax) <= 1) stayed++;
-                correlationSum += TensorPrimitives.Dot<float>(centred, previous);
+                if (Math.Abs(s.LoudestBand - statistics[t - 1].LoudestBand) <= 1) stayed++;
+                correlationSum += s.Correlation;
             }
-            centred.CopyTo(previous);
-            lastArgMax = argMax;
             lastT = t;
         }
 
@@ -219,4 +264,31 @@ public sealed class SpeechGate
         }
         return values[k];
     }
+}
+
+/// <summary>
+/// What the speech decision needs of one log-mel frame (<see cref="SpeechGate.Measure"/>): measured once, used by every window the
+/// frame is in. Only <see cref="Level"/> is set for a frame below the gate's threshold.
+/// </summary>
+public struct FrameStatistics
+{
+    /// <summary>Mean mel power in dBFS (<see cref="SpeechGate.LevelDbfs"/>).</summary>
+    public float Level;
+
+    /// <summary>Log of the arithmetic over the geometric mean power of the middle bands: high for noise.</summary>
+    public float Flatness;
+
+    /// <summary>Loudest band above the median band, in log power.</summary>
+    public float Peak;
+
+    /// <summary>Spectral centroid as a fraction of the bands.</summary>
+    public float Centroid;
+
+    /// <summary>Share of power in the lowest eighth of the bands (hum).</summary>
+    public float LowShare;
+
+    /// <summary>Correlation of this frame's spectral shape with the previous frame's (0 when that one was not voiced).</summary>
+    public float Correlation;
+
+    public int LoudestBand;
 }

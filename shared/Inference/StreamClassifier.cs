@@ -32,7 +32,8 @@ internal struct PendingWindow
 /// <summary>
 /// One stream's windowing state. Frames arrive in order with stream-wide indices; window k covers frames
 /// [k·hop, k·hop + window). The stream keeps only the frames a later window can still need (at most about
-/// one window), in the model's input features, with a voiced flag per frame. A window is copied into the
+/// one window), in the model's input features, with a voiced flag per frame (and the speech gate's measurements of it, so
+/// overlapping windows do not measure a frame again). A window is copied into the
 /// engine's batch buffer, transposed to the model's [bands, time] layout, the moment it is cut.
 /// </summary>
 internal sealed class StreamClassifier : IDisposable
@@ -40,6 +41,9 @@ internal sealed class StreamClassifier : IDisposable
     private readonly WindowShape _shape;
     private float[] _rows;     // [capacity, InputBands], row 0 is frame _bufferStart
     private byte[] _voiced;    // 1 where the frame has speech energy
+    private FrameStatistics[] _measured = []; // the speech gate's per-frame measurements, when it rejects non-speech
+    private float[] _shapeBuffer = [], _previousShape = []; // the last frame's spectral shape, for the next frame's correlation
+    private bool _previousVoiced;
     private long _bufferStart;
     private int _bufferCount;
     private long _nextIndex;
@@ -56,6 +60,12 @@ internal sealed class StreamClassifier : IDisposable
         Role = role;
         _rows = ArrayPool<float>.Shared.Rent(shape.WindowFrames * shape.InputBands);
         _voiced = ArrayPool<byte>.Shared.Rent(shape.WindowFrames);
+        if (shape.RejectNonSpeech)
+        {
+            _measured = ArrayPool<FrameStatistics>.Shared.Rent(shape.WindowFrames);
+            _shapeBuffer = new float[shape.MelBands];
+            _previousShape = new float[shape.MelBands];
+        }
         Votes = new VoteTracker(shape.Contract.Labels.Count, votingWindows, voting, voteHorizon);
         StartAt(firstFrame);
     }
@@ -115,8 +125,10 @@ internal sealed class StreamClassifier : IDisposable
         var mel = _shape.MelBands;
         var source = logMel.Slice(skip * mel, fresh * mel);
         _shape.Projection.Project(source, _rows.AsSpan(_bufferCount * bands, fresh * bands));
-        for (var i = 0; i < fresh; i++)
-            _voiced[_bufferCount + i] = _shape.Gate.IsVoiced(source.Slice(i * mel, mel)) ? (byte)1 : (byte)0;
+        if (_shape.RejectNonSpeech) Measure(fresh);
+        else
+            for (var i = 0; i < fresh; i++)
+                _voiced[_bufferCount + i] = _shape.Gate.IsVoiced(source.Slice(i * mel, mel)) ? (byte)1 : (byte)0;
         _bufferCount += fresh;
         FramesReceived = end;
 
@@ -168,7 +180,7 @@ internal sealed class StreamClassifier : IDisposable
         var voiced = 0;
         foreach (var v in _voiced.AsSpan(offset, real)) voiced += v;
         var speech = real > 0 && voiced >= _shape.MinVoicedFraction * real
-            && (!_shape.RejectNonSpeech || _shape.Gate.IsSpeechWindow(_rows.AsSpan(offset * _shape.InputBands, real * _shape.InputBands), real));
+            && (!_shape.RejectNonSpeech || _shape.Gate.IsSpeechWindow(_rows.AsSpan(offset * _shape.InputBands, real * _shape.InputBands), _measured.AsSpan(offset, real), real));
 
         var window = new PendingWindow
         {
@@ -188,6 +200,23 @@ internal sealed class StreamClassifier : IDisposable
         }
         _lastWindowStart = start;
         batcher.Add(window);
+    }
+
+    /// <summary>
+    /// The speech gate's measurements of the <paramref name="fresh"/> rows just appended (log-mel rows: the gate rejects non-speech
+    /// only for log-mel models), taken once per frame however many overlapping windows the frame is in.
+    /// </summary>
+    private void Measure(int fresh)
+    {
+        var bands = _shape.InputBands;
+        for (var i = _bufferCount; i < _bufferCount + fresh; i++)
+        {
+            var measured = _shape.Gate.Measure(_rows.AsSpan(i * bands, bands), _previousVoiced ? _previousShape : default, _shapeBuffer);
+            _measured[i] = measured;
+            _previousVoiced = measured.Level >= _shape.Gate.ThresholdDbfs;
+            _voiced[i] = _previousVoiced ? (byte)1 : (byte)0;
+            if (_previousVoiced) (_shapeBuffer, _previousShape) = (_previousShape, _shapeBuffer);
+        }
     }
 
     /// <summary>Writes frames [offset, offset + real) of the buffer as [bands, WindowFrames], padding the rest with the floor row.</summary>
@@ -216,6 +245,7 @@ internal sealed class StreamClassifier : IDisposable
         {
             _rows.AsSpan(drop * bands, (_bufferCount - drop) * bands).CopyTo(_rows);
             _voiced.AsSpan(drop, _bufferCount - drop).CopyTo(_voiced);
+            if (_shape.RejectNonSpeech) _measured.AsSpan(drop, _bufferCount - drop).CopyTo(_measured);
             _bufferCount -= drop;
             _bufferStart = keepFrom;
         }
@@ -235,6 +265,13 @@ internal sealed class StreamClassifier : IDisposable
             ArrayPool<byte>.Shared.Return(_voiced);
             _voiced = voiced;
         }
+        if (_shape.RejectNonSpeech && needed > _measured.Length)
+        {
+            var measured = ArrayPool<FrameStatistics>.Shared.Rent(needed);
+            _measured.AsSpan(0, _bufferCount).CopyTo(measured);
+            ArrayPool<FrameStatistics>.Shared.Return(_measured);
+            _measured = measured;
+        }
     }
 
     /// <summary>Starts (or restarts after a gap) at <paramref name="frame"/>: the first window is the first one starting there or later.</summary>
@@ -245,13 +282,16 @@ internal sealed class StreamClassifier : IDisposable
         FramesReceived = frame;
         _nextIndex = Math.Max(_nextIndex, (frame + _shape.HopFrames - 1) / _shape.HopFrames);
         _lastWindowStart = -1;
+        _previousVoiced = false; // the frame before a gap is not this frame's neighbour
     }
 
     public void Dispose()
     {
         ArrayPool<float>.Shared.Return(_rows);
         ArrayPool<byte>.Shared.Return(_voiced);
+        if (_shape.RejectNonSpeech) ArrayPool<FrameStatistics>.Shared.Return(_measured);
         _rows = [];
         _voiced = [];
+        _measured = [];
     }
 }

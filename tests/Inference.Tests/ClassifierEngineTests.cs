@@ -1,4 +1,6 @@
+using Streaming.Audio;
 using Streaming.Contracts;
+using Streaming.Features;
 using Streaming.Inference;
 using static Streaming.Tests.Inference.TestData;
 
@@ -259,6 +261,51 @@ public sealed class ClassifierEngineTests
     }
 
     [Fact]
+    public void Accept_RealSpeechAndToneInRandomChunksWithGap_EachWindowDecidedAsTheGateDecidesItsRows()
+    {
+        // A real call's customer with a DTMF tone over 3 s of its second quarter, so that windows of speech, of tone and of
+        // both come; random chunking and a gap, so that the stream's per-frame gate measurements are shifted, grown and restarted.
+        var config = FeatureConfig.Telephone8k;
+        var signal = SampleChannel("call-angry-customer.wav", 0);
+        var toneFrom = signal.Length / 4;
+        for (var i = 0; i < 3 * config.SampleRate; i++)
+            signal[toneFrom + i] += (float)(0.2 * (Math.Sin(2 * Math.PI * 697 * i / config.SampleRate) + Math.Sin(2 * Math.PI * 1209 * i / config.SampleRate)));
+        var rows = FeatureExtraction.LogMel(signal, config, out var frames);
+        var bands = config.MelBands;
+        var contract = Contract(window: 200, hop: 100, minFrames: 100);
+        var options = new ClassifierOptions { RejectNonSpeech = true };
+        var engine = new ClassifierEngine(new MeanBandModel(contract), options);
+
+        var random = new Random(11);
+        int gapFrom = frames / 2 + 17, gapTo = gapFrom + 313;
+        var messages = new List<FeatureFrames>();
+        for (var f = 0; f < frames;)
+        {
+            if (f == gapFrom) f = gapTo;
+            var count = Math.Min(random.Next(1, 40), (f < gapFrom ? gapFrom : frames) - f);
+            messages.Add(Frames("customer", messages.Count, f, rows[(f * bands)..((f + count) * bands)], isFinal: f + count == frames));
+            f += count;
+        }
+        var results = Run(engine, messages);
+
+        var gate = new SpeechGate(config, options.SpeechThresholdDbfs);
+        var decided = new List<bool>();
+        foreach (var window in results)
+        {
+            var start = (int)Math.Round(window.StartSeconds * 100);
+            var real = (int)Math.Round(window.EndSeconds * 100) - start;
+            var windowRows = rows.AsSpan(start * bands, real * bands);
+            var voiced = Enumerable.Range(0, real).Count(t => gate.IsVoiced(rows.AsSpan((start + t) * bands, bands)));
+            var speech = voiced >= options.MinVoicedFraction * real && gate.IsSpeechWindow(windowRows, real);
+            Assert.True(speech == (window.Label != EmotionWindow.Silence), $"window {window.Index} at frame {start}: the gate says {(speech ? "speech" : "not speech")}, the stream {window.Label}");
+            decided.Add(speech);
+        }
+        Assert.Contains(true, decided);
+        Assert.Contains(false, decided);
+        Assert.DoesNotContain(results, w => w.StartSeconds * 100 < gapTo && w.EndSeconds * 100 > gapFrom);
+    }
+
+    [Fact]
     public void Accept_WrongBandCount_ThrowsNamingStream()
     {
         var (engine, _) = Create();
@@ -308,6 +355,20 @@ public sealed class ClassifierEngineTests
     {
         var error = Assert.Throws<ArgumentException>(() => new ClassifierEngine(new MeanBandModel(Contract()), new ClassifierOptions { VotingWindows = 0 }));
         Assert.Contains("VotingWindows", error.Message);
+    }
+
+    /// <summary>One channel of a WAV in samples/.</summary>
+    private static float[] SampleChannel(string name, int channel)
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(root.FullName, "Streaming.sln"))) root = root.Parent ?? throw new InvalidOperationException("tests run from inside the repository");
+        using var wav = WavReader.Open(Path.Combine(root.FullName, "samples", name));
+        var interleaved = new float[checked((int)wav.TotalFrames!.Value * wav.Format.Channels)];
+        var read = 0;
+        for (int n; (n = wav.Read(interleaved.AsSpan(read))) > 0;) read += n;
+        var samples = new float[read / wav.Format.Channels];
+        ChannelSplitter.Deinterleave(interleaved.AsSpan(0, read), wav.Format.Channels, channel, samples);
+        return samples;
     }
 
     private static IEnumerable<string> Describe(IEnumerable<EmotionWindow> windows) =>
