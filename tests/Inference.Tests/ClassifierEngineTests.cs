@@ -1,7 +1,7 @@
-using Streaming.Audio;
 using Streaming.Contracts;
 using Streaming.Features;
 using Streaming.Inference;
+using Streaming.Tests.Shared;
 using static Streaming.Tests.Inference.TestData;
 
 namespace Streaming.Tests.Inference;
@@ -266,7 +266,7 @@ public sealed class ClassifierEngineTests
         // A real call's customer with a DTMF tone over 3 s of its second quarter, so that windows of speech, of tone and of
         // both come; random chunking and a gap, so that the stream's per-frame gate measurements are shifted, grown and restarted.
         var config = FeatureConfig.Telephone8k;
-        var signal = SampleChannel("call-angry-customer.wav", 0);
+        var signal = SampleAudio.Channel("call-angry-customer.wav", 0);
         var toneFrom = signal.Length / 4;
         for (var i = 0; i < 3 * config.SampleRate; i++)
             signal[toneFrom + i] += (float)(0.2 * (Math.Sin(2 * Math.PI * 697 * i / config.SampleRate) + Math.Sin(2 * Math.PI * 1209 * i / config.SampleRate)));
@@ -355,20 +355,6 @@ public sealed class ClassifierEngineTests
     {
         var error = Assert.Throws<ArgumentException>(() => new ClassifierEngine(new MeanBandModel(Contract()), new ClassifierOptions { VotingWindows = 0 }));
         Assert.Contains("VotingWindows", error.Message);
-    }
-
-    /// <summary>One channel of a WAV in samples/.</summary>
-    private static float[] SampleChannel(string name, int channel)
-    {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(root.FullName, "Streaming.sln"))) root = root.Parent ?? throw new InvalidOperationException("tests run from inside the repository");
-        using var wav = WavReader.Open(Path.Combine(root.FullName, "samples", name));
-        var interleaved = new float[checked((int)wav.TotalFrames!.Value * wav.Format.Channels)];
-        var read = 0;
-        for (int n; (n = wav.Read(interleaved.AsSpan(read))) > 0;) read += n;
-        var samples = new float[read / wav.Format.Channels];
-        ChannelSplitter.Deinterleave(interleaved.AsSpan(0, read), wav.Format.Channels, channel, samples);
-        return samples;
     }
 
     private static IEnumerable<string> Describe(IEnumerable<EmotionWindow> windows) =>

@@ -1,6 +1,5 @@
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
-using Streaming.Audio;
 using Streaming.Contracts;
 using Streaming.Features;
 using Streaming.Tests.Shared;
@@ -37,12 +36,7 @@ internal static class OnnxTestGraphs
     /// <summary>A sample call's channel as log-mels cut into 2 s windows every second, as [batch, 1, bands, time].</summary>
     public static (float[] Input, int Batch) SpeechWindows(string sample, int channelIndex)
     {
-        using var wav = WavReader.Open(Path.Combine(RepositoryPaths.Root, "samples", sample));
-        var interleaved = new float[checked((int)wav.TotalFrames!.Value * wav.Format.Channels)];
-        int read = 0;
-        for (int n; (n = wav.Read(interleaved.AsSpan(read))) > 0;) read += n;
-        var channel = new float[read / wav.Format.Channels];
-        ChannelSplitter.Deinterleave(interleaved.AsSpan(0, read), wav.Format.Channels, channelIndex, channel);
+        var channel = SampleAudio.Channel(sample, channelIndex);
         var config = FeatureConfig.Telephone8k;
         var mels = FeatureExtraction.LogMel(channel, config, out int frames);
         int batch = (frames - Window) / 100 + 1;
