@@ -139,8 +139,8 @@ public sealed class SpeechGate
         return statistics;
     }
 
-    /// <summary>Measures consecutive rows, as a stream does frame after frame.</summary>
-    private void MeasureAll(ReadOnlySpan<float> rows, int frames, Span<FrameStatistics> statistics)
+    /// <summary>Measures consecutive rows ([frames, bands], row-major) with <see cref="Measure"/>, as a stream does frame after frame.</summary>
+    public void MeasureAll(ReadOnlySpan<float> rows, int frames, Span<FrameStatistics> statistics)
     {
         if (rows.Length < frames * Bands) throw new ArgumentException($"{frames} rows of {Bands} bands need {frames * Bands} values, got {rows.Length}", nameof(rows));
         Span<float> shapes = stackalloc float[2 * Bands];

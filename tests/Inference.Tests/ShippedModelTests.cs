@@ -1,20 +1,14 @@
 using Streaming.Contracts;
 using Streaming.Features;
 using Streaming.Inference;
+using Streaming.Tests.Shared;
 
 namespace Streaming.Tests.Inference;
 
 /// <summary>The model the product ships, models/emotion-cnn-bilstm.onnx, through the runtime.</summary>
 public sealed class ShippedModelTests
 {
-    private static readonly string ModelPath = Path.Combine(RepoRoot(), "models", "emotion-cnn-bilstm.onnx");
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Streaming.sln"))) return dir.FullName;
-        throw new InvalidOperationException("tests run from inside the repository");
-    }
+    private static readonly string ModelPath = Path.Combine(RepositoryPaths.Root, "models", "emotion-cnn-bilstm.onnx");
 
     private static float[] RandomWindows(ModelContract contract, int count, int seed)
     {
@@ -58,7 +52,7 @@ public sealed class ShippedModelTests
     [Fact]
     public void FromFile_WavInsteadOfModel_ClearError()
     {
-        var wav = Path.Combine(RepoRoot(), "samples", "call-calm.wav");
+        var wav = Path.Combine(RepositoryPaths.Root, "samples", "call-calm.wav");
 
         var e = Record.Exception(() => ModelContract.FromFile(wav));
 
