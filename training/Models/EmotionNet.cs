@@ -59,11 +59,17 @@ internal abstract class EmotionNet : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor features) => Logits(features, null);
 
-    /// <summary>Logits [batch, labels]; <paramref name="gender"/> ([batch, 3] one-hot M/F/unknown) is used by the fused baseline only.</summary>
-    public Tensor Logits(Tensor features, Tensor? gender) =>
-        Classify((features - (PerWindowMean ? features.mean([3], keepdim: true) : norm_mean)) * norm_scale, gender);
+    /// <summary>
+    /// Logits [batch, labels]; <paramref name="gender"/> ([batch, 3] one-hot M/F/unknown) is used by the fused baseline only,
+    /// <paramref name="prosody"/> ([batch, ProsodyStatistics.Count]) by a net with a prosodic branch only.
+    /// </summary>
+    public Tensor Logits(Tensor features, Tensor? gender, Tensor? prosody = null) =>
+        Classify((features - (PerWindowMean ? features.mean([3], keepdim: true) : norm_mean)) * norm_scale, gender, prosody);
 
-    protected abstract Tensor Classify(Tensor normalised, Tensor? gender);
+    /// <summary>Whether <see cref="Logits"/> needs the windows' prosodic statistics (cross-validation only: the runtime has none).</summary>
+    public virtual bool UsesProsody => false;
+
+    protected abstract Tensor Classify(Tensor normalised, Tensor? gender, Tensor? prosody);
 
     /// <summary>Appends the eval-mode graph after the normalisation; returns the logits' name.</summary>
     protected abstract string AppendOnnx(G g, string normalised);
@@ -72,6 +78,7 @@ internal abstract class EmotionNet : nn.Module<Tensor, Tensor>
     public void AppendGraph(G g, string inputName, string outputName)
     {
         if (!Exportable) throw new NotSupportedException($"{GetName()} cannot be exported: it needs the speaker's gender, which the product's input lacks");
+        if (UsesProsody) throw new NotSupportedException($"{GetName()} with a prosodic branch cannot be exported: the runtime computes no prosody yet");
         var input = g.Input(inputName, "batch", 1, Bands, "time");
         var mean = PerWindowMean
             ? g.Node("ReduceMean", [input], G.Ints("axes", 3), G.Int("keepdims", 1))

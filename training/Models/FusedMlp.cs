@@ -33,7 +33,7 @@ internal sealed class FusedMlp : EmotionNet
 
     public override bool Exportable => false;
 
-    protected override Tensor Classify(Tensor x, Tensor? gender)
+    protected override Tensor Classify(Tensor x, Tensor? gender, Tensor? prosody)
     {
         var frames = x.squeeze(1);
         var g = gender ?? zeros(frames.shape[0], 3, device: frames.device);

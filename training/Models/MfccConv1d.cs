@@ -26,7 +26,7 @@ internal sealed class MfccConv1d : EmotionNet
 
     public override int MinFrames => trunk.MinFrames;
 
-    protected override Tensor Classify(Tensor x, Tensor? gender) => head.call(trunk.call(x.squeeze(1)));
+    protected override Tensor Classify(Tensor x, Tensor? gender, Tensor? prosody) => head.call(trunk.call(x.squeeze(1)));
 
     protected override string AppendOnnx(G g, string x)
     {

@@ -26,7 +26,7 @@ internal sealed class MfccLstm : EmotionNet
 
     public override int MinFrames => 1;
 
-    protected override Tensor Classify(Tensor x, Tensor? gender)
+    protected override Tensor Classify(Tensor x, Tensor? gender, Tensor? prosody)
     {
         var (y, _, _) = lstm.call(x.squeeze(1).transpose(1, 2));
         return head.call(dropout.call(y.mean([1])));

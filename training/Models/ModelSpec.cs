@@ -21,7 +21,8 @@ internal sealed record ModelSpec(
     string TrainingData,
     string Licence,
     string Normalisation = ModelSpec.GlobalNorm,
-    string Pooling = ModelSpec.MeanPooling)
+    string Pooling = ModelSpec.MeanPooling,
+    bool Prosody = false)
 {
     public const string GlobalNorm = "global";
     public const string WindowNorm = "window";
@@ -51,6 +52,8 @@ internal sealed record ModelSpec(
             throw new ArgumentException($"pooling '{Pooling}' is not '{MeanPooling}' or '{AttentiveStatsPooling}'");
         if (Pooling != MeanPooling && Architecture != CnnBiLstmName)
             throw new ArgumentException($"pooling '{Pooling}' is built for {CnnBiLstmName} only, not {Architecture}");
+        if (Prosody && Architecture != CnnBiLstmName)
+            throw new ArgumentException($"the prosodic branch is built for {CnnBiLstmName} only, not {Architecture}");
         var net = BuildArchitecture(config);
         net.PerWindowMean = Normalisation == WindowNorm;
         return net;
@@ -58,7 +61,7 @@ internal sealed record ModelSpec(
 
     private EmotionNet BuildArchitecture(FeatureConfig config) => Architecture switch
     {
-        CnnBiLstmName => new CnnBiLstm(Bands(config), Labels.Count, Channels, LstmHidden, Dropout, Pooling == AttentiveStatsPooling),
+        CnnBiLstmName => new CnnBiLstm(Bands(config), Labels.Count, Channels, LstmHidden, Dropout, Pooling == AttentiveStatsPooling, Prosody),
         MfccConv1dName => new MfccConv1d(Bands(config), Labels.Count, Channels, Dropout),
         MfccLstmName => new MfccLstm(Bands(config), Labels.Count, LstmHidden, Dropout),
         FusedName => new FusedMlp(Bands(config), Labels.Count, Channels, LstmHidden, Dropout),

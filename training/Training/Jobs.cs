@@ -18,7 +18,8 @@ internal sealed record DataOptions(
     int AugmentSeed = 20251123,
     IReadOnlyList<string>? TrainCorpora = null,
     string TrainSplit = "train",
-    string CrossCorpusSplit = "crosscorpus");
+    string CrossCorpusSplit = "crosscorpus",
+    AugmentationSet Augmentation = AugmentationSet.Telephone);
 
 internal sealed record FoldResult(int Fold, int ValidationFold, int Epochs, double SecondsPerEpoch,
     Dictionary<string, Metrics> ByCorpus, Metrics All);
@@ -163,11 +164,11 @@ internal static class Jobs
             || ((r.Split == data.TrainSplit || r.Split.Length == 0) && (data.TrainCorpora is null || data.TrainCorpora.Contains(r.Corpus)))).ToList();
         var trainRows = wanted.Where(r => r.Split != data.CrossCorpusSplit).ToList();
         var ccRows = wanted.Where(r => r.Split == data.CrossCorpusSplit).ToList();
-        var utterances = FeatureStore.Build(trainRows, data.Features, spec.InputKind, data.AugmentedCopies, data.AugmentSeed, data.CacheDir, data.Threads, log, problems);
+        var utterances = FeatureStore.Build(trainRows, data.Features, spec.InputKind, data.AugmentedCopies, data.AugmentSeed, data.CacheDir, data.Threads, log, problems, data.Augmentation, spec.Prosody);
         if (ccRows.Count > 0)
-            utterances.AddRange(FeatureStore.Build(ccRows, data.Features, spec.InputKind, 0, 0, data.CacheDir, data.Threads, log, problems));
+            utterances.AddRange(FeatureStore.Build(ccRows, data.Features, spec.InputKind, 0, 0, data.CacheDir, data.Threads, log, problems, withProsody: spec.Prosody));
         foreach (var p in problems) log($"skipped {p}");
-        log($"augmentation seed {data.AugmentSeed}, {data.AugmentedCopies} augmented copies per file");
+        log($"augmentation seed {data.AugmentSeed}, {data.AugmentedCopies} augmented copies per file, {data.Augmentation} set");
         log($"{utterances.Count} utterances loaded, {problems.Count} rows skipped, {manifest.Unlabelled} rows without a 4-class label ignored");
         return (utterances, problems.Count);
     }

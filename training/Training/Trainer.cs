@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Streaming.Features;
 using Streaming.Training.Data;
 using Streaming.Training.Evaluation;
 using Streaming.Training.Models;
@@ -22,7 +23,8 @@ internal sealed record TrainSettings(
     int Passes = 1,
     bool CosineSchedule = false,
     double Mixup = 0,
-    SpeakerNormSettings? SpeakerNorm = null);
+    SpeakerNormSettings? SpeakerNorm = null,
+    bool BalanceCorpora = false);
 
 internal sealed record EpochLog(int Epoch, double TrainLoss, double ValidationUa, double ValidationWa, double Seconds);
 
@@ -48,6 +50,7 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
         var rng = new Random(settings.Seed);
         torch.manual_seed(settings.Seed);
         SetNormalisation(train);
+        if (net.UsesProsody) SetProsodyNormalisation(train);
         if (settings.SpeakerNorm is not null) _trainSpeakers = BySpeaker(train);
 
         var counts = new double[spec.Labels.Count];
@@ -68,18 +71,20 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
         {
             var clock = Stopwatch.StartNew();
             net.train();
-            var order = Enumerable.Repeat(Enumerable.Range(0, train.Count), settings.Passes).SelectMany(i => i).OrderBy(_ => rng.Next()).ToArray();
+            var order = settings.BalanceCorpora
+                ? BalancedOrder(train, settings.Passes, rng)
+                : Enumerable.Repeat(Enumerable.Range(0, train.Count), settings.Passes).SelectMany(i => i).OrderBy(_ => rng.Next()).ToArray();
             double lossSum = 0;
             int batches = 0;
             for (int b = 0; b < order.Length; b += settings.BatchSize)
             {
                 using var scope = torch.NewDisposeScope();
                 var items = order.AsSpan(b, Math.Min(settings.BatchSize, order.Length - b)).ToArray().Select(i => train[i]).ToArray();
-                var (x, gender, y) = Batch(items, rng);
+                var (x, gender, y, prosody) = Batch(items, rng);
                 optimizer.zero_grad();
                 var loss = settings.Mixup > 0
-                    ? MixupLoss(x, gender, y, lossWeights, rng)
-                    : nn.functional.cross_entropy(net.Logits(x, gender), y, weight: lossWeights);
+                    ? MixupLoss(x, gender, y, prosody, lossWeights, rng)
+                    : nn.functional.cross_entropy(net.Logits(x, gender, prosody), y, weight: lossWeights);
                 loss.backward();
                 optimizer.step();
                 lossSum += loss.item<float>();
@@ -114,14 +119,37 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
     }
 
     /// <summary>
+    /// One epoch's utterance indices with every corpus drawing the same number of windows, passes × the smallest corpus's
+    /// utterances (so the smallest is visited as in a plain epoch and the others are subsampled); each corpus walks through its
+    /// own utterances in shuffled rounds, never one utterance twice before all its others.
+    /// </summary>
+    internal static int[] BalancedOrder(IReadOnlyList<Utterance> train, int passes, Random rng)
+    {
+        var corpora = Enumerable.Range(0, train.Count).GroupBy(i => train[i].Row.Corpus).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => g.ToArray()).ToList();
+        int each = passes * corpora.Min(c => c.Length);
+        var order = new List<int>(each * corpora.Count);
+        foreach (var members in corpora)
+        {
+            var round = Array.Empty<int>();
+            for (int k = 0; k < each; k++)
+            {
+                if (k % members.Length == 0) round = [.. members.OrderBy(_ => rng.Next())];
+                order.Add(round[k % members.Length]);
+            }
+        }
+        return [.. order.OrderBy(_ => rng.Next())];
+    }
+
+    /// <summary>
     /// Mixup: the batch blended with a shuffled copy of itself, λ ~ Beta(α, α), and the loss blended the same
     /// way, a regulariser for small data sets (on RAVDESS it did not beat the plain recipe, models/README.md).
     /// </summary>
-    private Tensor MixupLoss(Tensor x, Tensor gender, Tensor y, Tensor lossWeights, Random rng)
+    private Tensor MixupLoss(Tensor x, Tensor gender, Tensor y, Tensor? prosody, Tensor lossWeights, Random rng)
     {
         float lambda = (float)SampleBeta(settings.Mixup, rng);
         var perm = tensor(Enumerable.Range(0, (int)x.shape[0]).OrderBy(_ => rng.Next()).Select(i => (long)i).ToArray());
-        var logits = net.Logits(lambda * x + (1 - lambda) * x.index_select(0, perm), lambda * gender + (1 - lambda) * gender.index_select(0, perm));
+        var logits = net.Logits(lambda * x + (1 - lambda) * x.index_select(0, perm), lambda * gender + (1 - lambda) * gender.index_select(0, perm),
+            prosody is null ? null : lambda * prosody + (1 - lambda) * prosody.index_select(0, perm));
         return lambda * nn.functional.cross_entropy(logits, y, weight: lossWeights)
             + (1 - lambda) * nn.functional.cross_entropy(logits, y.index_select(0, perm), weight: lossWeights);
     }
@@ -185,6 +213,7 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
         const int maxBatch = 64;
         var buffer = new float[maxBatch * _bands * w];
         var gender = new float[maxBatch * 3];
+        var prosody = new float[maxBatch * ProsodyStatistics.Count];
         for (int j = 0; j < jobs.Count; j += maxBatch)
         {
             using var scope = torch.NewDisposeScope();
@@ -198,11 +227,13 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
                 Windowing.Fill(u.Variants[0], _bands, start, length, 0, silence, w, buffer.AsSpan(k * _bands * w, _bands * w));
                 if (stats is not null) SpeakerNormalisation.Apply(buffer.AsSpan(k * _bands * w, _bands * w), w, stats[ui].Mean, stats[ui].Std);
                 gender[k * 3 + GenderIndex(u.Row.Gender)] = 1;
+                if (net.UsesProsody) WindowProsody(u, 0, start, length, prosody.AsSpan(k * ProsodyStatistics.Count, ProsodyStatistics.Count));
             }
             using var _ = no_grad();
             var x = tensor(buffer.AsSpan(0, n * _bands * w).ToArray(), [n, 1, _bands, w]);
             var g = tensor(gender.AsSpan(0, n * 3).ToArray(), [n, 3]);
-            var p = EmotionNet.Values(nn.functional.softmax(net.Logits(x, g), 1));
+            var pr = net.UsesProsody ? tensor(prosody.AsSpan(0, n * ProsodyStatistics.Count).ToArray(), [n, ProsodyStatistics.Count]) : null;
+            var p = EmotionNet.Values(nn.functional.softmax(net.Logits(x, g, pr), 1));
             for (int k = 0; k < n; k++)
             {
                 var ui = jobs[j + k].Utterance;
@@ -215,9 +246,10 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
         return sums;
     }
 
-    private (Tensor X, Tensor Gender, Tensor Y) Batch(Utterance[] items, Random rng)
+    private (Tensor X, Tensor Gender, Tensor Y, Tensor? Prosody) Batch(Utterance[] items, Random rng)
     {
         int w = spec.WindowFrames;
+        var prosody = net.UsesProsody ? new float[items.Length * ProsodyStatistics.Count] : null;
         var buffer = new float[items.Length * _bands * w];
         var gender = new float[items.Length * 3];
         var labels = new long[items.Length];
@@ -231,8 +263,10 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
             var (first, end) = settings.TrimSilence ? u.Speech[v] : (0, u.Frames[v]);
             int frames = end - first;
             var dst = buffer.AsSpan(k * _bands * w, _bands * w);
-            if (frames >= w) Windowing.Fill(u.Variants[v], _bands, first + rng.Next(frames - w + 1), w, 0, silence, w, dst);
+            int start = frames >= w ? first + rng.Next(frames - w + 1) : first;
+            if (frames >= w) Windowing.Fill(u.Variants[v], _bands, start, w, 0, silence, w, dst);
             else Windowing.Fill(u.Variants[v], _bands, first, frames, rng.Next(w - frames + 1), silence, w, dst);
+            if (prosody is not null) WindowProsody(u, v, start, Math.Min(w, frames), prosody.AsSpan(k * ProsodyStatistics.Count, ProsodyStatistics.Count));
             if (settings.SpeakerNorm is not null)
             {
                 // the prefix clips each come from a random augmented copy: a copy's level is random, so level stays no cue
@@ -243,7 +277,36 @@ internal sealed class Trainer(EmotionNet net, ModelSpec spec, TrainSettings sett
             gender[k * 3 + GenderIndex(u.Row.Gender)] = 1;
             labels[k] = u.Row.Label;
         }
-        return (tensor(buffer, [items.Length, 1, _bands, w]), tensor(gender, [items.Length, 3]), tensor(labels));
+        return (tensor(buffer, [items.Length, 1, _bands, w]), tensor(gender, [items.Length, 3]), tensor(labels),
+            prosody is null ? null : tensor(prosody, [items.Length, ProsodyStatistics.Count]));
+    }
+
+    /// <summary>The prosodic statistics of the window's own frames (padding adds none, as silence in a stream adds no voiced frame).</summary>
+    private static void WindowProsody(Utterance u, int variant, int start, int length, Span<float> statistics)
+    {
+        var frames = u.Prosody?[variant] ?? throw new InvalidOperationException($"{u.Row.Describe()} has no prosody frames");
+        ProsodyStatistics.Of(frames.AsSpan(start * Prosody.Values, length * Prosody.Values), length, statistics);
+    }
+
+    /// <summary>The prosodic branch's standardisation: statistics of every window (hop as in evaluation) of the training copies.</summary>
+    private void SetProsodyNormalisation(IReadOnlyList<Utterance> train)
+    {
+        var sum = new double[ProsodyStatistics.Count];
+        var sq = new double[ProsodyStatistics.Count];
+        var statistics = new float[ProsodyStatistics.Count];
+        long n = 0;
+        foreach (var u in train)
+            for (int v = u.Variants.Length > 1 ? 1 : 0; v < u.Variants.Length; v++)
+                foreach (var s in Windowing.Starts(u.Frames[v], spec.WindowFrames, spec.HopFrames, settings.MinTailFrames))
+                {
+                    WindowProsody(u, v, s, Math.Min(spec.WindowFrames, u.Frames[v] - s), statistics);
+                    for (int i = 0; i < statistics.Length; i++) { sum[i] += statistics[i]; sq[i] += statistics[i] * (double)statistics[i]; }
+                    n++;
+                }
+        var mean = sum.Select(x => (float)(x / n)).ToArray();
+        var std = sq.Select((x, i) => (float)Math.Sqrt(Math.Max(0, x / n - mean[i] * (double)mean[i]))).ToArray();
+        log($"prosody statistics over {n} training windows: mean [{string.Join(", ", mean.Select(m => m.ToString("F2")))}], std [{string.Join(", ", std.Select(m => m.ToString("F2")))}]");
+        ((CnnBiLstm)net).SetProsodyNormalisation(mean, std);
     }
 
     /// <summary>
