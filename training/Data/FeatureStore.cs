@@ -118,15 +118,12 @@ internal static class FeatureStore
 
     private const string ProsodyKind = "prosody";
 
-    /// <summary><see cref="Prosody.Frames"/> cut or padded (unvoiced, silent) to the feature frames, so frame t means the same samples in both.</summary>
+    /// <summary><see cref="Prosody.Frames"/>, which uses the log-mels' frame grid: frame t means the same samples in both.</summary>
     internal static float[] AlignedProsody(ReadOnlySpan<float> signal, FeatureConfig config, int frames)
     {
         var p = Prosody.Frames(signal, config, out int computed);
-        if (computed == frames) return p;
-        var aligned = new float[frames * Prosody.Values];
-        p.AsSpan(0, Math.Min(computed, frames) * Prosody.Values).CopyTo(aligned);
-        for (int t = computed; t < frames; t++) aligned[t * Prosody.Values + Prosody.LogEnergy] = Prosody.Frames(new float[config.WindowLength], config, out _)[Prosody.LogEnergy];
-        return aligned;
+        if (computed != frames) throw new InvalidOperationException($"prosody gave {computed} frames where the features have {frames}");
+        return p;
     }
 
     /// <summary>Features of a whole signal, trimmed to the frames produced.</summary>
