@@ -1,5 +1,6 @@
 using System.Text;
 using Streaming.Audio;
+using Streaming.Training.Models;
 
 namespace Streaming.Tests.Training;
 
@@ -39,6 +40,10 @@ internal sealed class GeneratedCorpus : IDisposable
         ManifestPath = Path.Combine(Folder, "manifest.csv");
         File.WriteAllText(ManifestPath, csv.ToString());
     }
+
+    /// <summary>The smallest CNN-BiLSTM the training tests train on this corpus, in a few seconds.</summary>
+    public static ModelSpec TinyCnnBiLstm(bool prosody = false) =>
+        new(ModelSpec.CnnBiLstmName, [4, 8, 8, 8], 8, 0.1, Labels, 100, 50, "smoke", "0.0.1", "generated tones", "test only", Prosody: prosody);
 
     public string Folder { get; }
 

@@ -13,8 +13,7 @@ public sealed class ProsodicBranchTests
         torch.set_num_threads(1);
         using var corpus = new GeneratedCorpus();
         var data = new DataOptions(corpus.ManifestPath, FeatureConfig.Telephone8k, AugmentedCopies: 1);
-        var spec = new ModelSpec(ModelSpec.CnnBiLstmName, [4, 8, 8, 8], 8, 0.1, GeneratedCorpus.Labels, 100, 50,
-            "smoke", "0.0.1", "generated tones", "test only", Prosody: true);
+        var spec = GeneratedCorpus.TinyCnnBiLstm(prosody: true);
         var log = new List<string>();
 
         var result = Jobs.Train(data, spec, new TrainSettings(BatchSize: 8, MaxEpochs: 5, Patience: 10, LearningRate: 0.01, Seed: 3), validationFold: 3, log.Add);

@@ -14,8 +14,7 @@ public sealed class SmokeTrainingTests
         torch.set_num_threads(1);
         using var corpus = new GeneratedCorpus();
         var data = new DataOptions(corpus.ManifestPath, FeatureConfig.Telephone8k, AugmentedCopies: 1, CacheDir: null, Threads: 1);
-        var spec = new ModelSpec(ModelSpec.CnnBiLstmName, [4, 8, 8, 8], 8, 0.1, GeneratedCorpus.Labels, 100, 50,
-            "smoke", "0.0.1", "generated tones", "test only");
+        var spec = GeneratedCorpus.TinyCnnBiLstm();
         var settings = new TrainSettings(BatchSize: 8, MaxEpochs: 6, Patience: 10, LearningRate: 0.01, Seed: 5);
         var log = new List<string>();
 
@@ -85,8 +84,7 @@ public sealed class SmokeTrainingTests
         torch.set_num_threads(1);
         using var corpus = new GeneratedCorpus();
         var data = new DataOptions(corpus.ManifestPath, FeatureConfig.Telephone8k, AugmentedCopies: 1);
-        var spec = new ModelSpec(ModelSpec.CnnBiLstmName, [4, 8, 8, 8], 8, 0.1, GeneratedCorpus.Labels, 100, 50,
-            "smoke", "0.0.1", "generated tones", "test only");
+        var spec = GeneratedCorpus.TinyCnnBiLstm();
         var settings = new TrainSettings(BatchSize: 8, MaxEpochs: 4, Patience: 10, LearningRate: 0.01, Seed: 7,
             Passes: 2, CosineSchedule: true, Mixup: 0.4);
         var log = new List<string>();
