@@ -56,7 +56,7 @@ public static class WireCommand
         await ingestor.CompleteAsync(CancellationToken.None);
 
         var frames = new Collected<FeatureFrames>(FeatureFramesCodec.Instance);
-        await new FeaturizerStage(model.Contract.Features, frames).HandleAsync(chunks.Messages, CancellationToken.None);
+        await new FeaturizerStage(model.Contract.Features, frames, model.Contract.Prosody).HandleAsync(chunks.Messages, CancellationToken.None);
         var windows = new Collected<EmotionWindow>(EmotionWindowCodec.Instance);
         await new ClassifierStage(new ClassifierEngine(model), windows).HandleAsync(frames.Messages, CancellationToken.None);
         return (read / format.Channels / (double)format.SampleRate, chunks.Bytes, frames.Bytes, windows.Bytes);

@@ -57,7 +57,7 @@ internal static class Cli
     private static readonly Option<string> CacheOption = new("--cache") { Description = "feature cache folder", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "streaming-train-cache") };
     private static readonly Option<string> NormOption = new("--norm") { Description = "input standardisation: global (training-set per-band mean) or window (each window's own per-band mean)", DefaultValueFactory = _ => ModelSpec.GlobalNorm };
     private static readonly Option<string> AugmentSetOption = new("--augment-set") { Description = "augmentation of the copies: telephone (speed, band limit, noise, level, G.711) or extended (adds room reverberation, babble of other speakers from the same fold, GSM and AMR-NB codecs; needs sox)", DefaultValueFactory = _ => "telephone" };
-    private static readonly Option<bool> ProsodyOption = new("--prosody") { Description = "cnn-bilstm: fuse a prosodic branch (pitch, voicing, energy, jitter- and shimmer-like statistics of each window) with the pooled embedding (issue 12, lever 5; cross-validation only: the runtime computes no prosody yet)" };
+    private static readonly Option<bool> ProsodyOption = new("--prosody") { Description = "cnn-bilstm: fuse a prosodic branch (pitch, voicing, energy, jitter- and shimmer-like statistics of each window) with the pooled embedding (issue 12, lever 5; the model then reads the prosody the featurizer publishes)" };
     private static readonly Option<bool> BalanceCorporaOption = new("--balance-corpora") { Description = "with several --corpora: every corpus draws the same share of each epoch's windows (issue 12, lever 3)" };
     private static readonly Option<string> PoolingOption = new("--pooling") { Description = $"cnn-bilstm: pool the LSTM outputs over time by {ModelSpec.MeanPooling} or {ModelSpec.AttentiveStatsPooling} (attention-weighted mean and standard deviation)", DefaultValueFactory = _ => ModelSpec.MeanPooling };
     private static readonly Option<string?> CorporaOption = new("--corpora") { Description = "train (and cross-validate) on these corpora only, comma-separated; default all" };
@@ -89,8 +89,6 @@ internal static class Cli
             var (data, spec, settings) = Read(p, p.GetValue(name)!, p.GetValue(version)!);
             if (settings.SpeakerNorm is not null && (p.GetValue(output) is not null || p.GetValue(checkpoint) is not null))
                 throw new ArgumentException("--speaker-norm trains a model for inputs standardised per speaker, which the runtime does not do yet: --out and --checkpoint are refused");
-            if (spec.Prosody && (p.GetValue(output) is not null || p.GetValue(checkpoint) is not null))
-                throw new ArgumentException("--prosody trains a model whose input the runtime does not compute yet: --out and --checkpoint are refused");
             var result = Jobs.Train(data, spec, settings, p.GetValue(valFold), Log);
             using var net = result.Net;
             if (p.GetValue(checkpoint) is string dir) { Jobs.SaveCheckpoint(net, result.Spec, dir); Log($"checkpoint written to {dir}"); }
@@ -113,8 +111,6 @@ internal static class Cli
         cmd.SetAction(p =>
         {
             var (data, spec, settings) = Read(p, "cv", "cv");
-            if (spec.Prosody && p.GetValue(models) is not null)
-                throw new ArgumentException("--prosody trains models whose input the runtime does not compute yet: --models is refused");
             var results = Jobs.CrossValidate(data, spec, settings, ParseInts(p.GetValue(folds)!, "--folds"), Log, p.GetValue(models));
             foreach (var corpus in results.SelectMany(r => r.ByCorpus.Keys).Distinct().Order())
             {
@@ -283,11 +279,11 @@ internal static class Cli
 
         public ModelContract Contract => inner.Contract;
 
-        public void Run(ReadOnlySpan<float> batch, int batchSize, int frames, Span<float> probabilities)
+        public void Run(ReadOnlySpan<float> batch, int batchSize, int frames, Span<float> probabilities, ReadOnlySpan<float> prosody = default)
         {
             int size = Contract.InputBands * frames;
             for (int i = 0; i < batchSize; i++) Windows.Add(batch.Slice(i * size, size).ToArray());
-            inner.Run(batch, batchSize, frames, probabilities);
+            inner.Run(batch, batchSize, frames, probabilities, prosody);
         }
     }
 

@@ -24,11 +24,14 @@ public static partial class FeaturizerService
         builder.Services.AddSingleton(sp =>
         {
             var contract = ModelContract.FromFile(sp.GetRequiredService<IOptions<ModelFileOptions>>().Value.ResolvedPath);
-            LogFeatures(sp.GetRequiredService<ILoggerFactory>().CreateLogger("Streaming.Featurizer.Model"), contract.Name, contract.Version, contract.Features.ToString());
-            return contract.Features;
+            LogFeatures(sp.GetRequiredService<ILoggerFactory>().CreateLogger("Streaming.Featurizer.Model"), contract.Name, contract.Version,
+                contract.Features.ToString(), contract.Prosody ? " and prosody" : "");
+            return contract;
         });
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<ModelContract>().Features);
         builder.Services.AddStageHost(AudioChunkCodec.Instance,
-            (sp, outbox) => new FeaturizerStage(sp.GetRequiredService<FeatureConfig>(), outbox.Sink(FeatureFramesCodec.Instance, Kafka(sp).Topic(FeatureFrames.Topic))),
+            (sp, outbox) => new FeaturizerStage(sp.GetRequiredService<FeatureConfig>(), outbox.Sink(FeatureFramesCodec.Instance, Kafka(sp).Topic(FeatureFrames.Topic)),
+                sp.GetRequiredService<ModelContract>().Prosody),
             (sp, _) => new StageHostSettings(Kafka(sp).Topic(AudioChunk.Topic), Kafka(sp).Group(Group),
                 sp.GetRequiredService<IOptions<FeaturizerOptions>>().Value.IdleStreamTimeout));
         return builder;
@@ -36,8 +39,8 @@ public static partial class FeaturizerService
 
     private static KafkaOptions Kafka(IServiceProvider services) => services.GetRequiredService<IOptions<KafkaOptions>>().Value;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "features of model {Name} {Version}: {Features}")]
-    private static partial void LogFeatures(ILogger logger, string name, string version, string features);
+    [LoggerMessage(Level = LogLevel.Information, Message = "features of model {Name} {Version}: {Features}{AndProsody}")]
+    private static partial void LogFeatures(ILogger logger, string name, string version, string features, string andProsody);
 }
 
 /// <summary>Featurizer service settings (configuration section "Featurizer").</summary>

@@ -39,7 +39,8 @@ public sealed record AudioChunk(
 /// Consecutive log-mel frames of one stream, row-major [FrameCount, MelBands]; the featurizer publishes values rounded to
 /// half precision (<see cref="Streaming.Features.FramePrecision"/>).
 /// <see cref="FirstFrame"/> is the stream-wide index of the first row. <see cref="Metadata"/>: the call metadata its audio
-/// chunk carried (the stream's first message only).
+/// chunk carried (the stream's first message only). <see cref="Prosody"/>: for a model that reads prosody, the same frames'
+/// <see cref="Streaming.Features.Prosody"/> values, row-major [FrameCount, Prosody.Values], also rounded to half precision; null otherwise.
 /// </summary>
 public sealed record FeatureFrames(
     StreamKey Stream,
@@ -51,7 +52,8 @@ public sealed record FeatureFrames(
     float[] LogMel,
     bool IsFinal,
     DateTimeOffset EventTime,
-    IReadOnlyDictionary<string, string>? Metadata = null) : IStreamMessage
+    IReadOnlyDictionary<string, string>? Metadata = null,
+    float[]? Prosody = null) : IStreamMessage
 {
     public const string Topic = "feature-frames.v1";
 }

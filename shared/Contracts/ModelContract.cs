@@ -8,6 +8,8 @@ namespace Streaming.Contracts;
 /// <param name="WindowFrames">Frames per classified window.</param>
 /// <param name="HopFrames">Frames between the starts of consecutive windows.</param>
 /// <param name="MinFrames">Shortest input the graph handles correctly; shorter windows are padded to it.</param>
+/// <param name="Prosody">The graph has a second input, "prosody" [batch, ProsodyStatistics.Count]: each window's prosodic statistics
+/// (<see cref="ProsodyStatistics"/> of <see cref="Streaming.Features.Prosody"/> frames, which the featurizer then publishes beside the log-mels).</param>
 public sealed record ModelContract(
     FeatureConfig Features,
     string InputKind,
@@ -18,7 +20,8 @@ public sealed record ModelContract(
     string Name,
     string Version,
     string TrainingData,
-    string Licence)
+    string Licence,
+    bool Prosody = false)
 {
     /// <summary>Bumped when the meaning of the keys below changes.</summary>
     public const string ContractVersion = "1";
@@ -29,6 +32,10 @@ public sealed record ModelContract(
     /// <summary>The graph's tensor names.</summary>
     public const string InputName = "features";
     public const string OutputName = "logits";
+    public const string ProsodyInputName = "prosody";
+
+    /// <summary>The one prosodic input this build computes (metadata <see cref="Keys.Prosody"/>): frame definition and functionals, version 1.</summary>
+    public const string ProsodyStatisticsV1 = "pitch-voicing-energy;12-window-functionals;v1";
 
     public static class Keys
     {
@@ -52,6 +59,7 @@ public sealed record ModelContract(
         public const string Version = "model_version";
         public const string TrainingData = "training_data";
         public const string Licence = "licence";
+        public const string Prosody = "prosody_input";
     }
 
     /// <summary>The framing conventions this code implements; a model stating others is refused.</summary>
@@ -64,7 +72,7 @@ public sealed record ModelContract(
     public IReadOnlyDictionary<string, string> ToMetadata()
     {
         var c = CultureInfo.InvariantCulture;
-        return new Dictionary<string, string>
+        var metadata = new Dictionary<string, string>
         {
             [Keys.ContractVersion] = ContractVersion,
             [Keys.SampleRate] = Features.SampleRate.ToString(c),
@@ -87,6 +95,8 @@ public sealed record ModelContract(
             [Keys.TrainingData] = TrainingData,
             [Keys.Licence] = Licence,
         };
+        if (Prosody) metadata[Keys.Prosody] = ProsodyStatisticsV1;
+        return metadata;
     }
 
     /// <summary>
@@ -133,8 +143,12 @@ public sealed record ModelContract(
         var labels = Get(Keys.Labels).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (labels.Length < 2) throw new ModelContractException($"model metadata '{Keys.Labels}' names fewer than two labels");
 
+        var prosody = metadata.TryGetValue(Keys.Prosody, out var p) && !string.IsNullOrWhiteSpace(p);
+        if (prosody && p != ProsodyStatisticsV1)
+            throw new ModelContractException($"model metadata '{Keys.Prosody}' is '{p}', this build computes '{ProsodyStatisticsV1}'");
+
         var contract = new ModelContract(features, kind, labels, Int(Keys.WindowFrames), Int(Keys.HopFrames), Int(Keys.MinFrames),
-            Get(Keys.Name), Get(Keys.Version), Get(Keys.TrainingData), Get(Keys.Licence));
+            Get(Keys.Name), Get(Keys.Version), Get(Keys.TrainingData), Get(Keys.Licence), prosody);
         if (contract.WindowFrames < contract.MinFrames || contract.HopFrames <= 0)
             throw new ModelContractException($"model metadata: '{Keys.WindowFrames}' must be >= '{Keys.MinFrames}' and '{Keys.HopFrames}' positive");
         return contract;

@@ -63,7 +63,7 @@ public sealed class ClassifierEngine : IDisposable
         stream.LastSequence = frames.Sequence;
         stream.LastEventTime = frames.EventTime;
         stream.Accepted(frames.Sequence, frames.FirstFrame);
-        stream.Append(frames.LogMel.AsSpan(0, frames.FrameCount * frames.MelBands), frames.FirstFrame, frames.FrameCount, frames.EventTime, _batcher);
+        stream.Append(frames.LogMel.AsSpan(0, frames.FrameCount * frames.MelBands), frames.Prosody, frames.FirstFrame, frames.FrameCount, frames.EventTime, _batcher);
         if (frames.IsFinal) stream.Finish(frames.EventTime, _batcher);
         return true;
     }
@@ -173,6 +173,8 @@ public sealed class ClassifierEngine : IDisposable
         var values = (long)frames.FrameCount * frames.MelBands;
         if (frames.LogMel is null || frames.LogMel.Length < values)
             Reject(frames, $"{frames.FrameCount} frames of {frames.MelBands} bands need {values} values, got {frames.LogMel?.Length ?? 0}");
+        if (_shape.Prosody && (frames.Prosody?.Length ?? 0) < (long)frames.FrameCount * Streaming.Features.Prosody.Values)
+            Reject(frames, $"model '{Contract.Name}' reads prosody: {frames.FrameCount} frames need {(long)frames.FrameCount * Streaming.Features.Prosody.Values} prosody values, got {frames.Prosody?.Length.ToString() ?? "none"} (a featurizer running a model without prosody?)");
     }
 
     private static void Reject(FeatureFrames frames, string problem) =>

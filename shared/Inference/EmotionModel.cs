@@ -15,6 +15,7 @@ public sealed class EmotionModel : IEmotionModel, IDisposable
 {
     private const string CudaProvider = "CUDAExecutionProvider";
     private static readonly string[] InputNames = [ModelContract.InputName];
+    private static readonly string[] InputNamesWithProsody = [ModelContract.InputName, ModelContract.ProsodyInputName];
     private static readonly string[] OutputNames = [ModelContract.OutputName];
 
     private readonly InferenceSession _session;
@@ -80,7 +81,7 @@ public sealed class EmotionModel : IEmotionModel, IDisposable
     /// No copies and no per-call buffers: the input and output tensors are views over the caller's memory, and
     /// the softmax runs in place in <paramref name="probabilities"/>.
     /// </remarks>
-    public unsafe void Run(ReadOnlySpan<float> batch, int batchSize, int frames, Span<float> probabilities)
+    public unsafe void Run(ReadOnlySpan<float> batch, int batchSize, int frames, Span<float> probabilities, ReadOnlySpan<float> prosody = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         // The graph's poolings need this many frames; below it ONNX Runtime returns garbage without an error.
@@ -90,15 +91,28 @@ public sealed class EmotionModel : IEmotionModel, IDisposable
         var outputLength = (long)batchSize * _labels;
         if (batch.Length < inputLength) throw new ArgumentException($"batch holds {batch.Length} values, {batchSize}x{_bands}x{frames} needs {inputLength}", nameof(batch));
         if (probabilities.Length < outputLength) throw new ArgumentException($"probabilities holds {probabilities.Length} values, {batchSize}x{_labels} needs {outputLength}", nameof(probabilities));
+        var prosodyLength = Contract.Prosody ? (long)batchSize * ProsodyStatistics.Count : 0;
+        if (prosody.Length < prosodyLength)
+            throw new ArgumentException($"model '{Contract.Name}' reads prosody: {batchSize}x{ProsodyStatistics.Count} statistics needed, got {prosody.Length} values", nameof(prosody));
 
         fixed (float* input = batch)
+        fixed (float* statistics = prosody)
         fixed (float* output = probabilities)
         {
             using var inputValue = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float,
                 [batchSize, 1, _bands, frames], (nint)input, inputLength * sizeof(float));
             using var outputValue = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float,
                 [batchSize, _labels], (nint)output, outputLength * sizeof(float));
-            _session.Run(_runOptions, InputNames, [inputValue], OutputNames, [outputValue]);
+            if (Contract.Prosody)
+            {
+                using var prosodyValue = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float,
+                    [batchSize, ProsodyStatistics.Count], (nint)statistics, prosodyLength * sizeof(float));
+                _session.Run(_runOptions, InputNamesWithProsody, [inputValue, prosodyValue], OutputNames, [outputValue]);
+            }
+            else
+            {
+                _session.Run(_runOptions, InputNames, [inputValue], OutputNames, [outputValue]);
+            }
         }
 
         for (var n = 0; n < batchSize; n++)
@@ -174,6 +188,12 @@ public sealed class EmotionModel : IEmotionModel, IDisposable
             throw new ModelContractException($"model file '{path}': no input named '{ModelContract.InputName}' (inputs: {string.Join(", ", session.InputMetadata.Keys)})");
         CheckShape(path, ModelContract.InputName, input, [-1, 1, contract.InputBands, -1],
             $"[batch, 1, {contract.InputBands} ({(contract.InputKind == ModelContract.Mfcc ? ModelContract.Keys.MfccCount : ModelContract.Keys.MelBands)}), time]");
+        var hasProsody = session.InputMetadata.TryGetValue(ModelContract.ProsodyInputName, out var prosody);
+        if (contract.Prosody != hasProsody || session.InputMetadata.Count != (hasProsody ? 2 : 1))
+            throw new ModelContractException($"model file '{path}': inputs {string.Join(", ", session.InputMetadata.Keys)}, but the metadata contract " +
+                (contract.Prosody ? $"reads '{ModelContract.InputName}' and '{ModelContract.ProsodyInputName}'" : $"reads '{ModelContract.InputName}' only"));
+        if (hasProsody)
+            CheckShape(path, ModelContract.ProsodyInputName, prosody!, [-1, ProsodyStatistics.Count], $"[batch, {ProsodyStatistics.Count} (prosodic statistics)]");
         if (!session.OutputMetadata.TryGetValue(ModelContract.OutputName, out var output))
             throw new ModelContractException($"model file '{path}': no output named '{ModelContract.OutputName}' (outputs: {string.Join(", ", session.OutputMetadata.Keys)})");
         CheckShape(path, ModelContract.OutputName, output, [-1, contract.Labels.Count],

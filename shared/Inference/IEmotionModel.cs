@@ -13,7 +13,8 @@ public interface IEmotionModel
     /// <summary>
     /// Classifies <paramref name="batchSize"/> windows. <paramref name="batch"/> is row-major
     /// [batchSize, 1, Contract.InputBands, frames]; <paramref name="probabilities"/> receives
-    /// [batchSize, Contract.Labels.Count], softmax applied. Safe to call from several threads.
+    /// [batchSize, Contract.Labels.Count], softmax applied. <paramref name="prosody"/>: for a model whose contract reads prosody,
+    /// each window's statistics [batchSize, ProsodyStatistics.Count]; empty otherwise. Safe to call from several threads.
     /// </summary>
-    void Run(ReadOnlySpan<float> batch, int batchSize, int frames, Span<float> probabilities);
+    void Run(ReadOnlySpan<float> batch, int batchSize, int frames, Span<float> probabilities, ReadOnlySpan<float> prosody = default);
 }

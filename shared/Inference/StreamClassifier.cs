@@ -1,5 +1,6 @@
 using System.Buffers;
 using Streaming.Contracts;
+using Streaming.Features;
 
 namespace Streaming.Inference;
 
@@ -33,14 +34,16 @@ internal struct PendingWindow
 /// One stream's windowing state. Frames arrive in order with stream-wide indices; window k covers frames
 /// [k·hop, k·hop + window). The stream keeps only the frames a later window can still need (at most about
 /// one window), in the model's input features, with a voiced flag per frame (and the speech gate's measurements of it, so
-/// overlapping windows do not measure a frame again). A window is copied into the
-/// engine's batch buffer, transposed to the model's [bands, time] layout, the moment it is cut.
+/// overlapping windows do not measure a frame again), and for a model that reads prosody the frames' prosody values. A window
+/// is copied into the engine's batch buffer, transposed to the model's [bands, time] layout, the moment it is cut; its prosodic
+/// statistics are computed from its real (unpadded) frames then.
 /// </summary>
 internal sealed class StreamClassifier : IDisposable
 {
     private readonly WindowShape _shape;
     private float[] _rows;     // [capacity, InputBands], row 0 is frame _bufferStart
     private byte[] _voiced;    // 1 where the frame has speech energy
+    private float[] _prosody = []; // [capacity, Prosody.Values], for a model that reads prosody
     private FrameStatistics[] _measured = []; // the speech gate's per-frame measurements, when it rejects non-speech
     private float[] _shapeBuffer = [], _previousShape = []; // the last frame's spectral shape, for the next frame's correlation
     private bool _previousVoiced;
@@ -60,6 +63,7 @@ internal sealed class StreamClassifier : IDisposable
         Role = role;
         _rows = ArrayPool<float>.Shared.Rent(shape.WindowFrames * shape.InputBands);
         _voiced = ArrayPool<byte>.Shared.Rent(shape.WindowFrames);
+        if (shape.Prosody) _prosody = ArrayPool<float>.Shared.Rent(shape.WindowFrames * Prosody.Values);
         if (shape.RejectNonSpeech)
         {
             _measured = ArrayPool<FrameStatistics>.Shared.Rent(shape.WindowFrames);
@@ -109,10 +113,11 @@ internal sealed class StreamClassifier : IDisposable
     }
 
     /// <summary>
-    /// Appends <paramref name="count"/> log-mel rows starting at stream frame <paramref name="firstFrame"/> and cuts
-    /// every window they complete. Rows before <see cref="FramesReceived"/> were seen already and are skipped.
+    /// Appends <paramref name="count"/> log-mel rows starting at stream frame <paramref name="firstFrame"/> (and their prosody rows,
+    /// for a model that reads them) and cuts every window they complete. Rows before <see cref="FramesReceived"/> were seen
+    /// already and are skipped.
     /// </summary>
-    public void Append(ReadOnlySpan<float> logMel, long firstFrame, int count, DateTimeOffset eventTime, WindowBatcher batcher)
+    public void Append(ReadOnlySpan<float> logMel, ReadOnlySpan<float> prosody, long firstFrame, int count, DateTimeOffset eventTime, WindowBatcher batcher)
     {
         var end = firstFrame + count;
         if (end <= FramesReceived) return;
@@ -125,6 +130,7 @@ internal sealed class StreamClassifier : IDisposable
         var mel = _shape.MelBands;
         var source = logMel.Slice(skip * mel, fresh * mel);
         _shape.Projection.Project(source, _rows.AsSpan(_bufferCount * bands, fresh * bands));
+        if (_shape.Prosody) prosody.Slice(skip * Prosody.Values, fresh * Prosody.Values).CopyTo(_prosody.AsSpan(_bufferCount * Prosody.Values));
         if (_shape.RejectNonSpeech) Measure(fresh);
         else
             for (var i = 0; i < fresh; i++)
@@ -197,6 +203,7 @@ internal sealed class StreamClassifier : IDisposable
         {
             window.Slot = batcher.AllocateSlot();
             WriteInput(offset, real, batcher.Input(window.Slot));
+            if (_shape.Prosody) ProsodyStatistics.Of(_prosody.AsSpan(offset * Prosody.Values, real * Prosody.Values), real, batcher.Prosody(window.Slot));
         }
         _lastWindowStart = start;
         batcher.Add(window);
@@ -245,6 +252,7 @@ internal sealed class StreamClassifier : IDisposable
         {
             _rows.AsSpan(drop * bands, (_bufferCount - drop) * bands).CopyTo(_rows);
             _voiced.AsSpan(drop, _bufferCount - drop).CopyTo(_voiced);
+            if (_shape.Prosody) _prosody.AsSpan(drop * Prosody.Values, (_bufferCount - drop) * Prosody.Values).CopyTo(_prosody);
             if (_shape.RejectNonSpeech) _measured.AsSpan(drop, _bufferCount - drop).CopyTo(_measured);
             _bufferCount -= drop;
             _bufferStart = keepFrom;
@@ -257,6 +265,13 @@ internal sealed class StreamClassifier : IDisposable
             _rows.AsSpan(0, _bufferCount * bands).CopyTo(rows);
             ArrayPool<float>.Shared.Return(_rows);
             _rows = rows;
+        }
+        if (_shape.Prosody && needed * Prosody.Values > _prosody.Length)
+        {
+            var prosody = ArrayPool<float>.Shared.Rent(needed * Prosody.Values);
+            _prosody.AsSpan(0, _bufferCount * Prosody.Values).CopyTo(prosody);
+            ArrayPool<float>.Shared.Return(_prosody);
+            _prosody = prosody;
         }
         if (needed > _voiced.Length)
         {
@@ -289,8 +304,10 @@ internal sealed class StreamClassifier : IDisposable
     {
         ArrayPool<float>.Shared.Return(_rows);
         ArrayPool<byte>.Shared.Return(_voiced);
+        if (_shape.Prosody) ArrayPool<float>.Shared.Return(_prosody);
         if (_shape.RejectNonSpeech) ArrayPool<FrameStatistics>.Shared.Return(_measured);
         _rows = [];
+        _prosody = [];
         _voiced = [];
         _measured = [];
     }

@@ -3,7 +3,8 @@ namespace Streaming.Inference;
 /// <summary>
 /// Windows cut from all streams since the last flush, in the order they were cut, and the batch buffer their
 /// model inputs were copied into: speech windows occupy consecutive slots, so one model call takes a
-/// contiguous slice for up to MaxBatch windows of any streams. Buffers grow to the largest flush and are reused.
+/// contiguous slice for up to MaxBatch windows of any streams (with their prosodic statistics, for a model that reads them).
+/// Buffers grow to the largest flush and are reused.
 /// </summary>
 internal sealed class WindowBatcher(WindowShape shape, int initialSlots)
 {
@@ -11,6 +12,8 @@ internal sealed class WindowBatcher(WindowShape shape, int initialSlots)
     private readonly int _labels = shape.Contract.Labels.Count;
     private float[] _input = new float[initialSlots * shape.WindowFloats];
     private float[] _probabilities = new float[initialSlots * shape.Contract.Labels.Count];
+    private readonly int _statistics = shape.Prosody ? Streaming.Features.ProsodyStatistics.Count : 0;
+    private float[] _prosody = new float[initialSlots * (shape.Prosody ? Streaming.Features.ProsodyStatistics.Count : 0)];
     private int _slots;
 
     public int Count => _pending.Count;
@@ -30,11 +33,15 @@ internal sealed class WindowBatcher(WindowShape shape, int initialSlots)
         {
             Array.Resize(ref _input, Math.Max(1, _slots * 2) * shape.WindowFloats);
             Array.Resize(ref _probabilities, Math.Max(1, _slots * 2) * _labels);
+            Array.Resize(ref _prosody, Math.Max(1, _slots * 2) * _statistics);
         }
         return _slots++;
     }
 
     public Span<float> Input(int slot) => _input.AsSpan(slot * shape.WindowFloats, shape.WindowFloats);
+
+    /// <summary>The slot's prosodic statistics, written with its input (empty for a model without prosody).</summary>
+    public Span<float> Prosody(int slot) => _prosody.AsSpan(slot * _statistics, _statistics);
 
     public ReadOnlySpan<float> Probabilities(int slot) => _probabilities.AsSpan(slot * _labels, _labels);
 
@@ -59,7 +66,7 @@ internal sealed class WindowBatcher(WindowShape shape, int initialSlots)
             var count = Math.Min(maxBatch, _slots - first);
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             model.Run(_input.AsSpan(first * shape.WindowFloats, count * shape.WindowFloats), count, shape.WindowFrames,
-                _probabilities.AsSpan(first * _labels, count * _labels));
+                _probabilities.AsSpan(first * _labels, count * _labels), _prosody.AsSpan(first * _statistics, count * _statistics));
             InferenceInstrumentation.DurationPerWindow.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds / count);
             InferenceInstrumentation.BatchSize.Record(count);
         }

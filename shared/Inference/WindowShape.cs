@@ -20,6 +20,7 @@ internal sealed class WindowShape
         Gate = new SpeechGate(features, options.SpeechThresholdDbfs);
         RejectNonSpeech = options.RejectNonSpeech && contract.InputKind == ModelContract.LogMel && Gate.WindowDecisionFits;
         Projection = new InputProjection(contract);
+        Prosody = contract.Prosody;
     }
 
     public ModelContract Contract { get; }
@@ -39,4 +40,7 @@ internal sealed class WindowShape
     public bool RejectNonSpeech { get; }
     public SpeechGate Gate { get; }
     public InputProjection Projection { get; }
+
+    /// <summary>The model also reads each window's prosodic statistics, from the prosody frames the messages carry.</summary>
+    public bool Prosody { get; }
 }

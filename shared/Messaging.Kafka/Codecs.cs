@@ -189,11 +189,13 @@ public sealed class FeatureFramesCodec : MessageCodec<FeatureFrames>
     /// <summary>
     /// Version 4 stores the log-mels in the narrowest exact form (<see cref="WireSamples.NarrowestFrames"/>): the featurizer's
     /// frames, rounded to half precision, as IEEE half at two bytes a value. Older messages are read as float32.
+    /// Version 5 adds the prosody frames after the metadata: a presence byte, then the values in the same form.
     /// </summary>
-    public override ushort SchemaVersion => 4;
+    public override ushort SchemaVersion => 5;
 
     private protected override int PayloadSize(FeatureFrames m) =>
-        SizeOf(m.Stream) + 2 + 8 + 4 + 4 + WireSamples.SizeOf(WireSamples.NarrowestFrames(m.LogMel), m.LogMel.Length) + SizeOf(m.Metadata);
+        SizeOf(m.Stream) + 2 + 8 + 4 + 4 + WireSamples.SizeOf(WireSamples.NarrowestFrames(m.LogMel), m.LogMel.Length) + SizeOf(m.Metadata)
+        + 1 + (m.Prosody is null ? 0 : WireSamples.SizeOf(WireSamples.NarrowestFrames(m.Prosody), m.Prosody.Length));
 
     private protected override void WritePayload(FeatureFrames m, ref PayloadWriter writer)
     {
@@ -203,6 +205,8 @@ public sealed class FeatureFramesCodec : MessageCodec<FeatureFrames>
         writer.Int32(m.MelBands);
         WireSamples.Write(ref writer, m.LogMel, WireSamples.NarrowestFrames(m.LogMel));
         Write(ref writer, m.Metadata);
+        writer.Byte(m.Prosody is null ? (byte)0 : (byte)1);
+        if (m.Prosody is not null) WireSamples.Write(ref writer, m.Prosody, WireSamples.NarrowestFrames(m.Prosody));
     }
 
     private protected override FeatureFrames ReadPayload(in Envelope envelope, ref PayloadReader reader)
@@ -215,7 +219,11 @@ public sealed class FeatureFramesCodec : MessageCodec<FeatureFrames>
         var logMel = envelope.SchemaVersion >= 4 ? WireSamples.Read(ref reader, "logMel") : reader.Floats("logMel");
         if (logMel.Length != (long)frameCount * melBands)
             throw new MessageDecodeException($"field 'logMel' has {logMel.Length} values, the shape {frameCount}x{melBands} needs {(long)frameCount * melBands}");
-        return new FeatureFrames(stream, role, envelope.Sequence, firstFrame, frameCount, melBands, logMel, isFinal, envelope.EventTime, ReadMetadata(envelope, ref reader));
+        var metadata = ReadMetadata(envelope, ref reader);
+        var prosody = envelope.SchemaVersion >= 5 && reader.Bool("hasProsody") ? WireSamples.Read(ref reader, "prosody") : null;
+        if (prosody is not null && prosody.Length != (long)frameCount * Streaming.Features.Prosody.Values)
+            throw new MessageDecodeException($"field 'prosody' has {prosody.Length} values, {frameCount} frames need {(long)frameCount * Streaming.Features.Prosody.Values}");
+        return new FeatureFrames(stream, role, envelope.Sequence, firstFrame, frameCount, melBands, logMel, isFinal, envelope.EventTime, metadata, prosody);
     }
 }
 

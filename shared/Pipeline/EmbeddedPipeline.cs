@@ -35,7 +35,7 @@ public sealed class EmbeddedPipeline
         var frames = Channel.CreateBounded<FeatureFrames>(Bounded);
         var windows = Channel.CreateBounded<EmotionWindow>(Bounded);
 
-        var featurizer = new FeaturizerStage(model.Contract.Features, new ChannelSink<FeatureFrames>(frames.Writer));
+        var featurizer = new FeaturizerStage(model.Contract.Features, new ChannelSink<FeatureFrames>(frames.Writer), model.Contract.Prosody);
         Classifier = new ClassifierStage(new ClassifierEngine(model, classifierOptions), new ChannelSink<EmotionWindow>(windows.Writer));
         var aggregator = new AggregatorStage(store);
 

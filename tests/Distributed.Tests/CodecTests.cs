@@ -162,8 +162,8 @@ public sealed class CodecTests
 
         var decoded = FeatureFramesCodec.Instance.Decode(value, out var envelope);
 
-        Assert.Equal(4, envelope.SchemaVersion);
-        Assert.Equal(21 + FramesFixed + 4 + frames.LogMel.Length * bytesPerValue + 4, value.Length);
+        Assert.Equal(5, envelope.SchemaVersion);
+        Assert.Equal(21 + FramesFixed + 4 + frames.LogMel.Length * bytesPerValue + 4 + 1, value.Length); // metadata count, no prosody
         Assert.Equal(frames.LogMel.Select(BitConverter.SingleToInt32Bits), decoded.LogMel.Select(BitConverter.SingleToInt32Bits));
         Assert.Equal(frames with { LogMel = decoded.LogMel }, decoded);
     }
@@ -171,11 +171,12 @@ public sealed class CodecTests
     [Fact]
     public void Decode_SchemaVersion3FloatFrames_StillReads()
     {
-        // A version 3 value: float32 log-mels without the form byte before their count (an older featurizer's, not rounded).
+        // A version 3 value: float32 log-mels without the form byte before their count (an older featurizer's, not rounded),
+        // and no prosody byte after the metadata.
         var frames = Frames(rounded: false);
-        var v4 = FeatureFramesCodec.Instance.Encode(frames, null);
+        var v5 = FeatureFramesCodec.Instance.Encode(frames, null);
         var formAt = 21 + FramesFixed - 1;
-        var v3 = v4[..formAt].Concat(v4[(formAt + 1)..]).ToArray();
+        var v3 = v5[..formAt].Concat(v5[(formAt + 1)..^1]).ToArray();
         v3[2] = 3;
 
         var decoded = FeatureFramesCodec.Instance.Decode(v3, out var envelope);
@@ -199,23 +200,63 @@ public sealed class CodecTests
     {
         var value = FeatureFramesCodec.Instance.Encode(Frames(rounded: true), null);
 
-        // Cut into the halves: past the metadata count (4 bytes) that ends the payload, and one byte more.
-        var e = Assert.Throws<MessageDecodeException>(() => FeatureFramesCodec.Instance.Decode(value.AsSpan(0, value.Length - 5), out _));
+        // Cut into the halves: past the metadata count (4 bytes) and prosody byte that end the payload, and one byte more.
+        var e = Assert.Throws<MessageDecodeException>(() => FeatureFramesCodec.Instance.Decode(value.AsSpan(0, value.Length - 6), out _));
         Assert.Contains("'logMel' claims 1280 values of form Half", e.Message);
     }
 
     [Fact]
     public void Decode_FeatureFramesOfANewerOrNoSchemaVersion_ThrowsSayingSo()
     {
-        // What a reader of version 3 does with this build's version 4 frames: refuse them (dead letter), never misread them.
+        // What a reader of version 4 does with this build's version 5 frames: refuse them (dead letter), never misread them.
         var value = FeatureFramesCodec.Instance.Encode(Frames(rounded: true), null);
-        value[2] = 5;
+        value[2] = 6;
         var newer = Assert.Throws<MessageDecodeException>(() => FeatureFramesCodec.Instance.Decode(value, out _));
         value[2] = 0;
         var none = Assert.Throws<MessageDecodeException>(() => FeatureFramesCodec.Instance.Decode(value, out _));
 
-        Assert.Contains("feature-frames.v1: schema version 5 is newer than this build reads (4)", newer.Message);
-        Assert.Contains("schema version 0 is unknown (this build reads 1-4)", none.Message);
+        Assert.Contains("feature-frames.v1: schema version 6 is newer than this build reads (5)", newer.Message);
+        Assert.Contains("schema version 0 is unknown (this build reads 1-5)", none.Message);
+    }
+
+    [Fact]
+    public void Encode_FeatureFramesWithProsody_RoundTripsBitForBitAsHalves()
+    {
+        var random = new Random(12);
+        var prosody = Enumerable.Range(0, 20 * Streaming.Features.Prosody.Values).Select(_ => (float)(random.NextDouble() * 30 - 20)).ToArray();
+        Streaming.Features.FramePrecision.Round(prosody);
+        var frames = Frames(rounded: true) with { Prosody = prosody };
+        var value = FeatureFramesCodec.Instance.Encode(frames, null);
+
+        var decoded = FeatureFramesCodec.Instance.Decode(value, out _);
+
+        Assert.Equal(21 + FramesFixed + 4 + frames.LogMel.Length * 2 + 4 + 1 + (1 + 4 + prosody.Length * 2), value.Length);
+        Assert.Equal(prosody.Select(BitConverter.SingleToInt32Bits), decoded.Prosody!.Select(BitConverter.SingleToInt32Bits));
+        Assert.Null(FeatureFramesCodec.Instance.Decode(FeatureFramesCodec.Instance.Encode(Frames(rounded: true), null), out _).Prosody);
+    }
+
+    [Fact]
+    public void Decode_SchemaVersion4FramesWithoutTheProsodyByte_StillReads()
+    {
+        var frames = Frames(rounded: true);
+        var v4 = FeatureFramesCodec.Instance.Encode(frames, null)[..^1];
+        v4[2] = 4;
+
+        var decoded = FeatureFramesCodec.Instance.Decode(v4, out var envelope);
+
+        Assert.Equal(4, envelope.SchemaVersion);
+        Assert.Equal(frames.LogMel, decoded.LogMel);
+        Assert.Null(decoded.Prosody);
+    }
+
+    [Fact]
+    public void Decode_ProsodyOfAnotherFrameCount_ThrowsNamingTheField()
+    {
+        var value = FeatureFramesCodec.Instance.Encode(Frames(rounded: true) with { Prosody = new float[19 * Streaming.Features.Prosody.Values] }, null);
+
+        var e = Assert.Throws<MessageDecodeException>(() => FeatureFramesCodec.Instance.Decode(value, out _));
+
+        Assert.Contains("'prosody' has 57 values, 20 frames need 60", e.Message);
     }
 
     [Fact]

@@ -16,11 +16,14 @@ public sealed class TakeoverTests
     private const int Calls = 8; // stereo: 16 streams over the topic's 4 partitions
     private static readonly string Sample = Path.Combine(ServiceProcess.RepoRoot, "samples", "call-calm.wav");
 
-    [Fact]
-    public async Task Run_FeaturizerAndClassifierTakenOverMidCall_WindowsIdenticalToUninterruptedRun()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // the featurizer holds log-mel frames back for their prosody: the takeover must resume them too
+    public async Task Run_FeaturizerAndClassifierTakenOverMidCall_WindowsIdenticalToUninterruptedRun(bool prosody)
     {
-        var chunks = await ChunksAsync("takeover", Calls);
-        using var model = EmotionModel.Load(TestModel.ModelPath, FeatureConfig.Telephone8k);
+        var chunks = await ChunksAsync(prosody ? "takeover-prosody" : "takeover", Calls);
+        using var model = EmotionModel.Load(prosody ? TestModel.ProsodyModelPath : TestModel.ModelPath, FeatureConfig.Telephone8k);
+        Assert.Equal(prosody, model.Contract.Prosody);
         var expected = await UninterruptedAsync(chunks, model);
         Assert.All(expected.Values.GroupBy(w => w.Stream), s => Assert.True(s.Count(w => w.Label != EmotionWindow.Silence) >= 10, $"{s.Key}: too few speech windows"));
 
@@ -82,7 +85,7 @@ public sealed class TakeoverTests
     internal static async Task<Dictionary<(StreamKey, long), EmotionWindow>> UninterruptedAsync(List<AudioChunk> chunks, IEmotionModel model)
     {
         var frames = new ListSink<FeatureFrames>();
-        await new FeaturizerStage(FeatureConfig.Telephone8k, frames).HandleAsync(chunks, CancellationToken.None);
+        await new FeaturizerStage(FeatureConfig.Telephone8k, frames, model.Contract.Prosody).HandleAsync(chunks, CancellationToken.None);
         var windows = new ListSink<EmotionWindow>();
         using var engine = new ClassifierEngine(model);
         await new ClassifierStage(engine, windows).HandleAsync(frames.Messages, CancellationToken.None);
@@ -93,7 +96,7 @@ public sealed class TakeoverTests
     private static Instances Pair(KafkaBus bus, IEmotionModel model, string featurizers, string classifiers, string input, string frames, string windows, Action classified)
     {
         var featurizerOutbox = new KafkaOutbox(bus.Publisher);
-        var featurizer = new FeaturizerStage(FeatureConfig.Telephone8k, featurizerOutbox.Sink(FeatureFramesCodec.Instance, frames));
+        var featurizer = new FeaturizerStage(FeatureConfig.Telephone8k, featurizerOutbox.Sink(FeatureFramesCodec.Instance, frames), model.Contract.Prosody);
         var classifierOutbox = new KafkaOutbox(bus.Publisher);
         var classifier = new ClassifierStage(new ClassifierEngine(model), classifierOutbox.Sink(EmotionWindowCodec.Instance, windows));
         return new Instances(

@@ -93,4 +93,47 @@ public sealed class ProsodyTests
 
         Assert.All(s, v => Assert.Equal(0f, v));
     }
+    [Theory]
+    [InlineData(1)]
+    [InlineData(37)]
+    [InlineData(160)]
+    [InlineData(1000)]
+    [InlineData(40000)]
+    public void Tracker_ChunkedStream_SameFramesAsTheWholeSignal(int chunk)
+    {
+        // voiced glides, a pause and noise: frames of every kind, and a length that leaves a partial hop at the end
+        var rng = new Random(chunk);
+        var signal = Buzz(1.2, 90, 260).Concat(new float[3000]).Concat(Buzz(1.1, 300, 120, 0.3f))
+            .Select(v => v + (float)(0.002 * (rng.NextDouble() - 0.5))).Concat(new float[123]).ToArray();
+        var expected = Prosody.Frames(signal, Config, out int n);
+
+        var tracker = new ProsodyTracker(Config);
+        var actual = new List<float>();
+        var buffer = new float[(signal.Length / Config.HopLength + 2) * Prosody.Values];
+        for (int i = 0; i < signal.Length; i += chunk)
+        {
+            var samples = signal.AsSpan(i, Math.Min(chunk, signal.Length - i));
+            Assert.True(tracker.MaxFrames(samples.Length) * Prosody.Values <= buffer.Length);
+            int frames = tracker.Append(samples, buffer);
+            actual.AddRange(buffer.AsSpan(0, frames * Prosody.Values).ToArray());
+        }
+        int pending = expected.Length - actual.Count;
+        int last = tracker.Finish(buffer);
+        actual.AddRange(buffer.AsSpan(0, last * Prosody.Values).ToArray());
+
+        Assert.Equal(expected, actual.ToArray()); // bit for bit: the same computation on the same samples
+        Assert.InRange(pending / Prosody.Values, 1, (Prosody.Span(Config) - Config.WindowLength) / Config.HopLength + 1); // the look-ahead held back
+        Assert.Contains(expected.Where((_, i) => i % Prosody.Values == Prosody.Pitch), p => p != 0);
+    }
+
+    [Fact]
+    public void Tracker_StreamShorterThanAWindow_NoFrames()
+    {
+        var tracker = new ProsodyTracker(Config);
+        var buffer = new float[16];
+
+        Assert.Equal(0, tracker.MaxFrames(150));
+        Assert.Equal(0, tracker.Append(Buzz(0.018, 120, 120), buffer));
+        Assert.Equal(0, tracker.Finish(buffer));
+    }
 }

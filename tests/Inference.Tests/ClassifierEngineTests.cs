@@ -316,6 +316,59 @@ public sealed class ClassifierEngineTests
         Assert.Contains("40 mel bands", error.Message);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(57)]
+    public void Flush_ProsodyModel_EachWindowGetsTheStatisticsOfItsOwnFrames(int chunkFrames)
+    {
+        const int frames = 57; // windows at 0, 10, 20, 30 and an end-aligned tail at 37
+        var model = new MeanBandModel(Contract() with { Prosody = true });
+        using var engine = new ClassifierEngine(model, Options);
+        var random = new Random(3);
+        var prosody = new float[frames * Prosody.Values];
+        for (int t = 0; t < frames; t++)
+        {
+            bool voiced = random.NextDouble() < 0.7;
+            prosody[t * Prosody.Values + Prosody.Pitch] = voiced ? (float)(random.NextDouble() * 24 - 6) : 0;
+            prosody[t * Prosody.Values + Prosody.Voicing] = (float)(voiced ? 0.6 + 0.4 * random.NextDouble() : 0.5 * random.NextDouble());
+            prosody[t * Prosody.Values + Prosody.LogEnergy] = (float)(-12 + 8 * random.NextDouble());
+        }
+        var messages = Chunked("customer", Rows(Repeat(Speech(2), frames)), chunkFrames)
+            .Select(m => m with { Prosody = prosody.AsSpan((int)m.FirstFrame * Prosody.Values, m.FrameCount * Prosody.Values).ToArray() });
+
+        var results = Run(engine, messages);
+
+        Assert.Equal([0.0, 0.1, 0.2, 0.3, 0.37], results.Select(w => Math.Round(w.StartSeconds, 9)));
+        var expected = results.Select(w =>
+        {
+            int start = (int)Math.Round(w.StartSeconds * 100), real = (int)Math.Round((w.EndSeconds - w.StartSeconds) * 100);
+            var statistics = new float[ProsodyStatistics.Count];
+            ProsodyStatistics.Of(prosody.AsSpan(start * Prosody.Values, real * Prosody.Values), real, statistics);
+            return statistics;
+        }).ToList();
+        Assert.Equal(expected, model.Prosody);
+        Assert.Equal(results.Count, model.Prosody.Distinct(new ArrayComparer()).Count()); // different frames, different statistics
+    }
+
+    [Fact]
+    public void Accept_ProsodyModelFramesWithoutProsody_ThrowsNamingTheProblem()
+    {
+        using var engine = new ClassifierEngine(new MeanBandModel(Contract() with { Prosody = true }), Options);
+
+        var error = Assert.Throws<InvalidDataException>(() => engine.Accept(Frames("agent", 0, 0, Rows(Repeat(Speech(1), 5)))));
+
+        Assert.Contains("call-1/agent #0", error.Message);
+        Assert.Contains("reads prosody", error.Message);
+    }
+
+    private sealed class ArrayComparer : IEqualityComparer<float[]>
+    {
+        public bool Equals(float[]? x, float[]? y) => x!.SequenceEqual(y!);
+
+        public int GetHashCode(float[] obj) => obj.Length == 0 ? 0 : obj[0].GetHashCode();
+    }
+
     [Fact]
     public void DropCall_PendingWindows_AreForgotten()
     {

@@ -76,9 +76,14 @@ internal sealed class MeanBandModel(ModelContract contract) : IEmotionModel
 
     public List<float[]> Inputs { get; } = [];
 
-    public void Run(ReadOnlySpan<float> batch, int batchSize, int frames, Span<float> probabilities)
+    /// <summary>Each window's prosodic statistics, for a contract that reads prosody.</summary>
+    public List<float[]> Prosody { get; } = [];
+
+    public void Run(ReadOnlySpan<float> batch, int batchSize, int frames, Span<float> probabilities, ReadOnlySpan<float> prosody = default)
     {
         BatchSizes.Add(batchSize);
+        if (Contract.Prosody)
+            for (var n = 0; n < batchSize; n++) Prosody.Add(prosody.Slice(n * ProsodyStatistics.Count, ProsodyStatistics.Count).ToArray());
         var bands = Contract.InputBands;
         var labels = Contract.Labels.Count;
         for (var n = 0; n < batchSize; n++)

@@ -146,4 +146,83 @@ public sealed class FeaturizerStageTests
         var e = await Assert.ThrowsAsync<MessageRejectedException>(() => stage.HandleAsync([chunk], CancellationToken.None).AsTask());
         Assert.Contains("16000 Hz", e.Message);
     }
+    /// <summary>Vowel-like buzz at 140 Hz with pauses: voiced frames, unvoiced frames and pitch to carry.</summary>
+    private static float[] Voiced(int n, int seed)
+    {
+        var noise = Noise(n, seed);
+        return Enumerable.Range(0, n).Select(i => (i / 4000) % 3 == 2 ? 0.001f * noise[i]
+            : (float)(0.2 * Math.Sin(2 * Math.PI * 140 * i / 8000) + 0.1 * Math.Sin(2 * Math.PI * 280 * i / 8000)) + 0.01f * noise[i]).ToArray();
+    }
+
+    private static float[] HalfRounded(float[] values)
+    {
+        var copy = values.ToArray();
+        FramePrecision.Round(copy);
+        return copy;
+    }
+
+    [Fact]
+    public async Task HandleAsync_WithProsody_EachMessageCarriesItsOwnFramesProsodyAndTheLogMelsAreUnchanged()
+    {
+        var signal = Voiced(8000 * 3 + 37, 5);
+        var chunks = Chunks(signal, 160); // 20 ms chunks, as live calls arrive
+        var plain = new CollectingSink<FeatureFrames>();
+        await new FeaturizerStage(Config, plain).HandleAsync(chunks, CancellationToken.None);
+        var sink = new CollectingSink<FeatureFrames>();
+        var stage = new FeaturizerStage(Config, sink, prosody: true);
+        await stage.HandleAsync(chunks, CancellationToken.None);
+
+        var expected = Prosody.Frames(signal, Config, out int frames);
+        Assert.Equal(frames, sink.Messages.Sum(m => m.FrameCount));
+        Assert.All(sink.Messages, m => Assert.Equal(m.FrameCount * Prosody.Values, m.Prosody!.Length));
+        Assert.Equal(HalfRounded(expected), sink.Messages.SelectMany(m => m.Prosody!).ToArray()); // bit for bit
+        Assert.Contains(expected.Where((_, i) => i % Prosody.Values == Prosody.Pitch), p => p != 0);
+        Assert.Equal(plain.Messages.SelectMany(m => m.LogMel), sink.Messages.SelectMany(m => m.LogMel));
+        // every message continues where the previous one ended, at most the pitch search's look-ahead behind the plain stage
+        for (int i = 0; i < chunks.Count; i++)
+        {
+            var (m, p) = (sink.Messages[i], plain.Messages[i]);
+            Assert.Equal(i == 0 ? 0 : sink.Messages[i - 1].FirstFrame + sink.Messages[i - 1].FrameCount, m.FirstFrame);
+            Assert.InRange(p.FirstFrame + p.FrameCount - (m.FirstFrame + m.FrameCount), 0, 3);
+        }
+        Assert.Equal(0, stage.ActiveStreams);
+        Assert.All(plain.Messages, m => Assert.Null(m.Prosody));
+    }
+
+    [Fact]
+    public async Task HandleAsync_WithProsodyStartingMidStream_SameProsodyAsTheWholeStream()
+    {
+        var chunks = Chunks(Voiced(8000 * 2, 6), 1000); // 1000 is not a multiple of the 80-sample hop
+        var whole = new CollectingSink<FeatureFrames>();
+        await new FeaturizerStage(Config, whole, prosody: true).HandleAsync(chunks, CancellationToken.None);
+
+        var takeover = new CollectingSink<FeatureFrames>();
+        await new FeaturizerStage(Config, takeover, prosody: true).HandleAsync(chunks.Skip(5).ToList(), CancellationToken.None);
+
+        var first = (int)takeover.Messages[0].FirstFrame;
+        Assert.Equal(whole.Messages.SelectMany(m => m.Prosody!).Skip(first * Prosody.Values), takeover.Messages.SelectMany(m => m.Prosody!));
+        Assert.Equal(whole.Messages.Sum(m => m.FrameCount) - first, takeover.Messages.Sum(m => m.FrameCount));
+    }
+
+    [Fact]
+    public async Task EndStreamAsync_WithProsody_TheFinalMessageCarriesTheFramesStillWaitingForTheirProsody()
+    {
+        var signal = Voiced(8000, 7);
+        var chunks = Chunks(signal, 1600);
+        var sink = new CollectingSink<FeatureFrames>();
+        var stage = new FeaturizerStage(Config, sink, prosody: true);
+        await stage.HandleAsync(chunks.SkipLast(1).ToList(), CancellationToken.None);
+
+        await stage.EndStreamAsync(Key, CancellationToken.None);
+
+        // as if the stream had ended after the chunks it got: every frame of those samples, prosody included, went out
+        var received = signal.AsSpan(0, 1600 * (chunks.Count - 1));
+        var expected = Prosody.Frames(received, Config, out int frames);
+        var end = sink.Messages[^1];
+        Assert.True(end.IsFinal);
+        Assert.InRange(end.FrameCount, 1, 3);
+        Assert.Equal(frames, sink.Messages.Sum(m => m.FrameCount));
+        Assert.Equal(HalfRounded(expected), sink.Messages.SelectMany(m => m.Prosody!).ToArray());
+        Assert.Equal(0, stage.ActiveStreams);
+    }
 }

@@ -42,6 +42,65 @@ public sealed class OnnxParityTests
     }
 
     [Fact]
+    public void Export_ProsodicBranch_OrtWithBothInputsMatchesTorchEvalWithin1e4()
+    {
+        torch.manual_seed(11);
+        using var net = new CnnBiLstm(64, Labels.Length, [8, 16, 16, 16], 32, 0.3, prosody: true);
+        net.SetNormalisation(Enumerable.Repeat(-5f, 64).ToArray(), Enumerable.Repeat(2f, 64).ToArray());
+        net.SetProsodyNormalisation(Enumerable.Range(0, ProsodyStatistics.Count).Select(i => 0.5f * i).ToArray(),
+            Enumerable.Range(0, ProsodyStatistics.Count).Select(i => 1f + 0.1f * i).ToArray());
+        net.train();
+        using (var opt = optim.Adam(net.parameters(), 0.01))
+            for (int step = 0; step < 3; step++)
+            {
+                using var scope = torch.NewDisposeScope();
+                opt.zero_grad();
+                nn.functional.cross_entropy(net.Logits(randn(4, 1, 64, 48) * 3f - 5f, null, randn(4, ProsodyStatistics.Count) * 3f), tensor(new long[] { 0, 1, 2, 3 })).backward();
+                opt.step();
+            }
+        var contract = Contract(net) with { Prosody = true };
+        using var session = new InferenceSession(OnnxModelWriter.ToBytes(net, contract));
+        net.eval();
+
+        Assert.Equal([ModelContract.InputName, ModelContract.ProsodyInputName], session.InputNames.Order().ToArray());
+        Assert.True(ModelContract.FromMetadata(session.ModelMetadata.CustomMetadataMap).Prosody);
+        foreach (var (batch, time) in new[] { (1, 16), (3, 100), (2, 200) })
+        {
+            using var scope = torch.NewDisposeScope();
+            var x = randn(batch, 1, 64, time) * 3f - 5f;
+            var p = randn(batch, ProsodyStatistics.Count) * 3f + 2f;
+            float[] expected;
+            using (no_grad()) expected = EmotionNet.Values(net.Logits(x, null, p));
+            using var features = OrtValue.CreateTensorValueFromMemory(EmotionNet.Values(x), [batch, 1, 64, time]);
+            using var prosody = OrtValue.CreateTensorValueFromMemory(EmotionNet.Values(p), [batch, ProsodyStatistics.Count]);
+            using var outputs = session.Run(new RunOptions(), [ModelContract.InputName, ModelContract.ProsodyInputName], [features, prosody], [ModelContract.OutputName]);
+            var actual = outputs[0].GetTensorDataAsSpan<float>().ToArray();
+
+            var maxDiff = expected.Zip(actual, (e, a) => MathF.Abs(e - a)).Max();
+            Assert.True(maxDiff <= Tolerance, $"batch {batch} time {time}: max |torch - ort| = {maxDiff}");
+        }
+        // the prosody input matters: other statistics, other logits
+        using var same = OrtValue.CreateTensorValueFromMemory(new float[64 * 100], [1, 1, 64, 100]);
+        float[] Logits(float[] statistics)
+        {
+            using var p = OrtValue.CreateTensorValueFromMemory(statistics, [1, ProsodyStatistics.Count]);
+            using var o = session.Run(new RunOptions(), [ModelContract.InputName, ModelContract.ProsodyInputName], [same, p], [ModelContract.OutputName]);
+            return o[0].GetTensorDataAsSpan<float>().ToArray();
+        }
+        Assert.NotEqual(Logits(new float[ProsodyStatistics.Count]), Logits(Enumerable.Repeat(3f, ProsodyStatistics.Count).ToArray()));
+    }
+
+    [Fact]
+    public void Export_ContractAndNetDisagreeOnProsody_Throws()
+    {
+        using var net = Build("cnn-bilstm");
+
+        var e = Assert.Throws<ArgumentException>(() => OnnxModelWriter.ToBytes(net, Contract(net) with { Prosody = true }));
+
+        Assert.Contains("prosod", e.Message);
+    }
+
+    [Fact]
     public void Export_Always_StoresContractAsMetadata()
     {
         torch.manual_seed(1);

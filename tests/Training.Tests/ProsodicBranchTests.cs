@@ -1,6 +1,10 @@
+using Google.Protobuf;
+using Streaming.Contracts;
 using Streaming.Features;
 using Streaming.Training;
+using Streaming.Training.Evaluation;
 using Streaming.Training.Models;
+using Streaming.Training.Onnx;
 using TorchSharp;
 
 namespace Streaming.Tests.Training;
@@ -8,7 +12,7 @@ namespace Streaming.Tests.Training;
 public sealed class ProsodicBranchTests
 {
     [Fact]
-    public void Train_CnnBiLstmWithProsody_LossFallsAndExportIsRefused()
+    public void Train_CnnBiLstmWithProsody_LossFallsAndTheExportRunsThroughTheRuntime()
     {
         torch.set_num_threads(1);
         using var corpus = new GeneratedCorpus();
@@ -26,8 +30,38 @@ public sealed class ProsodicBranchTests
         // the standardisation saw the windows: the 200 and 400 Hz classes are voiced, the 800 and 1600 Hz ones are not
         var line = Assert.Single(log, l => l.StartsWith("prosody statistics over", StringComparison.Ordinal));
         Assert.DoesNotContain("NaN", line);
-        var e = Assert.Throws<NotSupportedException>(() => Jobs.Export(net, result.Spec, data.Features, Path.Combine(corpus.Folder, "p.onnx")));
-        Assert.Contains("prosod", e.Message);
+
+        // exported, the runtime feeds it prosody computed by the featurizer's code and its windows' statistics
+        var onnx = Path.Combine(corpus.Folder, "p.onnx");
+        Jobs.Export(net, result.Spec, data.Features, onnx);
+        using var model = OnnxEvaluator.OpenModel(onnx, 1);
+        Assert.True(model.Contract.Prosody);
+        var report = OnnxEvaluator.Run(onnx, corpus.ManifestPath, split: null, corpus: null, threads: 1, _ => { }, rejectNonSpeech: false);
+        Assert.True(report.SpeechWindows > 0);
+        Assert.True(report.Ua > 0.25, $"UA {report.Ua:P1} on its own training tones"); // four tone classes: chance is 25 %
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Load_GraphInputsAndMetadataDisagreeOnProsody_RefusedNamingTheInputs(bool graphHasProsody)
+    {
+        // a prosody graph whose metadata lost the key, or a plain graph whose metadata claims prosody
+        using var net = new CnnBiLstm(64, GeneratedCorpus.Labels.Length, [4, 8, 8, 8], 8, 0.1, prosody: graphHasProsody);
+        var contract = new ModelContract(FeatureConfig.Telephone8k, ModelContract.LogMel, GeneratedCorpus.Labels,
+            100, 50, 16, "mismatch", "0.0.1", "none", "none", graphHasProsody);
+        var model = OnnxModelWriter.ToOnnx(net, contract);
+        var key = model.MetadataProps.FirstOrDefault(p => p.Key == ModelContract.Keys.Prosody);
+        if (graphHasProsody) model.MetadataProps.Remove(key);
+        else model.MetadataProps.Add(new StringStringEntryProto { Key = ModelContract.Keys.Prosody, Value = ModelContract.ProsodyStatisticsV1 });
+        var path = Path.Combine(Path.GetTempPath(), $"prosody-mismatch-{Guid.NewGuid():N}.onnx");
+        File.WriteAllBytes(path, model.ToByteArray());
+
+        var e = Assert.Throws<ModelContractException>(() => OnnxEvaluator.OpenModel(path, 1));
+        File.Delete(path);
+
+        Assert.Contains(path, e.Message);
+        Assert.Contains("inputs features" + (graphHasProsody ? ", prosody" : ""), e.Message);
     }
 
     [Fact]

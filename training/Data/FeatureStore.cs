@@ -150,6 +150,24 @@ internal static class FeatureStore
     }
 
     /// <summary>
+    /// A whole file as the featurizer stage publishes it, in one final message: its log-mels and, for a model that reads prosody,
+    /// its prosody frames, both rounded to half precision.
+    /// </summary>
+    public static FeatureFrames ClassifierMessage(ReadOnlySpan<float> signal, ModelContract contract, StreamKey stream)
+    {
+        var logMel = ClassifierFrames(signal, contract.Features);
+        int frames = logMel.Length / contract.Features.MelBands;
+        float[]? prosody = null;
+        if (contract.Prosody)
+        {
+            prosody = AlignedProsody(signal, contract.Features, frames);
+            FramePrecision.Round(prosody);
+        }
+        return new FeatureFrames(stream, SpeakerRole.Unknown, 0, 0, frames, contract.Features.MelBands, logMel, IsFinal: true, DateTimeOffset.UnixEpoch,
+            Prosody: prosody);
+    }
+
+    /// <summary>
     /// The seed of one augmented copy of one manifest row. Plain arithmetic, not HashCode.Combine: .NET randomises that per
     /// process, so two runs with the same --seed trained on different copies and could not be reproduced.
     /// </summary>

@@ -38,11 +38,8 @@ internal static class NonSpeechEvaluator
             {
                 // seeds from arithmetic, not HashCode.Combine, which .NET randomises per process
                 var signal = NonSpeechSignals.Generate(kind, seconds, new Random(seed * 7919 + k * 1009 + c));
-                var logMel = FeatureStore.ClassifierFrames(signal, contract.Features);
-                int frames = logMel.Length / contract.Features.MelBands;
                 windows.Clear();
-                engine.Accept(new FeatureFrames(new StreamKey(StreamKey.DefaultTenant, $"{kind}{c}", "line"), SpeakerRole.Unknown, 0, 0, frames,
-                    contract.Features.MelBands, logMel, IsFinal: true, DateTimeOffset.UnixEpoch));
+                engine.Accept(FeatureStore.ClassifierMessage(signal, contract, new StreamKey(StreamKey.DefaultTenant, $"{kind}{c}", "line")));
                 engine.Flush(windows);
                 total += windows.Count;
                 labelled += windows.Count(w => w.Label != EmotionWindow.Silence);

@@ -24,8 +24,9 @@ internal sealed record EvaluationReport(
 internal sealed record FilePrediction(ManifestRow Row, int Predicted, int[] WindowLabels);
 
 /// <summary>
-/// Runs a shipped ONNX model on a labelled manifest the way the services do: log-mels from the featurizer's
-/// code with the configuration in the model's contract, rounded to half precision as the featurizer stage publishes them, then the services' runtime from shared/Inference:
+/// Runs a shipped ONNX model on a labelled manifest the way the services do: log-mels (and prosody frames, for a model that reads
+/// them) from the featurizer's code with the configuration in the model's contract, rounded to half precision as the featurizer
+/// stage publishes them, then the services' runtime from shared/Inference:
 /// <see cref="EmotionModel"/> (ONNX Runtime, contract checks, softmax) behind the classifier engine
 /// (windows and hop from the contract, padding, speech gate). Each file is one stream;
 /// the file's label is the argmax of its speech windows' mean probabilities (the engine's Average vote over
@@ -80,21 +81,19 @@ internal static class OnnxEvaluator
         var windows = new List<EmotionWindow>();
         foreach (var row in rows)
         {
-            float[] logMel;
+            FeatureFrames file;
             try
             {
                 var signal = AudioLoader.LoadMono(row.Path, contract.Features.SampleRate);
-                logMel = FeatureStore.ClassifierFrames(prepare is null ? signal : prepare(row, signal), contract.Features);
+                file = FeatureStore.ClassifierMessage(prepare is null ? signal : prepare(row, signal), contract, new StreamKey(StreamKey.DefaultTenant, $"row{row.Line}", "file"));
             }
             catch (Exception e) when (e is IOException or InvalidDataException or Streaming.Audio.AudioFormatException or UnauthorizedAccessException)
             {
                 problems.Add($"{row.Describe()}: {e.Message}");
                 continue;
             }
-            int frames = logMel.Length / contract.Features.MelBands;
             windows.Clear();
-            engine.Accept(new FeatureFrames(new StreamKey(StreamKey.DefaultTenant, $"row{row.Line}", "file"), SpeakerRole.Unknown, 0, 0, frames,
-                contract.Features.MelBands, logMel, IsFinal: true, DateTimeOffset.UnixEpoch));
+            engine.Accept(file);
             engine.Flush(windows);
             yield return (row, windows.Where(w => w.Probabilities.Length == contract.Labels.Count).Select(w => w.Probabilities).ToList());
         }

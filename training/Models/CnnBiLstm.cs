@@ -72,7 +72,7 @@ internal sealed class CnnBiLstm : EmotionNet
         return head.call(embedding);
     }
 
-    protected override string AppendOnnx(G g, string x)
+    protected override string AppendOnnx(G g, string x, string? prosody)
     {
         for (int i = 0; i < _channels.Length; i++)
         {
@@ -94,6 +94,9 @@ internal sealed class CnnBiLstm : EmotionNet
         var pooled = pooling is null
             ? g.Node("ReduceMean", [yflat], G.Ints("axes", 0), G.Int("keepdims", 0))
             : pooling.AppendOnnx(g, yflat);
+        if (prosodyBranch is not null)
+            pooled = g.Node("Concat", [pooled, prosodyBranch.AppendOnnx(g, prosody ?? throw new ArgumentNullException(nameof(prosody), "this net has a prosodic branch"))],
+                G.Int("axis", 1));
         return OnnxExport.Linear(g, head, pooled);
     }
 }

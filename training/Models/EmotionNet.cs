@@ -66,26 +66,30 @@ internal abstract class EmotionNet : nn.Module<Tensor, Tensor>
     public Tensor Logits(Tensor features, Tensor? gender, Tensor? prosody = null) =>
         Classify((features - (PerWindowMean ? features.mean([3], keepdim: true) : norm_mean)) * norm_scale, gender, prosody);
 
-    /// <summary>Whether <see cref="Logits"/> needs the windows' prosodic statistics (cross-validation only: the runtime has none).</summary>
+    /// <summary>Whether <see cref="Logits"/> needs the windows' prosodic statistics (<see cref="Streaming.Contracts.ModelContract.Prosody"/>).</summary>
     public virtual bool UsesProsody => false;
 
     protected abstract Tensor Classify(Tensor normalised, Tensor? gender, Tensor? prosody);
 
-    /// <summary>Appends the eval-mode graph after the normalisation; returns the logits' name.</summary>
-    protected abstract string AppendOnnx(G g, string normalised);
+    /// <summary>Appends the eval-mode graph after the normalisation; returns the logits' name. <paramref name="prosody"/>: the
+    /// prosody input's name, for a net that <see cref="UsesProsody"/>.</summary>
+    protected abstract string AppendOnnx(G g, string normalised, string? prosody);
 
-    /// <summary>Writes the eval-mode graph: input "features" [batch, 1, bands, time], output "logits" [batch, labels].</summary>
+    /// <summary>
+    /// Writes the eval-mode graph: input "features" [batch, 1, bands, time] (and "prosody" [batch, ProsodyStatistics.Count] for
+    /// a net that <see cref="UsesProsody"/>), output "logits" [batch, labels].
+    /// </summary>
     public void AppendGraph(G g, string inputName, string outputName)
     {
         if (!Exportable) throw new NotSupportedException($"{GetName()} cannot be exported: it needs the speaker's gender, which the product's input lacks");
-        if (UsesProsody) throw new NotSupportedException($"{GetName()} with a prosodic branch cannot be exported: the runtime computes no prosody yet");
         var input = g.Input(inputName, "batch", 1, Bands, "time");
+        var prosody = UsesProsody ? g.Input(Streaming.Contracts.ModelContract.ProsodyInputName, "batch", Streaming.Features.ProsodyStatistics.Count) : null;
         var mean = PerWindowMean
             ? g.Node("ReduceMean", [input], G.Ints("axes", 3), G.Int("keepdims", 1))
             : g.Floats("norm_mean", EmotionNet.Values(norm_mean), 1, 1, Bands, 1);
         var centred = g.Node("Sub", [input, mean]);
         var scaled = g.Node("Mul", [centred, g.Floats("norm_scale", EmotionNet.Values(norm_scale), 1, 1, Bands, 1)]);
-        g.Output(AppendOnnx(g, scaled), outputName, "batch", Labels);
+        g.Output(AppendOnnx(g, scaled, prosody), outputName, "batch", Labels);
     }
 
     /// <summary>

@@ -41,6 +41,6 @@ internal sealed class FusedMlp : EmotionNet
         return head.call(dropout.call(EmotionNet.Elu(hidden.call(fused))));
     }
 
-    protected override string AppendOnnx(G g, string normalised) =>
+    protected override string AppendOnnx(G g, string normalised, string? prosody) =>
         throw new NotSupportedException("the fused baseline is not exported");
 }

@@ -28,7 +28,7 @@ internal sealed class MfccConv1d : EmotionNet
 
     protected override Tensor Classify(Tensor x, Tensor? gender, Tensor? prosody) => head.call(trunk.call(x.squeeze(1)));
 
-    protected override string AppendOnnx(G g, string x)
+    protected override string AppendOnnx(G g, string x, string? prosody)
     {
         var squeezed = g.Node("Squeeze", [x, g.Int64s("axes_1", 1)]);
         return OnnxExport.Linear(g, head, trunk.AppendOnnx(g, squeezed));

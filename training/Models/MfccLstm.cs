@@ -32,7 +32,7 @@ internal sealed class MfccLstm : EmotionNet
         return head.call(dropout.call(y.mean([1])));
     }
 
-    protected override string AppendOnnx(G g, string x)
+    protected override string AppendOnnx(G g, string x, string? prosody)
     {
         var squeezed = g.Node("Squeeze", [x, g.Int64s("axes_1", 1)]);
         var tb = g.Node("Transpose", [squeezed], G.Ints("perm", 2, 0, 1)); // [B, C, T] → [T, B, C]

@@ -69,7 +69,7 @@ internal sealed record ModelSpec(
     };
 
     public ModelContract Contract(FeatureConfig config, EmotionNet net) => new(
-        config, InputKind, Labels, WindowFrames, HopFrames, Math.Max(net.MinFrames, 16), Name, Version, TrainingData, Licence);
+        config, InputKind, Labels, WindowFrames, HopFrames, Math.Max(net.MinFrames, 16), Name, Version, TrainingData, Licence, net.UsesProsody);
 
     public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, JsonOptions));
 

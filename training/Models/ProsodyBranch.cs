@@ -2,6 +2,7 @@ using Streaming.Features;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using G = Streaming.Training.Onnx.OnnxGraphBuilder;
 
 namespace Streaming.Training.Models;
 
@@ -44,4 +45,12 @@ internal sealed class ProsodyBranch : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor statistics) =>
         dropout.call(EmotionNet.Elu(hidden.call((statistics - prosody_mean) * prosody_scale)));
+
+    /// <summary>The eval-mode branch: standardisation, the hidden layer and ELU (dropout is the identity); returns its output's name.</summary>
+    public string AppendOnnx(G g, string statistics)
+    {
+        var centred = g.Node("Sub", [statistics, g.Floats("prosody_mean", EmotionNet.Values(prosody_mean), 1, ProsodyStatistics.Count)]);
+        var scaled = g.Node("Mul", [centred, g.Floats("prosody_scale", EmotionNet.Values(prosody_scale), 1, ProsodyStatistics.Count)]);
+        return g.Node("Elu", [OnnxExport.Linear(g, hidden, scaled)], G.Float("alpha", 1f));
+    }
 }

@@ -1,3 +1,5 @@
+using Streaming.Features;
+using Streaming.Contracts;
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
@@ -80,11 +82,15 @@ internal static class OnnxInt8
         using var options = new SessionOptions { IntraOpNumThreads = 1 };
         using var session = new InferenceSession(probe.ToByteArray(), options);
         using var run = new RunOptions();
-        var input = session.InputNames.Single();
+        // The convolutions read the log-mels only: a model's prosody input, when it has one, is fed zeros.
+        using var prosody = session.InputNames.Contains(ModelContract.ProsodyInputName)
+            ? OrtValue.CreateTensorValueFromMemory(new float[ProsodyStatistics.Count], [1, ProsodyStatistics.Count]) : null;
         foreach (var window in calibration)
         {
             using var value = OrtValue.CreateTensorValueFromMemory(window, [1, 1, bands, window.Length / bands]);
-            using var outputs = session.Run(run, [input], [value], tensors);
+            using var outputs = prosody is null
+                ? session.Run(run, [ModelContract.InputName], [value], tensors)
+                : session.Run(run, [ModelContract.InputName, ModelContract.ProsodyInputName], [value, prosody], tensors);
             for (int i = 0; i < tensors.Count; i++)
             {
                 var data = outputs[i].GetTensorDataAsSpan<float>();

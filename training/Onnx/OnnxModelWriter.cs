@@ -15,6 +15,8 @@ internal static class OnnxModelWriter
             throw new ArgumentException($"contract gives {contract.InputBands} input bands but the model has {net.Bands}");
         if (contract.Labels.Count != net.Labels)
             throw new ArgumentException($"contract names {contract.Labels.Count} labels but the model has {net.Labels}");
+        if (contract.Prosody != net.UsesProsody)
+            throw new ArgumentException(net.UsesProsody ? "the model reads prosody but the contract does not say so" : "the contract reads prosody but the model has no prosodic branch");
         if (contract.MinFrames < net.MinFrames)
             throw new ArgumentException($"contract min_frames {contract.MinFrames} is below the {net.MinFrames} frames the model's pooling needs");
         net.eval();
