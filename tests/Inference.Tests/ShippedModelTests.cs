@@ -18,6 +18,14 @@ public sealed class ShippedModelTests
         return input;
     }
 
+    /// <summary>Prosodic statistics near those of speech (voiced share, pitch in semitones, ...), for a model that reads them; else none.</summary>
+    private static float[] RandomProsody(ModelContract contract, int count, int seed)
+    {
+        if (!contract.Prosody) return [];
+        var random = new Random(seed);
+        return Enumerable.Range(0, count * ProsodyStatistics.Count).Select(_ => (float)(10 * random.NextDouble())).ToArray();
+    }
+
     [Fact]
     public void FromFile_ShippedModel_SameContractAsOnnxRuntimeReads()
     {
@@ -71,6 +79,18 @@ public sealed class ShippedModelTests
         Assert.False(string.IsNullOrWhiteSpace(model.Contract.Version));
         Assert.InRange(model.Contract.WindowFrames, model.Contract.MinFrames, 1000);
         Assert.InRange(model.Contract.HopFrames, 1, model.Contract.WindowFrames);
+        Assert.True(model.Contract.Prosody); // 1.4: the prosodic branch reads each window's statistics
+    }
+
+    [Fact]
+    public void Run_ShippedModelWithoutProsody_ThrowsNamingWhatIsMissing()
+    {
+        using var model = EmotionModel.Load(ModelPath);
+        var contract = model.Contract;
+
+        var e = Assert.Throws<ArgumentException>(() => model.Run(RandomWindows(contract, 2, 3), 2, contract.WindowFrames, new float[2 * contract.Labels.Count]));
+
+        Assert.Contains("reads prosody: 2x12 statistics needed, got 0 values", e.Message);
     }
 
     [Fact]
@@ -80,7 +100,7 @@ public sealed class ShippedModelTests
         var contract = model.Contract;
         var probabilities = new float[3 * contract.Labels.Count];
 
-        model.Run(RandomWindows(contract, 3, 1), 3, contract.WindowFrames, probabilities);
+        model.Run(RandomWindows(contract, 3, 1), 3, contract.WindowFrames, probabilities, RandomProsody(contract, 3, 1));
 
         for (var n = 0; n < 3; n++)
         {
@@ -97,13 +117,15 @@ public sealed class ShippedModelTests
         var contract = model.Contract;
         int labels = contract.Labels.Count, size = contract.InputBands * contract.WindowFrames;
         var input = RandomWindows(contract, 4, 2);
+        var prosody = RandomProsody(contract, 4, 2);
+        int statistics = prosody.Length / 4;
         var batched = new float[4 * labels];
-        model.Run(input, 4, contract.WindowFrames, batched);
+        model.Run(input, 4, contract.WindowFrames, batched, prosody);
 
         for (var n = 0; n < 4; n++)
         {
             var single = new float[labels];
-            model.Run(input.AsSpan(n * size, size), 1, contract.WindowFrames, single);
+            model.Run(input.AsSpan(n * size, size), 1, contract.WindowFrames, single, prosody.AsSpan(n * statistics, statistics));
             for (var l = 0; l < labels; l++) Assert.Equal(single[l], batched[n * labels + l], 5);
         }
     }

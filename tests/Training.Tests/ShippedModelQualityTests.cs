@@ -7,12 +7,12 @@ namespace Streaming.Tests.Training;
 /// The shipped model, run by the services' runtime (<see cref="OnnxEvaluator"/>: featurizer code, ONNX Runtime,
 /// classifier engine with its windowing and speech gate), on the EMO-DB rows it never trained on. A broken
 /// export, a feature-contract drift or a model that answers one label for everything falls far below the
-/// threshold; the model card states 58.2 % UA for this set.
+/// threshold; the model card states 62.6 % UA for this set.
 /// </summary>
 public sealed class ShippedModelQualityTests
 {
-    /// <summary>A few points under the card's 58.2 %: room for float differences between machines, none for a broken model (always-one-label UA is 25 %).</summary>
-    private const double MinUa = 0.55;
+    /// <summary>A few points under the card's 62.6 %: room for float differences between machines, none for a broken model (always-one-label UA is 25 %).</summary>
+    private const double MinUa = 0.59;
 
     [Fact]
     public void Evaluate_ShippedModelOnEmoDb_ReachesCardUa()
