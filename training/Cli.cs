@@ -345,20 +345,43 @@ internal static class Cli
                 var input = new float[c.InputBands * c.WindowFrames];
                 for (int i = 0; i < input.Length; i++) input[i] = -5f + (i % 17) * 0.3f;
                 var probabilities = new float[c.Labels.Count];
-                for (int i = 0; i < 20; i++) m.Run(input, 1, c.WindowFrames, probabilities);
+                // a window's prosodic statistics as speech gives them (voiced share, pitch, ...), for a model that reads them
+                float[] prosody = c.Prosody ? [0.6f, 11f, 4f, 9f, -2f, 1f, 0.6f, 2f, 6f, 0.4f, 6f, 0.8f] : [];
+                for (int i = 0; i < 20; i++) m.Run(input, 1, c.WindowFrames, probabilities, prosody);
                 var times = new double[p.GetValue(runs)];
                 for (int i = 0; i < times.Length; i++)
                 {
                     long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                    m.Run(input, 1, c.WindowFrames, probabilities);
+                    m.Run(input, 1, c.WindowFrames, probabilities, prosody);
                     times[i] = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
                 }
-                Array.Sort(times);
-                Console.WriteLine($"threads {threads}: window {c.WindowFrames} frames ({c.WindowSeconds:F1} s): median {times[times.Length / 2]:F3} ms, p90 {times[times.Length * 9 / 10]:F3} ms, min {times[0]:F3} ms over {times.Length} runs");
+                Console.WriteLine($"threads {threads}: window {c.WindowFrames} frames ({c.WindowSeconds:F1} s): {Summary(times)}");
+            }
+            if (ModelContract.FromFile(p.GetValue(model)!) is { Prosody: true } contract)
+            {
+                // what the classifier adds per window for such a model: the statistics of the window's prosody frames
+                var signal = new float[contract.WindowFrames * contract.Features.HopLength + contract.Features.WindowLength];
+                for (int i = 0; i < signal.Length; i++) signal[i] = (float)(0.2 * Math.Sin(2 * Math.PI * (140 + 30 * Math.Sin(i * 5e-4)) * i / contract.Features.SampleRate));
+                var frames = Prosody.Frames(signal, contract.Features, out int count);
+                var statistics = new float[ProsodyStatistics.Count];
+                var times = new double[p.GetValue(runs)];
+                for (int i = 0; i < times.Length; i++)
+                {
+                    long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    ProsodyStatistics.Of(frames, count, statistics);
+                    times[i] = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                }
+                Console.WriteLine($"prosodic statistics of a {count}-frame window: {Summary(times)}");
             }
             return 0;
         });
         return cmd;
+    }
+
+    private static string Summary(double[] times)
+    {
+        Array.Sort(times);
+        return $"median {times[times.Length / 2]:F3} ms, p90 {times[times.Length * 9 / 10]:F3} ms, min {times[0]:F3} ms over {times.Length} runs";
     }
 
     private static (DataOptions, ModelSpec, TrainSettings) Read(ParseResult p, string name, string version)

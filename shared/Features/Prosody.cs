@@ -1,4 +1,7 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Streaming.Features;
 
@@ -53,14 +56,7 @@ public static class Prosody
         float meanSquare = TensorPrimitives.SumOfSquares(samples.Slice(0, window)) / window;
         values[LogEnergy] = MathF.Max(LogFloor, MathF.Log(meanSquare + 1e-10f));
         if (meanSquare < SilentMeanSquare || centre + segment + maxLag + 1 > samples.Length) return;
-        var x = samples.Slice(centre, segment);
-        float xx = TensorPrimitives.SumOfSquares(x);
-        for (int lag = minLag - 1; lag <= maxLag + 1; lag++)
-        {
-            var y = samples.Slice(centre + lag, segment);
-            float yy = TensorPrimitives.SumOfSquares(y);
-            correlation[lag] = xx * yy > 0 ? TensorPrimitives.Dot(x, y) / MathF.Sqrt(xx * yy) : 0;
-        }
+        Correlate(samples, centre, segment, minLag - 1, maxLag + 1, correlation);
         float peak = 0;
         for (int lag = minLag; lag <= maxLag; lag++)
             if (IsPeak(correlation, lag) && correlation[lag] > peak) peak = correlation[lag];
@@ -77,6 +73,61 @@ public static class Prosody
     }
 
     private static int MaxLag(FeatureConfig config) => (int)Math.Ceiling(config.SampleRate / MinF0);
+
+    /// <summary>
+    /// correlation[lag] for every lag in [first, last]: the normalised cross-correlation of the segment x at
+    /// <paramref name="centre"/> with its copy y at centre + lag, Σxy / √(Σx² Σy²). Each vector lane is one lag, and
+    /// four blocks of eight lags run side by side, so one pass over the segment computes Σxy and Σy² of 32 lags from the
+    /// same loads: about a quarter of the time of a dot product and a sum of squares per lag. Each lane sums in order of
+    /// the samples with fused multiply-adds, so the values do not depend on the machine.
+    /// </summary>
+    private static void Correlate(ReadOnlySpan<float> samples, int centre, int segment, int first, int last, float[] correlation)
+    {
+        ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(samples), centre);
+        var lanes = Vector256<float>.Zero;
+        int whole = segment - segment % Lanes;
+        for (int k = 0; k < whole; k += Lanes)
+        {
+            var v = Vector256.LoadUnsafe(ref x, (nuint)k);
+            lanes = Vector256.FusedMultiplyAdd(v, v, lanes);
+        }
+        float xx = Vector256.Sum(lanes);
+        for (int k = whole; k < segment; k++) xx = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, k), Unsafe.Add(ref x, k), xx);
+        for (int start = first; start <= last; start += 4 * Lanes)
+        {
+            // blocks past the last lag start at its block instead: the same lanes computed again, stored again
+            int s0 = Math.Min(start, last - Lanes + 1), s1 = Math.Min(start + Lanes, last - Lanes + 1),
+                s2 = Math.Min(start + 2 * Lanes, last - Lanes + 1), s3 = Math.Min(start + 3 * Lanes, last - Lanes + 1);
+            var (d0, d1, d2, d3) = (Vector256<float>.Zero, Vector256<float>.Zero, Vector256<float>.Zero, Vector256<float>.Zero);
+            var (e0, e1, e2, e3) = (Vector256<float>.Zero, Vector256<float>.Zero, Vector256<float>.Zero, Vector256<float>.Zero);
+            for (int k = 0; k < segment; k++)
+            {
+                var xk = Vector256.Create(Unsafe.Add(ref x, k));
+                var y0 = Vector256.LoadUnsafe(ref x, (nuint)(k + s0));
+                var y1 = Vector256.LoadUnsafe(ref x, (nuint)(k + s1));
+                var y2 = Vector256.LoadUnsafe(ref x, (nuint)(k + s2));
+                var y3 = Vector256.LoadUnsafe(ref x, (nuint)(k + s3));
+                d0 = Vector256.FusedMultiplyAdd(xk, y0, d0); e0 = Vector256.FusedMultiplyAdd(y0, y0, e0);
+                d1 = Vector256.FusedMultiplyAdd(xk, y1, d1); e1 = Vector256.FusedMultiplyAdd(y1, y1, e1);
+                d2 = Vector256.FusedMultiplyAdd(xk, y2, d2); e2 = Vector256.FusedMultiplyAdd(y2, y2, e2);
+                d3 = Vector256.FusedMultiplyAdd(xk, y3, d3); e3 = Vector256.FusedMultiplyAdd(y3, y3, e3);
+            }
+            Normalise(d0, e0, xx, correlation.AsSpan(s0, Lanes));
+            Normalise(d1, e1, xx, correlation.AsSpan(s1, Lanes));
+            Normalise(d2, e2, xx, correlation.AsSpan(s2, Lanes));
+            Normalise(d3, e3, xx, correlation.AsSpan(s3, Lanes));
+        }
+    }
+
+    private const int Lanes = 8;
+
+    /// <summary>Σxy / √(Σx² Σy²) per lane, 0 where either energy is 0 (square root and division are exact-rounded, as scalar).</summary>
+    private static void Normalise(Vector256<float> xy, Vector256<float> yy, float xx, Span<float> correlation)
+    {
+        var energy = Vector256.Create(xx) * yy;
+        var normalised = Vector256.ConditionalSelect(Vector256.GreaterThan(energy, Vector256<float>.Zero), xy / Vector256.Sqrt(energy), Vector256<float>.Zero);
+        normalised.CopyTo(correlation);
+    }
 
     private static bool IsPeak(float[] c, int lag) => c[lag] >= c[lag - 1] && c[lag] >= c[lag + 1];
 }

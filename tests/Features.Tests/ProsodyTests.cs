@@ -127,6 +127,37 @@ public sealed class ProsodyTests
     }
 
     [Fact]
+    public void Frames_VoicingIsThePeakCorrelationOfAPlainComputation()
+    {
+        // the vectorised correlation against the definition, in double: Σxy / √(Σx² Σy²) of the 20 ms segment at the frame's
+        // centre and its copy 19-135 samples later, the highest local peak within 60-400 Hz
+        var rng = new Random(5);
+        var signal = Buzz(0.6, 110, 240).Select(v => v + (float)(0.05 * (rng.NextDouble() - 0.5))).ToArray();
+        var frames = Prosody.Frames(signal, Config, out int n);
+
+        int checkedFrames = 0;
+        for (int t = 0; 100 + t * 80 + 160 + 135 <= signal.Length; t++, checkedFrames++)
+        {
+            int centre = t * 80 + 100;
+            var c = new double[137];
+            for (int lag = 19; lag <= 135; lag++)
+            {
+                double xy = 0, xx = 0, yy = 0;
+                for (int k = 0; k < 160; k++)
+                {
+                    xy += signal[centre + k] * (double)signal[centre + lag + k];
+                    xx += signal[centre + k] * (double)signal[centre + k];
+                    yy += signal[centre + lag + k] * (double)signal[centre + lag + k];
+                }
+                c[lag] = xy / Math.Sqrt(xx * yy);
+            }
+            double peak = Enumerable.Range(20, 115).Where(l => c[l] >= c[l - 1] && c[l] >= c[l + 1]).Max(l => c[l]);
+            Assert.Equal(peak, frames[t * Prosody.Values + Prosody.Voicing], 4);
+        }
+        Assert.True(checkedFrames > 30);
+    }
+
+    [Fact]
     public void Tracker_StreamShorterThanAWindow_NoFrames()
     {
         var tracker = new ProsodyTracker(Config);
