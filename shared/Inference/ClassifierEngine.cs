@@ -46,7 +46,8 @@ public sealed class ClassifierEngine : IDisposable
     /// <summary>
     /// Takes one message of log-mel frames. Returns false when it is ignored as a redelivery. A message with
     /// <see cref="FeatureFrames.IsFinal"/> ends its stream. Throws <see cref="InvalidDataException"/> naming the
-    /// stream and sequence when the message contradicts the model (band count) or itself (array length).
+    /// stream and sequence when the message contradicts the model (band count, prosody missing for a model that reads it) or
+    /// itself (array length).
     /// </summary>
     public bool Accept(FeatureFrames frames)
     {

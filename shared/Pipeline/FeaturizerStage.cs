@@ -150,7 +150,7 @@ public sealed class FeaturizerStage(FeatureConfig config, IMessageSink<FeatureFr
         {
             int bands = config.MelBands, values = Streaming.Features.Prosody.Values;
             Append(ref _logMel, ref _logMelFrames, logMel, bands);
-            Span<float> computed = new float[(_tracker.MaxFrames(samples.Length) + 1) * values];
+            Span<float> computed = new float[_tracker.MaxFrames(samples.Length) * values]; // what Append and Finish write together
             var count = _tracker.Append(samples, computed);
             if (isFinal) count += _tracker.Finish(computed[(count * values)..]);
             Append(ref _prosody, ref _prosodyFrames, computed[..(count * values)], values);
