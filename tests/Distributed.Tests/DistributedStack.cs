@@ -172,10 +172,10 @@ public sealed class DistributedStack : IAsyncDisposable
         await Redis.DisposeAsync();
     }
 
-    /// <summary>The same file through the embedded pipeline (bounded channels, in-memory store) with the same model.</summary>
-    public static async Task<CallWindows> EmbeddedAsync(string file, string callId)
+    /// <summary>The same file through the embedded pipeline (bounded channels, in-memory store) with the same model (by default the test model).</summary>
+    public static async Task<CallWindows> EmbeddedAsync(string file, string callId, string? modelPath = null)
     {
-        using var model = EmotionModel.Load(TestModel.ModelPath, FeatureConfig.Telephone8k);
+        using var model = EmotionModel.Load(modelPath ?? TestModel.ModelPath, FeatureConfig.Telephone8k);
         var store = new InMemoryTimelineStore();
         var pipeline = new EmbeddedPipeline(model, new ClassifierOptions(), store, CancellationToken.None);
         using var source = WavReader.Open(file);

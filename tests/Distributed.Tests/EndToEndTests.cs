@@ -12,6 +12,22 @@ public sealed class EndToEndTests
     private static readonly Lazy<Task<Timelines.CallWindows>> Embedded = new(() => DistributedStack.EmbeddedAsync(Sample, "embedded"));
 
     [Fact]
+    public async Task Replay_StereoCallThroughTheShippedModel_ProsodyCrossesKafkaAndTheTimelineIsTheEmbeddedOne()
+    {
+        // the shipped model reads prosody: the featurizer service computes it from the model file's contract, the frames carry
+        // it over Kafka, and the classifier service feeds the model's second input, window for window as the embedded pipeline
+        var shipped = Path.Combine(ServiceProcess.RepoRoot, "models", "emotion-cnn-bilstm.onnx");
+        Assert.True(Streaming.Contracts.ModelContract.FromFile(shipped).Prosody);
+        await using var stack = await DistributedStack.StartAsync(settings: new Dictionary<string, string> { ["Model:Path"] = shipped });
+
+        await stack.ReplayAsync(Sample, ["e2e-prosody"], speed: 0);
+
+        var embedded = await DistributedStack.EmbeddedAsync(Sample, "embedded-prosody", shipped);
+        Assert.All(embedded.Speakers, s => Assert.True(s.Windows.Count(w => w.Label != "silence") >= 5, $"{s.Speaker}: too few speech windows"));
+        DistributedStack.AssertSameTimeline(embedded, await stack.WaitCompleteAsync("e2e-prosody"));
+    }
+
+    [Fact]
     public async Task Replay_StereoCall_SameTimelineAsEmbeddedPipeline()
     {
         await using var stack = await DistributedStack.StartAsync();

@@ -1,8 +1,8 @@
-using Streaming.Features;
-using Streaming.Contracts;
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
+using Streaming.Contracts;
+using Streaming.Features;
 
 namespace Streaming.Training.Onnx;
 
