@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 
@@ -33,4 +34,12 @@ public sealed class AudioSecondsPerSecondColumn(double audioSecondsPerOperation,
         double nanoseconds = fromMin ? stats.Min : stats.Mean;
         return (audioSecondsPerOperation / (nanoseconds * 1e-9)).ToString("N0", style.CultureInfo);
     }
+}
+
+/// <summary>Audio-seconds per CPU-second from the mean and from the fastest iteration, for benchmarks of one minute of audio per operation.</summary>
+public sealed class AudioMinuteColumns : ManualConfig
+{
+    public const int Seconds = 60;
+
+    public AudioMinuteColumns() => AddColumn(new AudioSecondsPerSecondColumn(Seconds), new AudioSecondsPerSecondColumn(Seconds, fromMin: true));
 }

@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
 using Streaming.Features;
 
 namespace Streaming.Benchmarks;
@@ -10,10 +9,10 @@ namespace Streaming.Benchmarks;
 /// </summary>
 [MemoryDiagnoser]
 [MinColumn, MedianColumn]
-[Config(typeof(Columns))]
+[Config(typeof(AudioMinuteColumns))]
 public class FeaturesBenchmarks
 {
-    private const int Seconds = 60;
+    private const int Seconds = AudioMinuteColumns.Seconds;
 
     private LogMelExtractor _extractor = null!;
     private MfccTransform _mfcc = null!;
@@ -72,10 +71,5 @@ public class FeaturesBenchmarks
             output = output[(frames * bands)..];
         }
         return _extractor.FramesEmitted;
-    }
-
-    private sealed class Columns : ManualConfig
-    {
-        public Columns() => AddColumn(new AudioSecondsPerSecondColumn(Seconds), new AudioSecondsPerSecondColumn(Seconds, fromMin: true));
     }
 }

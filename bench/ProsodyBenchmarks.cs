@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
 using Streaming.Features;
 
 namespace Streaming.Benchmarks;
@@ -11,10 +10,10 @@ namespace Streaming.Benchmarks;
 /// </summary>
 [MemoryDiagnoser]
 [MinColumn, MedianColumn]
-[Config(typeof(Columns))]
+[Config(typeof(AudioMinuteColumns))]
 public class ProsodyBenchmarks
 {
-    private const int Seconds = 60;
+    private const int Seconds = AudioMinuteColumns.Seconds;
     private static readonly FeatureConfig Config = FeatureConfig.Telephone8k;
 
     private readonly float[] _signal = new float[Config.SampleRate * Seconds];
@@ -48,10 +47,5 @@ public class ProsodyBenchmarks
         long frames = 0;
         for (int at = 0; at < _signal.Length; at += chunk) frames += tracker.Append(_signal.AsSpan(at, chunk), _output);
         return frames + tracker.Finish(_output);
-    }
-
-    private sealed class Columns : ManualConfig
-    {
-        public Columns() => AddColumn(new AudioSecondsPerSecondColumn(Seconds), new AudioSecondsPerSecondColumn(Seconds, fromMin: true));
     }
 }

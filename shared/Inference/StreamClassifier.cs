@@ -250,43 +250,33 @@ internal sealed class StreamClassifier : IDisposable
         var drop = (int)(keepFrom - _bufferStart);
         if (drop > 0)
         {
-            _rows.AsSpan(drop * bands, (_bufferCount - drop) * bands).CopyTo(_rows);
-            _voiced.AsSpan(drop, _bufferCount - drop).CopyTo(_voiced);
-            if (_shape.Prosody) _prosody.AsSpan(drop * Prosody.Values, (_bufferCount - drop) * Prosody.Values).CopyTo(_prosody);
-            if (_shape.RejectNonSpeech) _measured.AsSpan(drop, _bufferCount - drop).CopyTo(_measured);
-            _bufferCount -= drop;
+            var kept = _bufferCount - drop;
+            DropFront(_rows, drop, kept, bands);
+            DropFront(_voiced, drop, kept, 1);
+            if (_shape.Prosody) DropFront(_prosody, drop, kept, Prosody.Values);
+            if (_shape.RejectNonSpeech) DropFront(_measured, drop, kept, 1);
+            _bufferCount = kept;
             _bufferStart = keepFrom;
         }
 
         var needed = _bufferCount + fresh;
-        if (needed * bands > _rows.Length)
-        {
-            var rows = ArrayPool<float>.Shared.Rent(needed * bands);
-            _rows.AsSpan(0, _bufferCount * bands).CopyTo(rows);
-            ArrayPool<float>.Shared.Return(_rows);
-            _rows = rows;
-        }
-        if (_shape.Prosody && needed * Prosody.Values > _prosody.Length)
-        {
-            var prosody = ArrayPool<float>.Shared.Rent(needed * Prosody.Values);
-            _prosody.AsSpan(0, _bufferCount * Prosody.Values).CopyTo(prosody);
-            ArrayPool<float>.Shared.Return(_prosody);
-            _prosody = prosody;
-        }
-        if (needed > _voiced.Length)
-        {
-            var voiced = ArrayPool<byte>.Shared.Rent(needed);
-            _voiced.AsSpan(0, _bufferCount).CopyTo(voiced);
-            ArrayPool<byte>.Shared.Return(_voiced);
-            _voiced = voiced;
-        }
-        if (_shape.RejectNonSpeech && needed > _measured.Length)
-        {
-            var measured = ArrayPool<FrameStatistics>.Shared.Rent(needed);
-            _measured.AsSpan(0, _bufferCount).CopyTo(measured);
-            ArrayPool<FrameStatistics>.Shared.Return(_measured);
-            _measured = measured;
-        }
+        Reserve(ref _rows, needed, _bufferCount, bands);
+        Reserve(ref _voiced, needed, _bufferCount, 1);
+        if (_shape.Prosody) Reserve(ref _prosody, needed, _bufferCount, Prosody.Values);
+        if (_shape.RejectNonSpeech) Reserve(ref _measured, needed, _bufferCount, 1);
+    }
+
+    /// <summary>Moves frames [drop, drop + kept) of a per-frame array (<paramref name="width"/> values a frame) to its start.</summary>
+    private static void DropFront<T>(T[] frames, int drop, int kept, int width) => frames.AsSpan(drop * width, kept * width).CopyTo(frames);
+
+    /// <summary>Makes a pooled per-frame array hold <paramref name="count"/> frames, keeping its first <paramref name="kept"/>.</summary>
+    private static void Reserve<T>(ref T[] frames, int count, int kept, int width)
+    {
+        if (count * width <= frames.Length) return;
+        var bigger = ArrayPool<T>.Shared.Rent(count * width);
+        frames.AsSpan(0, kept * width).CopyTo(bigger);
+        ArrayPool<T>.Shared.Return(frames);
+        frames = bigger;
     }
 
     /// <summary>Starts (or restarts after a gap) at <paramref name="frame"/>: the first window is the first one starting there or later.</summary>

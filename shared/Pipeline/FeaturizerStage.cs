@@ -150,10 +150,11 @@ public sealed class FeaturizerStage(FeatureConfig config, IMessageSink<FeatureFr
         {
             int bands = config.MelBands, values = Streaming.Features.Prosody.Values;
             Append(ref _logMel, ref _logMelFrames, logMel, bands);
-            Span<float> computed = new float[_tracker.MaxFrames(samples.Length) * values]; // what Append and Finish write together
-            var count = _tracker.Append(samples, computed);
-            if (isFinal) count += _tracker.Finish(computed[(count * values)..]);
-            Append(ref _prosody, ref _prosodyFrames, computed[..(count * values)], values);
+            // the tracker writes straight behind the frames still held: room for what Append and Finish write together
+            var room = (_prosodyFrames + _tracker.MaxFrames(samples.Length)) * values;
+            if (room > _prosody.Length) Array.Resize(ref _prosody, room);
+            _prosodyFrames += _tracker.Append(samples, _prosody.AsSpan(_prosodyFrames * values));
+            if (isFinal) _prosodyFrames += _tracker.Finish(_prosody.AsSpan(_prosodyFrames * values));
             if (isFinal && _logMelFrames != _prosodyFrames)
                 throw new InvalidOperationException($"the stream ended with {_logMelFrames} log-mel frames and {_prosodyFrames} prosody frames unpublished");
             var ready = Math.Min(_logMelFrames, _prosodyFrames);
