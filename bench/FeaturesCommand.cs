@@ -9,8 +9,10 @@ namespace Streaming.Benchmarks;
 /// (feat_c_live_*), measured the way it measures them, so the two run interleaved by
 /// bench/features-vs-peers.sh. RATE 16k (the Reference16k workload) or 8k (Telephone8k; the input
 /// decimated by two, as the peer does); MODE live (log-mel in 20 ms chunks), live-half (the same, each chunk's
-/// frames then rounded to half precision as the featurizer stage publishes them: FramePrecision), logmel or mfcc (the
-/// whole minute in one call, plus 40 MFCC). INPUT: 60 s of 16 kHz float32 samples (the peers'
+/// frames then rounded to half precision as the featurizer stage publishes them: FramePrecision), prosody (the frames' pitch,
+/// voicing and energy by <see cref="ProsodyTracker"/> on the same 20 ms chunks: what the featurizer adds for a model that
+/// reads prosody; bench/pitch-vs-peer.sh runs it beside a pitch tracker), logmel or mfcc (the whole minute in one call,
+/// plus 40 MFCC). INPUT: 60 s of 16 kHz float32 samples (the peers'
 /// data/speech60.f32); without it a synthetic minute. Prints the median and fastest run in process
 /// CPU time after WARMUP runs (default 30), which also bring the JIT to its final code.
 /// </summary>
@@ -20,9 +22,9 @@ public static class FeaturesCommand
 
     public static int Run(string[] args)
     {
-        if (args.Length < 2 || args[0] is not ("16k" or "8k") || args[1] is not ("live" or "live-half" or "logmel" or "mfcc"))
+        if (args.Length < 2 || args[0] is not ("16k" or "8k") || args[1] is not ("live" or "live-half" or "prosody" or "logmel" or "mfcc"))
         {
-            Console.Error.WriteLine("usage: bench features 16k|8k live|live-half|logmel|mfcc [runs=11] [input.f32|-] [warmup=30]");
+            Console.Error.WriteLine("usage: bench features 16k|8k live|live-half|prosody|logmel|mfcc [runs=11] [input.f32|-] [warmup=30]");
             return 2;
         }
         var config = args[0] == "16k" ? FeatureConfig.Reference16k : FeatureConfig.Telephone8k;
@@ -37,9 +39,20 @@ public static class FeaturesCommand
         var logMel = new float[maxFrames * config.MelBands];
         var mfccFrames = new float[maxFrames * config.MfccCount];
         long frames = 0;
+        var prosody = new float[maxFrames * Prosody.Values];
         void Once()
         {
             extractor.Reset();
+            if (mode == "prosody")
+            {
+                var tracker = new ProsodyTracker(config);
+                int chunk = config.SampleRate / 50;
+                frames = 0;
+                for (int at = 0; at < signal.Length; at += chunk)
+                    frames += tracker.Append(signal.AsSpan(at, Math.Min(chunk, signal.Length - at)), prosody);
+                frames += tracker.Finish(prosody);
+                return;
+            }
             if (mode is "live" or "live-half")
             {
                 int chunk = config.SampleRate / 50;
