@@ -11,7 +11,7 @@ namespace Streaming.Benchmarks;
 /// decimated by two, as the peer does); MODE live (log-mel in 20 ms chunks), live-half (the same, each chunk's
 /// frames then rounded to half precision as the featurizer stage publishes them: FramePrecision), prosody (the frames' pitch,
 /// voicing and energy by <see cref="ProsodyTracker"/> on the same 20 ms chunks: what the featurizer adds for a model that
-/// reads prosody; bench/pitch-vs-peer.sh runs it beside a pitch tracker), logmel or mfcc (the whole minute in one call,
+/// reads prosody; bench/features-vs-peers.sh runs it beside a pitch tracker), logmel or mfcc (the whole minute in one call,
 /// plus 40 MFCC). INPUT: 60 s of 16 kHz float32 samples (the peers'
 /// data/speech60.f32); without it a synthetic minute. Prints the median and fastest run in process
 /// CPU time after WARMUP runs (default 30), which also bring the JIT to its final code.

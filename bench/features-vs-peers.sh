@@ -3,7 +3,9 @@
 #   bench/features-vs-peers.sh [rounds=5]       wall clock: peer and project interleaved, round after round
 #   bench/features-vs-peers.sh callgrind        instructions per run (valgrind), load-independent
 # Workloads (the peer's modes, 60 s of the peers' data/speech60.f32): 16k live and 8k live (log-mel,
-# 20 ms chunks), 16k mfcc (whole minute, log-mel + 40 MFCC). PEERS: a writable copy of ../shared/peers
+# 20 ms chunks), 16k mfcc (whole minute, log-mel + 40 MFCC), and 8k prosody: the featurizer's pitch, voicing and energy
+# for a model that reads prosody, on the same 20 ms chunks, against aubio's YIN pitch tracker (Debian python3-aubio, which
+# setup.sh installs; yinfast, 512-sample buffer, called per 80-sample hop from Python). PEERS: a writable copy of ../shared/peers
 # on which setup.sh has run (default /tmp/peers). Prints medians per workload and project/peer ratios
 # (throughput ratio: above 1 means the project is faster).
 set -euo pipefail
@@ -13,9 +15,26 @@ INPUT=$PEERS/data/speech60.f32
 [ -f "$INPUT" ] || { echo "no $INPUT: copy ../shared/peers to $PEERS and run its setup.sh (or gen_audio.sh and c/build.sh)" >&2; exit 2; }
 dotnet build "$ROOT/bench" -c Release -nologo -v q >/dev/null
 BENCH=$ROOT/bench/bin/Release/net10.0/bench
-WORKLOADS=("16k live" "8k live" "16k mfcc")
+WORKLOADS=("16k live" "8k live" "16k mfcc" "8k prosody")
 load() { echo "# $(date -u +%H:%M:%SZ) load average $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"; }
-peer() { (cd "$PEERS/c" && "./feat_c_live_$1" "$2" "$3"); }
+peer() {
+  if [ "$2" != prosody ]; then (cd "$PEERS/c" && "./feat_c_live_$1" "$2" "$3"); return; fi
+  /usr/bin/python3 - "$INPUT" "$3" <<'PY'
+import sys, time, numpy as np, aubio
+x = np.fromfile(sys.argv[1], dtype=np.float32)[::2].copy()  # 8 kHz: decimated by two, as bench features 8k does
+hop, runs = 80, int(sys.argv[2])
+def once():
+    p = aubio.pitch("yinfast", 512, hop, 8000)
+    for at in range(0, len(x) - hop + 1, hop):
+        p(x[at:at + hop])
+for _ in range(3): once()
+times = []
+for _ in range(runs):
+    start = time.process_time(); once(); times.append(time.process_time() - start)
+times.sort()
+print(f"audio_s_per_cpu_s={len(x) / 8000 / times[runs // 2]:.1f}")
+PY
+}
 
 if [ "${1:-}" = callgrind ]; then
   # valgrind 3.19 has no AVX-512: the peer is rebuilt for AVX2 + FMA (x86-64-v3), and under valgrind
@@ -36,6 +55,7 @@ if [ "${1:-}" = callgrind ]; then
   load
   for w in "${WORKLOADS[@]}"; do
     read -r rate mode <<<"$w"
+    [ "$mode" = prosody ] && continue  # the pitch peer is Python: instruction counts would measure the interpreter
     p2=$(cd "$PEERS/c" && FFTW_WISDOM_FILE=$CG/wisdom count "$CG/feat_c_live_$rate" "$mode" 2)
     p7=$(cd "$PEERS/c" && FFTW_WISDOM_FILE=$CG/wisdom count "$CG/feat_c_live_$rate" "$mode" 7)
     c2=$(DOTNET_TieredPGO=0 DOTNET_TC_CallCountingDelayMs=0 count "$BENCH" features "$rate" "$mode" 2 "$INPUT" 5)
